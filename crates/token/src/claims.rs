@@ -1,0 +1,161 @@
+//! What a successful verification returns.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use crate::{TokenUse, dangerous::Claims};
+
+/// The claims of a token that passed every check.
+///
+/// It has no public constructor: holding one means the verifier accepted the token (the
+/// `test-helpers` feature adds [`VerifiedToken::for_tests`]).
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    sub: String,
+    username: Option<String>,
+    client_id: Option<String>,
+    audience: Vec<String>,
+    groups: BTreeSet<String>,
+    scopes: BTreeSet<String>,
+    issuer: String,
+    token_use: TokenUse,
+    expires_at: u64,
+    issued_at: Option<u64>,
+    auth_time: Option<u64>,
+    jti: Option<String>,
+    origin_jti: Option<String>,
+    other: Map<String, Value>,
+}
+
+impl VerifiedToken {
+    pub(crate) fn from_checked(
+        claims: Claims,
+        issuer: String,
+        sub: String,
+        expires_at: u64,
+        token_use: TokenUse,
+    ) -> Self {
+        Self {
+            sub,
+            // Access tokens say `username`, ID tokens `cognito:username`.
+            username: claims.username.or(claims.cognito_username),
+            client_id: claims.client_id,
+            audience: claims.aud,
+            groups: claims.groups.unwrap_or_default().into_iter().collect(),
+            scopes: claims
+                .scope
+                .as_deref()
+                .unwrap_or_default()
+                .split_ascii_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            issuer,
+            token_use,
+            expires_at,
+            issued_at: claims.iat,
+            auth_time: claims.auth_time,
+            jti: claims.jti,
+            origin_jti: claims.origin_jti,
+            other: claims.other,
+        }
+    }
+
+    /// `sub`: the user's stable id in the pool.
+    pub fn sub(&self) -> &str {
+        &self.sub
+    }
+
+    /// `username` (access tokens) or `cognito:username` (ID tokens).
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// `client_id`: the app client the access token was issued to.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// `aud`: the app client(s) an ID token was issued to.
+    pub fn audience(&self) -> &[String] {
+        &self.audience
+    }
+
+    /// `cognito:groups` as a set (empty when the claim is absent, as for users in no group).
+    pub fn groups(&self) -> &BTreeSet<String> {
+        &self.groups
+    }
+
+    /// `scope`, split on spaces.
+    pub fn scopes(&self) -> &BTreeSet<String> {
+        &self.scopes
+    }
+
+    /// `iss`: one of the configured issuers.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// `token_use`.
+    pub fn token_use(&self) -> TokenUse {
+        self.token_use
+    }
+
+    /// `exp`, seconds since the epoch.
+    pub fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+
+    /// `iat`, seconds since the epoch.
+    pub fn issued_at(&self) -> Option<u64> {
+        self.issued_at
+    }
+
+    /// `auth_time`, seconds since the epoch.
+    pub fn auth_time(&self) -> Option<u64> {
+        self.auth_time
+    }
+
+    /// `jti`: this token's id.
+    pub fn jti(&self) -> Option<&str> {
+        self.jti.as_deref()
+    }
+
+    /// `origin_jti`: the id of the sign-in this token descends from (shared across refreshes).
+    pub fn origin_jti(&self) -> Option<&str> {
+        self.origin_jti.as_deref()
+    }
+
+    /// A claim this type has no accessor for, e.g. `custom:tenant`.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.other.get(name)
+    }
+
+    /// Every claim this type has no accessor for.
+    pub fn other_claims(&self) -> &Map<String, Value> {
+        &self.other
+    }
+
+    /// A token value for tests of code that consumes verified tokens, built without any check.
+    ///
+    /// Only with the `test-helpers` feature; never enable it in a production build.
+    #[cfg(any(test, feature = "test-helpers"))]
+    pub fn for_tests(claims: Value) -> Self {
+        let Value::Object(map) = claims else {
+            panic!("for_tests takes a JSON object")
+        };
+        let issuer = map
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test")
+            .to_owned();
+        let token_use = match map.get("token_use").and_then(Value::as_str) {
+            Some("id") => TokenUse::Id,
+            _ => TokenUse::Access,
+        };
+        let decoded = crate::dangerous::claims_for_tests(map);
+        let sub = decoded.sub.clone().unwrap_or_default();
+        let exp = decoded.exp.unwrap_or(u64::MAX);
+        Self::from_checked(decoded, issuer, sub, exp, token_use)
+    }
+}

@@ -1,0 +1,463 @@
+//! Reading a token **before** its signature is checked.
+//!
+//! Everything here treats the token as hostile: it enforces the shape (three segments of canonical
+//! unpadded base64url, a size cap, JSON objects without duplicate keys at any depth, every known
+//! claim of its proper type) and nothing more. What it returns is used for exactly two things: to
+//! pick the issuer and key that will check the signature, and, once the signature is checked, as
+//! the claims to validate. Nothing read here is trusted before [`crate::CognitoVerifier`] has
+//! verified the signature.
+
+use std::fmt;
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::{Malformed, VerifyError};
+
+/// A token split and decoded, its signature not yet checked.
+#[derive(Debug)]
+pub(crate) struct UnverifiedToken<'a> {
+    pub(crate) header: Header,
+    pub(crate) claims: Claims,
+    /// `base64(header).base64(payload)`: the bytes the signature covers.
+    pub(crate) signing_input: &'a [u8],
+    pub(crate) signature: Vec<u8>,
+}
+
+/// The JOSE header fields the verifier reads.
+#[derive(Debug)]
+pub(crate) struct Header {
+    pub(crate) alg: Option<String>,
+    pub(crate) kid: Option<String>,
+}
+
+/// The claims, each known one checked for its JSON type; absent ones are `None`.
+#[derive(Debug, Default)]
+pub(crate) struct Claims {
+    pub(crate) iss: Option<String>,
+    pub(crate) sub: Option<String>,
+    pub(crate) jti: Option<String>,
+    pub(crate) origin_jti: Option<String>,
+    pub(crate) scope: Option<String>,
+    pub(crate) username: Option<String>,
+    pub(crate) cognito_username: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) token_use: Option<String>,
+    pub(crate) aud: Vec<String>,
+    pub(crate) exp: Option<u64>,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
+    pub(crate) auth_time: Option<u64>,
+    pub(crate) groups: Option<Vec<String>>,
+    /// Every claim not listed above, e.g. `custom:tenant`.
+    pub(crate) other: Map<String, Value>,
+}
+
+/// Splits and decodes `token`, refusing anything not shaped like a JWS compact JWT.
+pub(crate) fn decode(token: &str, max_bytes: usize) -> Result<UnverifiedToken<'_>, VerifyError> {
+    if token.len() > max_bytes {
+        return Err(VerifyError::TooLarge {
+            actual: token.len(),
+            max: max_bytes,
+        });
+    }
+    let mut segments = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
+        return Err(VerifyError::Malformed(Malformed::SegmentCount));
+    };
+    let header_json = base64url("header", header_b64)?;
+    let payload_json = base64url("payload", payload_b64)?;
+    let signature = base64url("signature", signature_b64)?;
+
+    let header = Header::from_object(json_object("header", &header_json)?)?;
+    let claims = Claims::from_object(json_object("payload", &payload_json)?)?;
+    let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
+    Ok(UnverifiedToken {
+        header,
+        claims,
+        signing_input,
+        signature,
+    })
+}
+
+/// Canonical unpadded base64url: no padding, no `+`/`/`, no stray trailing bits, not empty.
+fn base64url(segment: &'static str, text: &str) -> Result<Vec<u8>, VerifyError> {
+    match URL_SAFE_NO_PAD.decode(text) {
+        Ok(bytes) if !bytes.is_empty() => Ok(bytes),
+        _ => Err(VerifyError::Malformed(Malformed::Base64 { segment })),
+    }
+}
+
+fn json_object(segment: &'static str, bytes: &[u8]) -> Result<Map<String, Value>, VerifyError> {
+    let malformed = |detail: String| VerifyError::Malformed(Malformed::Json { segment, detail });
+    match serde_json::from_slice::<StrictValue>(bytes) {
+        Ok(StrictValue(Value::Object(map))) => Ok(map),
+        Ok(_) => Err(malformed("not an object".to_owned())),
+        Err(e) => Err(malformed(e.to_string())),
+    }
+}
+
+impl Header {
+    fn from_object(mut map: Map<String, Value>) -> Result<Self, VerifyError> {
+        let alg = take_string(&mut map, "alg")?;
+        let kid = take_string(&mut map, "kid")?;
+        take_string(&mut map, "typ")?;
+        take_string(&mut map, "cty")?;
+        if let Some(crit) = map.remove("crit") {
+            // This verifier implements no JWS extension, so any `crit` (even an empty one, which
+            // RFC 7515 forbids) makes the token unacceptable.
+            let names = string_array(crit).ok_or(VerifyError::InvalidClaimType {
+                claim: "crit",
+                expected: "an array of strings",
+            })?;
+            return Err(VerifyError::UnsupportedCritical { names });
+        }
+        Ok(Self { alg, kid })
+    }
+}
+
+impl Claims {
+    fn from_object(mut map: Map<String, Value>) -> Result<Self, VerifyError> {
+        let aud = match map.remove("aud") {
+            None => Vec::new(),
+            Some(Value::String(one)) => vec![one],
+            Some(other) => string_array(other).ok_or(VerifyError::InvalidClaimType {
+                claim: "aud",
+                expected: "a string or an array of strings",
+            })?,
+        };
+        let groups = match map.remove("cognito:groups") {
+            None => None,
+            Some(value) => Some(string_array(value).ok_or(VerifyError::InvalidClaimType {
+                claim: "cognito:groups",
+                expected: "an array of strings",
+            })?),
+        };
+        let claims = Self {
+            iss: take_string(&mut map, "iss")?,
+            sub: take_string(&mut map, "sub")?,
+            jti: take_string(&mut map, "jti")?,
+            origin_jti: take_string(&mut map, "origin_jti")?,
+            scope: take_string(&mut map, "scope")?,
+            username: take_string(&mut map, "username")?,
+            cognito_username: take_string(&mut map, "cognito:username")?,
+            client_id: take_string(&mut map, "client_id")?,
+            token_use: take_string(&mut map, "token_use")?,
+            aud,
+            exp: take_date(&mut map, "exp", f64::floor)?,
+            nbf: take_date(&mut map, "nbf", f64::ceil)?,
+            iat: take_date(&mut map, "iat", f64::ceil)?,
+            auth_time: take_date(&mut map, "auth_time", f64::floor)?,
+            groups,
+            other: Map::new(),
+        };
+        // Cognito strings that must be strings whenever present, but have no field of their own.
+        for claim in [
+            "event_id",
+            "cognito:preferred_role",
+            "email",
+            "phone_number",
+        ] {
+            if map.get(claim).is_some_and(|v| !v.is_string()) {
+                return Err(VerifyError::InvalidClaimType {
+                    claim,
+                    expected: "a string",
+                });
+            }
+        }
+        Ok(Self {
+            other: map,
+            ..claims
+        })
+    }
+}
+
+fn take_string(
+    map: &mut Map<String, Value>,
+    claim: &'static str,
+) -> Result<Option<String>, VerifyError> {
+    match map.remove(claim) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(VerifyError::InvalidClaimType {
+            claim,
+            expected: "a string",
+        }),
+    }
+}
+
+/// A NumericDate: a non-negative JSON number of seconds. Fractions are rounded the strict way
+/// (`round`), so that a fractional date never widens the validity window.
+fn take_date(
+    map: &mut Map<String, Value>,
+    claim: &'static str,
+    round: fn(f64) -> f64,
+) -> Result<Option<u64>, VerifyError> {
+    let invalid = VerifyError::InvalidClaimType {
+        claim,
+        expected: "a non-negative number (seconds since the epoch)",
+    };
+    match map.remove(claim) {
+        None => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(secs) => Ok(Some(secs)),
+            None => match n.as_f64() {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "checked finite, non-negative and below 2^53 just before"
+                )]
+                Some(f) if (0.0..9_007_199_254_740_992.0).contains(&f) => Ok(Some(round(f) as u64)),
+                _ => Err(invalid),
+            },
+        },
+        Some(_) => Err(invalid),
+    }
+}
+
+fn string_array(value: Value) -> Option<Vec<String>> {
+    match value {
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+/// A JSON value whose objects, at every depth, have no repeated key. (`serde_json::Value` keeps
+/// the last of two equal keys silently; a token that says `"sub"` twice is forged or broken.)
+struct StrictValue(Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(StrictValueVisitor)
+            .map(StrictValue)
+    }
+}
+
+struct StrictValueVisitor;
+
+impl<'de> Visitor<'de> for StrictValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if map.contains_key(&key) {
+                return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+            }
+            let StrictValue(value) = access.next_value()?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+#[cfg(any(test, feature = "test-helpers"))]
+pub(crate) fn claims_for_tests(map: Map<String, Value>) -> Claims {
+    #[expect(
+        clippy::expect_used,
+        reason = "test helper: a mistyped claim is the test's bug"
+    )]
+    Claims::from_object(map).expect("claims of the right types")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.{}", b64(header), b64(payload), b64("sig"))
+    }
+
+    const HEADER: &str = r#"{"alg":"RS256","kid":"k1"}"#;
+
+    #[test]
+    fn accepts_a_well_formed_token() {
+        let t = token(
+            HEADER,
+            r#"{"sub":"s","exp":5,"cognito:groups":["a"],"custom:tenant":"t"}"#,
+        );
+        let decoded = decode(&t, 8192).expect("well formed");
+        assert_eq!(decoded.header.alg.as_deref(), Some("RS256"));
+        assert_eq!(decoded.claims.exp, Some(5));
+        assert_eq!(decoded.claims.groups, Some(vec!["a".to_owned()]));
+        assert_eq!(
+            decoded.claims.other.get("custom:tenant"),
+            Some(&Value::from("t"))
+        );
+        assert_eq!(decoded.signature, b"sig");
+    }
+
+    #[test]
+    fn refuses_duplicate_keys_at_any_depth() {
+        for payload in [
+            r#"{"sub":"a","sub":"b"}"#,
+            r#"{"x":{"y":1,"y":2}}"#,
+            r#"{"x":[{"y":1,"y":2}]}"#,
+        ] {
+            let err = decode(&token(HEADER, payload), 8192).unwrap_err();
+            assert_eq!(err.code(), "malformed", "{payload}");
+        }
+        let err = decode(&token(r#"{"alg":"RS256","alg":"none"}"#, "{}"), 8192).unwrap_err();
+        assert_eq!(err.code(), "malformed");
+    }
+
+    #[test]
+    fn refuses_non_canonical_base64url() {
+        let good = token(HEADER, r#"{"sub":"s"}"#);
+        let (h, rest) = good.split_once('.').unwrap();
+        for bad in [
+            format!("{h}=.{rest}"),                    // padding
+            format!("{}.{rest}", h.replace('J', "+")), // standard alphabet
+            format!(".{rest}"),                        // empty segment
+        ] {
+            assert_eq!(decode(&bad, 8192).unwrap_err().code(), "malformed", "{bad}");
+        }
+        // "_w" is the canonical encoding of the byte 0xff; "_x" decodes to it too in lenient
+        // decoders, with non-zero trailing bits.
+        let (signed, _) = good.rsplit_once('.').unwrap();
+        assert!(decode(&format!("{signed}._w"), 8192).is_ok());
+        assert_eq!(
+            decode(&format!("{signed}._x"), 8192).unwrap_err().code(),
+            "malformed"
+        );
+    }
+
+    #[test]
+    fn refuses_wrong_segment_counts_and_sizes() {
+        for bad in ["", "a", "a.b", "a.b.c.d", "a.b.c.d.e"] {
+            assert_eq!(decode(bad, 8192).unwrap_err().code(), "malformed");
+        }
+        let big = token(HEADER, &format!(r#"{{"pad":"{}"}}"#, "x".repeat(9000)));
+        assert_eq!(decode(&big, 8192).unwrap_err().code(), "token_too_large");
+    }
+
+    #[test]
+    fn refuses_non_objects() {
+        for payload in ["[]", "1", "\"s\"", "null", "{", "{} x"] {
+            assert_eq!(
+                decode(&token(HEADER, payload), 8192).unwrap_err().code(),
+                "malformed"
+            );
+        }
+    }
+
+    #[test]
+    fn checks_claim_types_whether_used_or_not() {
+        for (payload, claim) in [
+            (r#"{"exp":"5"}"#, "exp"),
+            (r#"{"nbf":true}"#, "nbf"),
+            (r#"{"iat":-1}"#, "iat"),
+            (r#"{"auth_time":null}"#, "auth_time"),
+            (r#"{"iss":1}"#, "iss"),
+            (r#"{"sub":[]}"#, "sub"),
+            (r#"{"jti":{}}"#, "jti"),
+            (r#"{"scope":["a"]}"#, "scope"),
+            (r#"{"username":1}"#, "username"),
+            (r#"{"client_id":1}"#, "client_id"),
+            (r#"{"token_use":1}"#, "token_use"),
+            (r#"{"origin_jti":1}"#, "origin_jti"),
+            (r#"{"aud":[1]}"#, "aud"),
+            (r#"{"aud":{}}"#, "aud"),
+            (r#"{"cognito:groups":"admin"}"#, "cognito:groups"),
+            (r#"{"cognito:groups":["a",1]}"#, "cognito:groups"),
+            (r#"{"event_id":1}"#, "event_id"),
+        ] {
+            match decode(&token(HEADER, payload), 8192) {
+                Err(VerifyError::InvalidClaimType { claim: c, .. }) => assert_eq!(c, claim),
+                other => panic!("{payload}: {other:?}"),
+            }
+        }
+        for header in [r#"{"alg":1}"#, r#"{"alg":"RS256","kid":7}"#, r#"{"typ":1}"#] {
+            assert_eq!(
+                decode(&token(header, "{}"), 8192).unwrap_err().code(),
+                "invalid_claim_type"
+            );
+        }
+    }
+
+    #[test]
+    fn fractional_dates_round_the_strict_way() {
+        let t = token(HEADER, r#"{"exp":10.9,"nbf":10.1,"iat":10.1}"#);
+        let claims = decode(&t, 8192).unwrap().claims;
+        assert_eq!(
+            (claims.exp, claims.nbf, claims.iat),
+            (Some(10), Some(11), Some(11))
+        );
+    }
+
+    #[test]
+    fn refuses_any_crit() {
+        for header in [
+            r#"{"alg":"RS256","kid":"k","crit":["exp"]}"#,
+            r#"{"alg":"RS256","kid":"k","crit":[]}"#,
+        ] {
+            assert_eq!(
+                decode(&token(header, "{}"), 8192).unwrap_err().code(),
+                "unsupported_crit"
+            );
+        }
+        assert_eq!(
+            decode(&token(r#"{"crit":"exp"}"#, "{}"), 8192)
+                .unwrap_err()
+                .code(),
+            "invalid_claim_type"
+        );
+    }
+}

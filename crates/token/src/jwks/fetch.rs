@@ -1,0 +1,92 @@
+//! Getting a JWKS body over HTTP.
+
+use std::fmt;
+
+use bytes::{Bytes, BytesMut};
+
+use super::JwksError;
+use crate::{ConfigError, JwksSettings};
+
+/// Fetches the raw body of a JWKS URL. The default is [`HttpJwksFetcher`]; tests and unusual
+/// deployments may bring their own.
+#[async_trait::async_trait]
+pub trait JwksFetcher: Send + Sync + fmt::Debug {
+    /// The body of `url`, or why it could not be had.
+    async fn fetch(&self, url: &str) -> Result<Bytes, JwksError>;
+}
+
+/// Fetches with `reqwest` over rustls: connect timeout and total timeout from [`JwksSettings`],
+/// one retry on a network error and none on an HTTP error status, no redirects, body capped.
+#[derive(Debug, Clone)]
+pub struct HttpJwksFetcher {
+    client: reqwest::Client,
+    max_body_bytes: usize,
+}
+
+impl HttpJwksFetcher {
+    /// A fetcher with the given timeouts and body cap.
+    pub fn new(settings: &JwksSettings) -> Result<Self, ConfigError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("cognigraph-token/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        Ok(Self {
+            client,
+            max_body_bytes: settings.max_body_bytes,
+        })
+    }
+
+    async fn fetch_once(&self, url: &str) -> Result<Bytes, JwksError> {
+        let network = |e: reqwest::Error| JwksError::Network(error_chain(&e));
+        let mut response = self.client.get(url).send().await.map_err(network)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(JwksError::Status(status.as_u16()));
+        }
+        let too_large = JwksError::TooLarge {
+            max: self.max_body_bytes,
+        };
+        if response
+            .content_length()
+            .is_some_and(|len| len > self.max_body_bytes as u64)
+        {
+            return Err(too_large);
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            if body.len() + chunk.len() > self.max_body_bytes {
+                return Err(too_large);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+}
+
+#[async_trait::async_trait]
+impl JwksFetcher for HttpJwksFetcher {
+    async fn fetch(&self, url: &str) -> Result<Bytes, JwksError> {
+        match self.fetch_once(url).await {
+            Err(JwksError::Network(first)) => {
+                tracing::debug!(url, error = %first, "JWKS fetch failed; retrying once");
+                self.fetch_once(url).await
+            }
+            other => other,
+        }
+    }
+}
+
+/// `reqwest` puts the useful part ("connection refused") in the source chain.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod claims;
+mod clock;
+mod config;
+mod dangerous;
+mod error;
+pub mod jwks;
+#[cfg(any(test, feature = "test-helpers"))]
+pub mod testing;
+mod verifier;
+
+pub use claims::VerifiedToken;
+#[cfg(any(test, feature = "test-helpers"))]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
+pub use config::{
+    ClientId, CustomCheck, JwksSettings, PoolId, Region, TokenUse, UserPoolConfig, VerifierConfig,
+};
+pub use error::{ConfigError, Malformed, VerifyError};
+pub use jwks::{FetchStats, HttpJwksFetcher, JwksError, JwksFetcher, KeySet, KeyStore, SigningKey};
+pub use verifier::{CognitoVerifier, CognitoVerifierBuilder};

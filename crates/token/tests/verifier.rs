@@ -1,0 +1,813 @@
+//! The verifier against its test issuer: every check with a failing token, and the JWKS rules.
+
+use std::{sync::Arc, time::Duration};
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use cognigraph_token::{
+    Clock, CognitoVerifier, ConfigError, CustomCheck, JwksError, JwksSettings, ManualClock,
+    TokenUse, UserPoolConfig, VerifiedToken, VerifierConfig, VerifyError,
+    testing::{JwksMode, TestIssuer, TestSigningKey, unix_now},
+};
+use serde_json::{Value, json};
+
+fn config(issuer: &TestIssuer, token_use: TokenUse) -> VerifierConfig {
+    VerifierConfig::new(vec![issuer.pool_config()], token_use).unwrap()
+}
+
+fn verifier(issuer: &TestIssuer) -> CognitoVerifier {
+    CognitoVerifier::new(config(issuer, TokenUse::Access)).unwrap()
+}
+
+/// A verifier on `clock`, with key sets aging out after two minutes (tokens last an hour).
+fn verifier_with_clock(issuer: &TestIssuer, clock: &Arc<ManualClock>) -> CognitoVerifier {
+    let settings = JwksSettings {
+        max_age: Duration::from_secs(120),
+        ..JwksSettings::standard()
+    };
+    CognitoVerifier::builder(config(issuer, TokenUse::Access).with_jwks_settings(settings))
+        .clock(Arc::clone(clock) as _)
+        .build()
+        .unwrap()
+}
+
+/// Claims with `changes` applied; a `null` removes the claim.
+fn with(mut claims: Value, changes: Value) -> Value {
+    for (name, value) in changes.as_object().unwrap() {
+        if value.is_null() {
+            claims.as_object_mut().unwrap().remove(name);
+        } else {
+            claims[name] = value.clone();
+        }
+    }
+    claims
+}
+
+async fn code_of(verifier: &CognitoVerifier, token: &str) -> &'static str {
+    match verifier.verify(token).await {
+        Ok(_) => "ok",
+        Err(e) => e.code(),
+    }
+}
+
+#[tokio::test]
+async fn accepts_a_cognito_access_token_and_returns_its_claims() {
+    let issuer = TestIssuer::start().await;
+    let claims = with(
+        issuer.access_claims(),
+        json!({"cognito:groups": ["editor", "viewer", "editor"], "custom:tenant": "acme",
+               "scope": "openid  aws.cognito.signin.user.admin"}),
+    );
+    let token = verifier(&issuer)
+        .verify(&issuer.sign(&claims))
+        .await
+        .unwrap();
+
+    assert_eq!(token.sub(), claims["sub"]);
+    assert_eq!(token.username(), Some("alice"));
+    assert_eq!(token.client_id(), Some(issuer.client_id()));
+    assert_eq!(
+        token.groups().iter().collect::<Vec<_>>(),
+        ["editor", "viewer"]
+    );
+    assert_eq!(
+        token.scopes().iter().collect::<Vec<_>>(),
+        ["aws.cognito.signin.user.admin", "openid"]
+    );
+    assert_eq!(token.issuer(), issuer.issuer());
+    assert_eq!(token.token_use(), TokenUse::Access);
+    assert_eq!(Some(token.expires_at()), claims["exp"].as_u64());
+    assert_eq!(token.issued_at(), claims["iat"].as_u64());
+    assert_eq!(token.auth_time(), claims["auth_time"].as_u64());
+    assert_eq!(token.jti(), claims["jti"].as_str());
+    assert_eq!(token.origin_jti(), claims["origin_jti"].as_str());
+    assert_eq!(token.claim("custom:tenant"), Some(&json!("acme")));
+    assert_eq!(token.claim("event_id"), Some(&claims["event_id"]));
+    assert_eq!(
+        token.claim("sub"),
+        None,
+        "known claims have accessors, not other_claims"
+    );
+}
+
+#[tokio::test]
+async fn a_user_in_no_group_has_an_empty_group_set() {
+    let issuer = TestIssuer::start().await;
+    let claims = with(issuer.access_claims(), json!({"cognito:groups": null}));
+    let token = verifier(&issuer)
+        .verify(&issuer.sign(&claims))
+        .await
+        .unwrap();
+    assert!(token.groups().is_empty());
+}
+
+#[tokio::test]
+async fn token_use_and_audience_rules() {
+    let issuer = TestIssuer::start().await;
+    let access = verifier(&issuer);
+    let id = CognitoVerifier::new(config(&issuer, TokenUse::Id)).unwrap();
+    let id_token = issuer.sign(&issuer.id_claims());
+    let access_token = issuer.sign(&issuer.access_claims());
+
+    assert_eq!(code_of(&access, &id_token).await, "invalid_token_use");
+    assert_eq!(code_of(&id, &access_token).await, "invalid_token_use");
+
+    let verified = id.verify(&id_token).await.unwrap();
+    assert_eq!(verified.username(), Some("alice"));
+    assert_eq!(verified.audience(), [issuer.client_id().to_owned()]);
+
+    let other_aud = issuer.sign(&with(issuer.id_claims(), json!({"aud": ["someoneelse"]})));
+    assert_eq!(code_of(&id, &other_aud).await, "invalid_audience");
+    let many_aud = issuer.sign(&with(
+        issuer.id_claims(),
+        json!({"aud": ["someoneelse", issuer.client_id()]}),
+    ));
+    assert_eq!(code_of(&id, &many_aud).await, "ok");
+    let no_aud = issuer.sign(&with(issuer.id_claims(), json!({"aud": null})));
+    assert_eq!(code_of(&id, &no_aud).await, "missing_claim");
+}
+
+#[tokio::test]
+async fn every_claim_check_refuses_its_failing_token() {
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer);
+    let now = unix_now();
+    let cases = [
+        (json!({}), "ok"),
+        (json!({"exp": now - 1}), "token_expired"),
+        (json!({"exp": null}), "missing_claim"),
+        (json!({"exp": "later"}), "invalid_claim_type"),
+        (json!({"nbf": now + 120}), "token_not_yet_valid"),
+        (json!({"nbf": now - 120}), "ok"),
+        (json!({"iat": now + 30}), "ok"), // a slightly fast issuer clock is fine
+        (json!({"iat": now + 120}), "issued_in_future"),
+        (json!({"token_use": "id"}), "invalid_token_use"),
+        (json!({"token_use": null}), "missing_claim"),
+        (json!({"client_id": "someoneelse"}), "invalid_client"),
+        (json!({"client_id": null}), "missing_claim"),
+        (json!({"sub": null}), "missing_claim"),
+        (json!({"sub": ""}), "missing_claim"),
+        (
+            json!({"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"}),
+            "invalid_issuer",
+        ),
+        (json!({"iss": null}), "missing_claim"),
+        (json!({"cognito:groups": "admin"}), "invalid_claim_type"),
+        (json!({"auth_time": "yesterday"}), "invalid_claim_type"),
+    ];
+    for (changes, expected) in cases {
+        let token = issuer.sign(&with(issuer.access_claims(), changes.clone()));
+        assert_eq!(code_of(&verifier, &token).await, expected, "{changes}");
+    }
+}
+
+#[tokio::test]
+async fn exp_is_exclusive_and_skew_widens_it() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::at(Duration::from_secs(unix_now())));
+    let now = clock.now().as_secs();
+    let strict = verifier_with_clock(&issuer, &clock);
+    let at_exp = issuer.sign(&with(
+        issuer.access_claims(),
+        json!({"exp": now, "iat": now - 10}),
+    ));
+    assert_eq!(code_of(&strict, &at_exp).await, "token_expired");
+    let just_before = issuer.sign(&with(issuer.access_claims(), json!({"exp": now + 1})));
+    assert_eq!(code_of(&strict, &just_before).await, "ok");
+
+    let lenient = CognitoVerifier::builder(
+        config(&issuer, TokenUse::Access).with_clock_skew(Duration::from_secs(10)),
+    )
+    .clock(Arc::clone(&clock) as _)
+    .build()
+    .unwrap();
+    let expired_5s = issuer.sign(&with(issuer.access_claims(), json!({"exp": now - 5})));
+    assert_eq!(code_of(&strict, &expired_5s).await, "token_expired");
+    assert_eq!(code_of(&lenient, &expired_5s).await, "ok");
+    let nbf_5s = issuer.sign(&with(issuer.access_claims(), json!({"nbf": now + 5})));
+    assert_eq!(code_of(&strict, &nbf_5s).await, "token_not_yet_valid");
+    assert_eq!(code_of(&lenient, &nbf_5s).await, "ok");
+}
+
+#[tokio::test]
+async fn the_algorithm_is_fixed_in_code() {
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer);
+    let payload = issuer.access_claims().to_string();
+    let kid = issuer.active_kid();
+    for alg in [
+        "none", "HS256", "HS512", "PS256", "ES256", "RS512", "rs256", "",
+    ] {
+        let header = json!({"kid": kid, "alg": alg}).to_string();
+        let token = issuer.sign_raw(&header, &payload);
+        assert_eq!(
+            code_of(&verifier, &token).await,
+            "invalid_algorithm",
+            "{alg}"
+        );
+    }
+    let no_alg = issuer.sign_raw(&json!({"kid": kid}).to_string(), &payload);
+    assert_eq!(code_of(&verifier, &no_alg).await, "invalid_algorithm");
+
+    // The classic confusion: HS256 keyed with the public key. Refused before any crypto.
+    let header = URL_SAFE_NO_PAD.encode(json!({"kid": kid, "alg": "HS256"}).to_string());
+    let body = URL_SAFE_NO_PAD.encode(&payload);
+    let forged = format!("{header}.{body}.{}", URL_SAFE_NO_PAD.encode([7u8; 32]));
+    assert_eq!(code_of(&verifier, &forged).await, "invalid_algorithm");
+    // An unsigned token.
+    assert_eq!(
+        code_of(&verifier, &format!("{header}.{body}.")).await,
+        "malformed"
+    );
+}
+
+#[tokio::test]
+async fn header_checks() {
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer);
+    let payload = issuer.access_claims().to_string();
+    let kid = issuer.active_kid();
+    let cases = [
+        (json!({"alg": "RS256"}), "missing_kid"),
+        (json!({"alg": "RS256", "kid": ""}), "missing_kid"),
+        (json!({"alg": "RS256", "kid": 1}), "invalid_claim_type"),
+        (json!({"alg": "RS256", "kid": "nope"}), "unknown_kid"),
+        (
+            json!({"alg": "RS256", "kid": kid, "crit": ["b64"], "b64": false}),
+            "unsupported_crit",
+        ),
+        (json!({"alg": "RS256", "kid": kid, "typ": "JWT"}), "ok"),
+        // Key-location headers are ignored, never followed.
+        (
+            json!({"alg": "RS256", "kid": kid, "jku": "http://127.0.0.1:1/evil"}),
+            "ok",
+        ),
+    ];
+    for (header, expected) in cases {
+        let token = issuer.sign_raw(&header.to_string(), &payload);
+        assert_eq!(code_of(&verifier, &token).await, expected, "{header}");
+    }
+    let duplicate = issuer.sign_raw(
+        &format!(r#"{{"alg":"RS256","kid":"{kid}","alg":"RS256"}}"#),
+        &payload,
+    );
+    assert_eq!(code_of(&verifier, &duplicate).await, "malformed");
+}
+
+#[tokio::test]
+async fn signatures_are_checked() {
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer);
+    let token = issuer.sign(&issuer.access_claims());
+
+    // Same header, payload changed (groups escalated): the signature no longer matches.
+    let (header, rest) = token.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+    let escalated = with(issuer.access_claims(), json!({"cognito:groups": ["admin"]}));
+    let body = URL_SAFE_NO_PAD.encode(escalated.to_string());
+    assert_eq!(
+        code_of(&verifier, &format!("{header}.{body}.{signature}")).await,
+        "invalid_signature"
+    );
+
+    // A key the issuer never published, under the issuer's kid.
+    let stranger = TestSigningKey::generate("stranger");
+    let header = json!({"kid": issuer.active_kid(), "alg": "RS256"}).to_string();
+    let forged = stranger.sign_raw(&header, &issuer.access_claims().to_string());
+    assert_eq!(code_of(&verifier, &forged).await, "invalid_signature");
+
+    // A truncated signature.
+    let short = &token[..token.len() - 4];
+    assert!(matches!(
+        code_of(&verifier, short).await,
+        "invalid_signature" | "malformed"
+    ));
+}
+
+#[tokio::test]
+async fn an_unknown_issuer_is_refused_before_any_fetch() {
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer);
+    let other = TestIssuer::start().await;
+    let token = other.sign(&other.access_claims());
+    assert_eq!(code_of(&verifier, &token).await, "invalid_issuer");
+    assert_eq!(issuer.jwks_requests() + other.jwks_requests(), 0);
+}
+
+#[tokio::test]
+async fn several_pools_each_with_their_own_clients() {
+    let a = TestIssuer::start().await;
+    let b = TestIssuer::start().await;
+    let verifier = CognitoVerifier::new(
+        VerifierConfig::new(vec![a.pool_config(), b.pool_config()], TokenUse::Access).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(code_of(&verifier, &a.sign(&a.access_claims())).await, "ok");
+    assert_eq!(code_of(&verifier, &b.sign(&b.access_claims())).await, "ok");
+    // Pool B's token issued to pool A's client.
+    let crossed = b.sign(&with(
+        b.access_claims(),
+        json!({"client_id": a.client_id()}),
+    ));
+    assert_eq!(code_of(&verifier, &crossed).await, "invalid_client");
+    // Signed by A's key but claiming B's issuer: B's keys do not know A's kid.
+    let claims = with(
+        a.access_claims(),
+        json!({"iss": b.issuer(), "client_id": b.client_id()}),
+    );
+    assert_eq!(code_of(&verifier, &a.sign(&claims)).await, "unknown_kid");
+}
+
+#[tokio::test]
+async fn the_issuer_subdomain_form_is_a_per_pool_choice() {
+    let issuer = TestIssuer::start().await;
+    let subdomain = format!(
+        "https://issuer-cognito-idp.us-east-1.amazonaws.com/{}",
+        issuer.pool_id()
+    );
+    let token = issuer.sign(&with(issuer.access_claims(), json!({"iss": subdomain})));
+    assert_eq!(code_of(&verifier(&issuer), &token).await, "invalid_issuer");
+    let accepting = CognitoVerifier::new(
+        VerifierConfig::new(
+            vec![issuer.pool_config().accept_issuer_subdomain(true)],
+            TokenUse::Access,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(accepting.verify(&token).await.unwrap().issuer(), subdomain);
+    assert_eq!(
+        code_of(&accepting, &issuer.sign(&issuer.access_claims())).await,
+        "ok"
+    );
+}
+
+#[tokio::test]
+async fn required_scopes_and_groups_are_any_of() {
+    let issuer = TestIssuer::start().await;
+    let verifier = CognitoVerifier::new(
+        config(&issuer, TokenUse::Access)
+            .with_required_scopes(["api/read", "api/write"])
+            .with_required_groups(["admin", "editor"]),
+    )
+    .unwrap();
+    let cases = [
+        (
+            json!({"scope": "api/write", "cognito:groups": ["editor"]}),
+            "ok",
+        ),
+        (
+            json!({"scope": "openid api/read", "cognito:groups": ["x", "admin"]}),
+            "ok",
+        ),
+        (
+            json!({"scope": "openid", "cognito:groups": ["admin"]}),
+            "missing_scope",
+        ),
+        (
+            json!({"scope": null, "cognito:groups": ["admin"]}),
+            "missing_scope",
+        ),
+        (
+            json!({"scope": "api/read", "cognito:groups": ["viewer"]}),
+            "missing_group",
+        ),
+        (
+            json!({"scope": "api/read", "cognito:groups": null}),
+            "missing_group",
+        ),
+    ];
+    for (changes, expected) in cases {
+        let token = issuer.sign(&with(issuer.access_claims(), changes.clone()));
+        assert_eq!(code_of(&verifier, &token).await, expected, "{changes}");
+    }
+}
+
+#[derive(Debug)]
+struct DenyUser(&'static str);
+
+#[async_trait::async_trait]
+impl CustomCheck for DenyUser {
+    async fn check(&self, token: &VerifiedToken) -> Result<(), String> {
+        if token.username() == Some(self.0) {
+            Err(format!("{} is suspended", self.0))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_custom_check_runs_last() {
+    let issuer = TestIssuer::start().await;
+    let verifier = CognitoVerifier::new(
+        config(&issuer, TokenUse::Access).with_custom_check(Arc::new(DenyUser("mallory"))),
+    )
+    .unwrap();
+    let alice = issuer.sign(&issuer.access_claims());
+    let mallory = issuer.sign(&with(
+        issuer.access_claims(),
+        json!({"username": "mallory"}),
+    ));
+    let expired_mallory = issuer.sign(&with(
+        issuer.access_claims(),
+        json!({"username": "mallory", "exp": 1}),
+    ));
+    assert_eq!(code_of(&verifier, &alice).await, "ok");
+    assert_eq!(code_of(&verifier, &mallory).await, "custom_check_failed");
+    assert_eq!(code_of(&verifier, &expired_mallory).await, "token_expired");
+}
+
+#[tokio::test]
+async fn oversized_tokens_are_refused_unread() {
+    let issuer = TestIssuer::start().await;
+    let claims = with(issuer.access_claims(), json!({"padding": "x".repeat(9000)}));
+    assert_eq!(
+        code_of(&verifier(&issuer), &issuer.sign(&claims)).await,
+        "token_too_large"
+    );
+    assert_eq!(issuer.jwks_requests(), 0);
+}
+
+// ---------------------------------------------------------------- JWKS handling
+
+#[tokio::test]
+async fn a_rotated_key_is_accepted_after_one_refetch() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = verifier_with_clock(&issuer, &clock);
+    verifier
+        .verify(&issuer.sign(&issuer.access_claims()))
+        .await
+        .unwrap();
+    assert_eq!(issuer.jwks_requests(), 1);
+
+    clock.advance(Duration::from_secs(11)); // past the 10 s cooldown
+    issuer.rotate();
+    let rotated = issuer.sign(&issuer.access_claims());
+    verifier.verify(&rotated).await.unwrap();
+    verifier.verify(&rotated).await.unwrap();
+    assert_eq!(
+        issuer.jwks_requests(),
+        2,
+        "exactly one refetch for the new kid"
+    );
+}
+
+#[tokio::test]
+async fn unknown_kids_fail_at_once_during_the_cooldown() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = verifier_with_clock(&issuer, &clock);
+    verifier
+        .verify(&issuer.sign(&issuer.access_claims()))
+        .await
+        .unwrap();
+
+    issuer.rotate();
+    let rotated = issuer.sign(&issuer.access_claims());
+    clock.advance(Duration::from_secs(9));
+    assert_eq!(code_of(&verifier, &rotated).await, "unknown_kid");
+    assert_eq!(issuer.jwks_requests(), 1, "no fetch inside the cooldown");
+
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(code_of(&verifier, &rotated).await, "ok");
+    assert_eq!(issuer.jwks_requests(), 2);
+
+    // A kid nobody has: one refetch after the cooldown, then fail-fast again.
+    let bogus = issuer.sign_raw(
+        &json!({"alg": "RS256", "kid": "bogus"}).to_string(),
+        &issuer.access_claims().to_string(),
+    );
+    assert_eq!(code_of(&verifier, &bogus).await, "unknown_kid");
+    assert_eq!(
+        issuer.jwks_requests(),
+        2,
+        "the fetch for the rotated kid started a cooldown"
+    );
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(code_of(&verifier, &bogus).await, "unknown_kid");
+    assert_eq!(code_of(&verifier, &bogus).await, "unknown_kid");
+    assert_eq!(issuer.jwks_requests(), 3);
+}
+
+#[tokio::test]
+async fn a_key_removed_upstream_is_refused_after_the_refresh() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = verifier_with_clock(&issuer, &clock);
+    let old_kid = issuer.active_kid();
+    let old_token = issuer.sign(&issuer.access_claims());
+    verifier.verify(&old_token).await.unwrap();
+
+    issuer.rotate();
+    issuer.unpublish(&old_kid);
+    // Still within the maximum age: the cached set serves the old key.
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(code_of(&verifier, &old_token).await, "ok");
+    assert_eq!(issuer.jwks_requests(), 1);
+    // Past it: refreshed on use, and the old key is gone.
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(code_of(&verifier, &old_token).await, "unknown_kid");
+    assert_eq!(issuer.jwks_requests(), 2);
+    assert_eq!(
+        code_of(&verifier, &issuer.sign(&issuer.access_claims())).await,
+        "ok"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_unknown_kids_share_one_fetch() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = Arc::new(verifier_with_clock(&issuer, &clock));
+    issuer.set_mode(JwksMode::Slow(Duration::from_millis(200)));
+
+    // Cold start: 100 callers, no keys yet.
+    let token = Arc::new(issuer.sign(&issuer.access_claims()));
+    let results = run_concurrently(&verifier, &token, 100).await;
+    assert!(results.iter().all(|code| *code == "ok"), "{results:?}");
+    assert_eq!(issuer.jwks_requests(), 1);
+
+    // A new kid after the cooldown: 100 callers, one refetch.
+    clock.advance(Duration::from_secs(11));
+    issuer.rotate();
+    let rotated = Arc::new(issuer.sign(&issuer.access_claims()));
+    let results = run_concurrently(&verifier, &rotated, 100).await;
+    assert!(results.iter().all(|code| *code == "ok"), "{results:?}");
+    assert_eq!(issuer.jwks_requests(), 2);
+
+    // A kid that does not exist: 100 callers, one refetch, all unknown_kid.
+    clock.advance(Duration::from_secs(11));
+    let bogus = Arc::new(issuer.sign_raw(
+        &json!({"alg": "RS256", "kid": "bogus"}).to_string(),
+        &issuer.access_claims().to_string(),
+    ));
+    let results = run_concurrently(&verifier, &bogus, 100).await;
+    assert!(
+        results.iter().all(|code| *code == "unknown_kid"),
+        "{results:?}"
+    );
+    assert_eq!(issuer.jwks_requests(), 3);
+}
+
+async fn run_concurrently(
+    verifier: &Arc<CognitoVerifier>,
+    token: &Arc<String>,
+    n: usize,
+) -> Vec<&'static str> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let verifier = Arc::clone(verifier);
+            let token = Arc::clone(token);
+            tokio::spawn(async move { code_of(&verifier, &token).await })
+        })
+        .collect();
+    let mut codes = Vec::with_capacity(n);
+    for task in tasks {
+        codes.push(task.await.unwrap());
+    }
+    codes
+}
+
+#[tokio::test]
+async fn cached_keys_keep_serving_while_the_endpoint_is_down() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = verifier_with_clock(&issuer, &clock);
+    let token = issuer.sign(&issuer.access_claims());
+    verifier.hydrate().await.unwrap();
+    assert!(verifier.keys_loaded());
+
+    for mode in [JwksMode::Down, JwksMode::Status(503), JwksMode::Garbage] {
+        issuer.set_mode(mode.clone());
+        clock.advance(Duration::from_secs(121)); // past the maximum age: a refresh is due
+        let before = verifier.jwks_fetch_stats().failed;
+        assert_eq!(code_of(&verifier, &token).await, "ok", "{mode:?}");
+        assert_eq!(verifier.jwks_fetch_stats().failed, before + 1, "{mode:?}");
+        // A new kid cannot be had either, but that is the token's problem, not an outage.
+        clock.advance(Duration::from_secs(11));
+        let stranger = issuer.sign_raw(
+            &json!({"alg": "RS256", "kid": "new"}).to_string(),
+            &issuer.access_claims().to_string(),
+        );
+        assert_eq!(
+            code_of(&verifier, &stranger).await,
+            "unknown_kid",
+            "{mode:?}"
+        );
+        assert!(verifier.keys_loaded());
+    }
+}
+
+fn fast_settings() -> JwksSettings {
+    JwksSettings {
+        connect_timeout: Duration::from_millis(300),
+        timeout: Duration::from_millis(300),
+        max_body_bytes: 64 * 1024,
+        ..JwksSettings::standard()
+    }
+}
+
+async fn unavailable_error(mode: JwksMode) -> (JwksError, usize) {
+    let issuer = TestIssuer::start().await;
+    issuer.set_mode(mode);
+    let verifier =
+        CognitoVerifier::new(config(&issuer, TokenUse::Access).with_jwks_settings(fast_settings()))
+            .unwrap();
+    let error = verifier
+        .verify(&issuer.sign(&issuer.access_claims()))
+        .await
+        .unwrap_err();
+    assert!(error.is_keys_unavailable(), "{error}");
+    assert_eq!(error.code(), "keys_unavailable");
+    assert!(!verifier.keys_loaded());
+    let VerifyError::KeysUnavailable { source, url } = error else {
+        unreachable!()
+    };
+    assert_eq!(url, issuer.jwks_url());
+    (source, issuer.jwks_requests())
+}
+
+#[tokio::test]
+async fn without_cached_keys_fetch_failures_are_an_outage_not_a_bad_token() {
+    let (error, requests) = unavailable_error(JwksMode::Down).await;
+    assert!(matches!(error, JwksError::Network(_)), "{error:?}");
+    assert_eq!(requests, 2, "a network error is retried once");
+
+    let (error, requests) = unavailable_error(JwksMode::Status(500)).await;
+    assert_eq!(error, JwksError::Status(500));
+    assert_eq!(requests, 1, "an HTTP error status is not retried");
+
+    let (error, _) = unavailable_error(JwksMode::Garbage).await;
+    assert!(matches!(error, JwksError::InvalidJson(_)), "{error:?}");
+
+    let (error, _) = unavailable_error(JwksMode::Oversized).await;
+    assert_eq!(error, JwksError::TooLarge { max: 64 * 1024 });
+
+    let (error, requests) = unavailable_error(JwksMode::Slow(Duration::from_secs(5))).await;
+    assert!(matches!(error, JwksError::Network(_)), "{error:?}");
+    assert_eq!(requests, 2, "a timeout is a network error, retried once");
+}
+
+#[tokio::test]
+async fn a_failed_fetch_also_starts_the_cooldown() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_mode(JwksMode::Status(500));
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = verifier_with_clock(&issuer, &clock);
+    let token = issuer.sign(&issuer.access_claims());
+    assert_eq!(code_of(&verifier, &token).await, "keys_unavailable");
+    assert!(verifier.hydrate().await.is_err());
+    issuer.set_mode(JwksMode::Serve);
+    assert_eq!(code_of(&verifier, &token).await, "keys_unavailable");
+    assert_eq!(issuer.jwks_requests(), 1, "no fetch inside the cooldown");
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(code_of(&verifier, &token).await, "ok");
+    assert_eq!(verifier.jwks_fetch_stats().succeeded, 1);
+    assert_eq!(verifier.jwks_fetch_stats().failed, 1);
+}
+
+#[tokio::test]
+async fn hydrate_preloads_every_pool() {
+    let a = TestIssuer::start().await;
+    let b = TestIssuer::start().await;
+    let verifier = CognitoVerifier::new(
+        VerifierConfig::new(vec![a.pool_config(), b.pool_config()], TokenUse::Access).unwrap(),
+    )
+    .unwrap();
+    assert!(!verifier.keys_loaded());
+    verifier.hydrate().await.unwrap();
+    assert!(verifier.keys_loaded());
+    assert_eq!((a.jwks_requests(), b.jwks_requests()), (1, 1));
+    verifier.hydrate().await.unwrap();
+    assert_eq!(
+        (a.jwks_requests(), b.jwks_requests()),
+        (1, 1),
+        "hydrating twice is free"
+    );
+    verifier.verify(&b.sign(&b.access_claims())).await.unwrap();
+    assert_eq!(b.jwks_requests(), 1);
+}
+
+#[tokio::test]
+async fn unusable_keys_in_a_set_are_skipped() {
+    let issuer = TestIssuer::start().await;
+    let good = issuer.jwks()["keys"][0].clone();
+    let mut wrong_use = good.clone();
+    wrong_use["use"] = json!("enc");
+    wrong_use["kid"] = json!("enc-key");
+    let mut wrong_alg = good.clone();
+    wrong_alg["alg"] = json!("RS512");
+    wrong_alg["kid"] = json!("rs512-key");
+    let mut no_hints = good.clone();
+    no_hints.as_object_mut().unwrap().remove("use");
+    no_hints.as_object_mut().unwrap().remove("alg");
+    no_hints["kid"] = json!("bare-key");
+    let body = json!({"keys": [
+        {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
+        {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+        {"kty": "RSA", "kid": "small", "n": "AQAB", "e": "AQAB"},
+        wrong_use, wrong_alg, no_hints, good,
+        {"something": "else"},
+    ]});
+    let set = cognigraph_token::KeySet::parse(body.to_string().as_bytes(), Duration::ZERO).unwrap();
+    assert_eq!(set.len(), 2);
+    assert!(set.get(&issuer.active_kid()).is_some());
+    assert!(set.get("bare-key").is_some());
+    for kid in ["ec", "hmac", "small", "enc-key", "rs512-key"] {
+        assert!(set.get(kid).is_none(), "{kid}");
+    }
+    let only_bad = json!({"keys": [{"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}]});
+    assert_eq!(
+        cognigraph_token::KeySet::parse(only_bad.to_string().as_bytes(), Duration::ZERO)
+            .unwrap_err(),
+        JwksError::NoUsableKeys
+    );
+    // Two keys under one kid: neither is trusted.
+    let stranger = TestSigningKey::generate(&issuer.active_kid());
+    let twice = json!({"keys": [issuer.jwks()["keys"][0], stranger.jwk(), no_hints_of(&issuer)]});
+    let set =
+        cognigraph_token::KeySet::parse(twice.to_string().as_bytes(), Duration::ZERO).unwrap();
+    assert!(set.get(&issuer.active_kid()).is_none());
+}
+
+fn no_hints_of(issuer: &TestIssuer) -> Value {
+    let mut key = issuer.jwks()["keys"][0].clone();
+    key["kid"] = json!("other");
+    key
+}
+
+// ---------------------------------------------------------------- configuration
+
+#[test]
+fn pool_ids_are_checked_for_shape_not_length() {
+    let emulator_id = format!("us-east-1_{}", "a1B2".repeat(13)); // 63 characters, like moto's
+    assert!(UserPoolConfig::new("us-east-1", &emulator_id, ["client"]).is_ok());
+    assert!(UserPoolConfig::new("us-gov-west-1", "us-gov-west-1_Abc123", ["c"]).is_ok());
+    for bad in [
+        "eu-west-1_Abc",
+        "us-east-1_",
+        "us-east-1-Abc",
+        "us-east-1_Ab-c",
+        "Abc",
+    ] {
+        assert!(
+            matches!(
+                UserPoolConfig::new("us-east-1", bad, ["client"]),
+                Err(ConfigError::InvalidPoolId(_))
+            ),
+            "{bad}"
+        );
+    }
+    for bad in ["useast1", "US-EAST-1", "us-east", "us-east-x", ""] {
+        assert!(
+            matches!(
+                UserPoolConfig::new(bad, "us-east-1_A", ["c"]),
+                Err(ConfigError::InvalidRegion(_))
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn configuration_refuses_what_would_accept_nothing_or_anything() {
+    let no_clients: [&str; 0] = [];
+    assert!(matches!(
+        UserPoolConfig::new("us-east-1", "us-east-1_A", no_clients),
+        Err(ConfigError::NoClientIds(_))
+    ));
+    assert!(matches!(
+        UserPoolConfig::new("us-east-1", "us-east-1_A", ["bad client"]),
+        Err(ConfigError::InvalidClientId(_))
+    ));
+    assert!(matches!(
+        VerifierConfig::new(vec![], TokenUse::Access),
+        Err(ConfigError::NoPools)
+    ));
+    let pool = UserPoolConfig::new("us-east-1", "us-east-1_A", ["c"]).unwrap();
+    assert!(matches!(
+        VerifierConfig::new(vec![pool.clone(), pool.clone()], TokenUse::Access),
+        Err(ConfigError::DuplicateIssuer(_))
+    ));
+    assert!(matches!(
+        pool.clone().with_jwks_url("ftp://example.com/keys"),
+        Err(ConfigError::InvalidUrl(_))
+    ));
+    assert_eq!(
+        pool.issuer(),
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A"
+    );
+    assert_eq!(
+        pool.jwks_url(),
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A/.well-known/jwks.json"
+    );
+    let emulated = pool
+        .with_issuer("http://127.0.0.1:5000/us-east-1_A/")
+        .unwrap();
+    assert_eq!(emulated.issuer(), "http://127.0.0.1:5000/us-east-1_A");
+    assert_eq!(
+        emulated.jwks_url(),
+        "http://127.0.0.1:5000/us-east-1_A/.well-known/jwks.json"
+    );
+}
