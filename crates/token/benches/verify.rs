@@ -33,13 +33,17 @@ fn verification(c: &mut Criterion) {
     claims["exp"] = json!(unix_now() + 10 * 365 * 24 * 3600);
     claims["cognito:groups"] = json!(["admin", "editor", "viewer"]);
     let token = issuer.sign(&claims);
-    runtime.block_on(verifier.verify(&token)).expect("a valid token");
+    runtime
+        .block_on(verifier.verify(&token))
+        .expect("a valid token");
 
     let jwk = &issuer.jwks()["keys"][0];
     let (n64, e64) = (jwk["n"].as_str().expect("n"), jwk["e"].as_str().expect("e"));
     let n = URL_SAFE_NO_PAD.decode(n64).expect("n");
     let e = URL_SAFE_NO_PAD.decode(e64).expect("e");
-    let der = RsaPublicKeyComponents { n: &n, e: &e }.as_der().expect("der");
+    let der = RsaPublicKeyComponents { n: &n, e: &e }
+        .as_der()
+        .expect("der");
     let bare_key = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_ref()).expect("key");
     let (signing_input, signature_b64) = token.rsplit_once('.').expect("three segments");
     let signature = URL_SAFE_NO_PAD.decode(signature_b64).expect("signature");
@@ -55,11 +59,12 @@ fn verification(c: &mut Criterion) {
         b.iter(|| {
             bare_key
                 .verify_sig(black_box(signing_input.as_bytes()), black_box(&signature))
-                .expect("valid")
+                .expect("valid");
         });
     });
     group.bench_function("cognigraph_verify", |b| {
-        b.iter(|| runtime.block_on(verifier.verify(black_box(&token))).expect("valid"));
+        b.to_async(&runtime)
+            .iter(|| async { verifier.verify(black_box(&token)).await.expect("valid") });
     });
     group.bench_function("jsonwebtoken_decode", |b| {
         b.iter(|| {

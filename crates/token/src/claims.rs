@@ -41,7 +41,7 @@ impl VerifiedToken {
             // Access tokens say `username`, ID tokens `cognito:username`.
             username: claims.username.or(claims.cognito_username),
             client_id: claims.client_id,
-            audience: claims.aud,
+            audience: claims.aud.unwrap_or_default(),
             groups: claims.groups.unwrap_or_default().into_iter().collect(),
             scopes: claims
                 .scope

@@ -44,7 +44,7 @@ pub(crate) struct Claims {
     pub(crate) cognito_username: Option<String>,
     pub(crate) client_id: Option<String>,
     pub(crate) token_use: Option<String>,
-    pub(crate) aud: Vec<String>,
+    pub(crate) aud: Option<Vec<String>>,
     pub(crate) exp: Option<u64>,
     pub(crate) nbf: Option<u64>,
     pub(crate) iat: Option<u64>,
@@ -75,11 +75,23 @@ pub(crate) fn decode(token: &str, max_bytes: usize) -> Result<UnverifiedToken<'_
     let payload_json = base64url("payload", payload_b64)?;
     let signature = base64url("signature", signature_b64)?;
 
-    let header = Header::from_object(json_object("header", &header_json)?)?;
-    let claims = Claims::from_object(json_object("payload", &payload_json)?)?;
+    // Structure first (a malformed payload is `malformed` even when the header is mistyped),
+    // then types.
+    let header = parse_object::<RawHeader>("header", &header_json)?;
+    let claims = parse_object::<Claims>("payload", &payload_json)?;
+    let header = header?;
+    let claims = claims?;
+    if let Some(names) = header.crit {
+        // This verifier implements no JWS extension, so any `crit` (even an empty one, which
+        // RFC 7515 forbids) makes the token unacceptable.
+        return Err(VerifyError::UnsupportedCritical { names });
+    }
     let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
     Ok(UnverifiedToken {
-        header,
+        header: Header {
+            alg: header.alg,
+            kid: header.kid,
+        },
         claims,
         signing_input,
         signature,
@@ -94,130 +106,179 @@ fn base64url(segment: &'static str, text: &str) -> Result<Vec<u8>, VerifyError> 
     }
 }
 
-fn json_object(segment: &'static str, bytes: &[u8]) -> Result<Map<String, Value>, VerifyError> {
-    let malformed = |detail: String| VerifyError::Malformed(Malformed::Json { segment, detail });
-    match serde_json::from_slice::<StrictValue>(bytes) {
-        Ok(StrictValue(Value::Object(map))) => Ok(map),
-        Ok(_) => Err(malformed("not an object".to_owned())),
-        Err(e) => Err(malformed(e.to_string())),
-    }
-}
-
-impl Header {
-    fn from_object(mut map: Map<String, Value>) -> Result<Self, VerifyError> {
-        let alg = take_string(&mut map, "alg")?;
-        let kid = take_string(&mut map, "kid")?;
-        take_string(&mut map, "typ")?;
-        take_string(&mut map, "cty")?;
-        if let Some(crit) = map.remove("crit") {
-            // This verifier implements no JWS extension, so any `crit` (even an empty one, which
-            // RFC 7515 forbids) makes the token unacceptable.
-            let names = string_array(crit).ok_or(VerifyError::InvalidClaimType {
-                claim: "crit",
-                expected: "an array of strings",
-            })?;
-            return Err(VerifyError::UnsupportedCritical { names });
-        }
-        Ok(Self { alg, kid })
-    }
-}
-
-impl Claims {
-    fn from_object(mut map: Map<String, Value>) -> Result<Self, VerifyError> {
-        let aud = match map.remove("aud") {
-            None => Vec::new(),
-            Some(Value::String(one)) => vec![one],
-            Some(other) => string_array(other).ok_or(VerifyError::InvalidClaimType {
-                claim: "aud",
-                expected: "a string or an array of strings",
-            })?,
-        };
-        let groups = match map.remove("cognito:groups") {
-            None => None,
-            Some(value) => Some(string_array(value).ok_or(VerifyError::InvalidClaimType {
-                claim: "cognito:groups",
-                expected: "an array of strings",
-            })?),
-        };
-        let claims = Self {
-            iss: take_string(&mut map, "iss")?,
-            sub: take_string(&mut map, "sub")?,
-            jti: take_string(&mut map, "jti")?,
-            origin_jti: take_string(&mut map, "origin_jti")?,
-            scope: take_string(&mut map, "scope")?,
-            username: take_string(&mut map, "username")?,
-            cognito_username: take_string(&mut map, "cognito:username")?,
-            client_id: take_string(&mut map, "client_id")?,
-            token_use: take_string(&mut map, "token_use")?,
-            aud,
-            exp: take_date(&mut map, "exp", f64::floor)?,
-            nbf: take_date(&mut map, "nbf", f64::ceil)?,
-            iat: take_date(&mut map, "iat", f64::ceil)?,
-            auth_time: take_date(&mut map, "auth_time", f64::floor)?,
-            groups,
-            other: Map::new(),
-        };
-        // Cognito strings that must be strings whenever present, but have no field of their own.
-        for claim in [
-            "event_id",
-            "cognito:preferred_role",
-            "email",
-            "phone_number",
-        ] {
-            if map.get(claim).is_some_and(|v| !v.is_string()) {
-                return Err(VerifyError::InvalidClaimType {
-                    claim,
-                    expected: "a string",
-                });
-            }
-        }
-        Ok(Self {
-            other: map,
-            ..claims
+/// Parses a JSON object member by member into `T`. The outer error is structural (`malformed`:
+/// not JSON, not an object, a repeated key at any depth); the inner one is the first member of
+/// the wrong type.
+fn parse_object<T: Members>(
+    segment: &'static str,
+    bytes: &[u8],
+) -> Result<Result<T, VerifyError>, VerifyError> {
+    serde_json::from_slice::<ObjectOf<T>>(bytes)
+        .map(|ObjectOf(result)| result)
+        .map_err(|e| {
+            VerifyError::Malformed(Malformed::Json {
+                segment,
+                detail: e.to_string(),
+            })
         })
+}
+
+/// A JSON object's members, type-checked one at a time as the parser meets them.
+trait Members: Default {
+    /// Takes one member.
+    fn member(&mut self, key: &str, value: Value) -> Result<(), MemberError>;
+}
+
+enum MemberError {
+    /// The key was seen before in this object.
+    Repeated,
+    /// The value has the wrong type.
+    Type(VerifyError),
+}
+
+/// The header as parsed, before `crit` is judged.
+#[derive(Default)]
+struct RawHeader {
+    alg: Option<String>,
+    kid: Option<String>,
+    typ: Option<String>,
+    cty: Option<String>,
+    crit: Option<Vec<String>>,
+    /// Other parameters (`jku`, `x5u`, `jwk`… are never followed); kept only to catch repeats.
+    other: Map<String, Value>,
+}
+
+impl Members for RawHeader {
+    fn member(&mut self, key: &str, value: Value) -> Result<(), MemberError> {
+        match key {
+            "alg" => set_string(&mut self.alg, "alg", value),
+            "kid" => set_string(&mut self.kid, "kid", value),
+            "typ" => set_string(&mut self.typ, "typ", value),
+            "cty" => set_string(&mut self.cty, "cty", value),
+            "crit" => set_once(
+                &mut self.crit,
+                string_array(value).ok_or(VerifyError::InvalidClaimType {
+                    claim: "crit",
+                    expected: "an array of strings",
+                }),
+            ),
+            _ => set_other(&mut self.other, key, value),
+        }
     }
 }
 
-fn take_string(
-    map: &mut Map<String, Value>,
+impl Members for Claims {
+    fn member(&mut self, key: &str, value: Value) -> Result<(), MemberError> {
+        match key {
+            "iss" => set_string(&mut self.iss, "iss", value),
+            "sub" => set_string(&mut self.sub, "sub", value),
+            "jti" => set_string(&mut self.jti, "jti", value),
+            "origin_jti" => set_string(&mut self.origin_jti, "origin_jti", value),
+            "scope" => set_string(&mut self.scope, "scope", value),
+            "username" => set_string(&mut self.username, "username", value),
+            "cognito:username" => set_string(&mut self.cognito_username, "cognito:username", value),
+            "client_id" => set_string(&mut self.client_id, "client_id", value),
+            "token_use" => set_string(&mut self.token_use, "token_use", value),
+            "exp" => set_once(&mut self.exp, date("exp", &value, f64::floor)),
+            "nbf" => set_once(&mut self.nbf, date("nbf", &value, f64::ceil)),
+            "iat" => set_once(&mut self.iat, date("iat", &value, f64::ceil)),
+            "auth_time" => set_once(&mut self.auth_time, date("auth_time", &value, f64::floor)),
+            "aud" => set_once(
+                &mut self.aud,
+                match value {
+                    Value::String(one) => Some(vec![one]),
+                    other => string_array(other),
+                }
+                .ok_or(VerifyError::InvalidClaimType {
+                    claim: "aud",
+                    expected: "a string or an array of strings",
+                }),
+            ),
+            "cognito:groups" => set_once(
+                &mut self.groups,
+                string_array(value).ok_or(VerifyError::InvalidClaimType {
+                    claim: "cognito:groups",
+                    expected: "an array of strings",
+                }),
+            ),
+            // Cognito strings without a field of their own: typed all the same.
+            "event_id" => set_other_string(&mut self.other, "event_id", value),
+            "email" => set_other_string(&mut self.other, "email", value),
+            "phone_number" => set_other_string(&mut self.other, "phone_number", value),
+            "cognito:preferred_role" => {
+                set_other_string(&mut self.other, "cognito:preferred_role", value)
+            }
+            _ => set_other(&mut self.other, key, value),
+        }
+    }
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: Result<T, VerifyError>) -> Result<(), MemberError> {
+    if slot.is_some() {
+        return Err(MemberError::Repeated);
+    }
+    *slot = Some(value.map_err(MemberError::Type)?);
+    Ok(())
+}
+
+fn set_string(
+    slot: &mut Option<String>,
     claim: &'static str,
-) -> Result<Option<String>, VerifyError> {
-    match map.remove(claim) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(VerifyError::InvalidClaimType {
+    value: Value,
+) -> Result<(), MemberError> {
+    let value = match value {
+        Value::String(s) => Ok(s),
+        _ => Err(VerifyError::InvalidClaimType {
             claim,
             expected: "a string",
         }),
+    };
+    set_once(slot, value)
+}
+
+fn set_other(other: &mut Map<String, Value>, key: &str, value: Value) -> Result<(), MemberError> {
+    if other.contains_key(key) {
+        return Err(MemberError::Repeated);
     }
+    other.insert(key.to_owned(), value);
+    Ok(())
+}
+
+fn set_other_string(
+    other: &mut Map<String, Value>,
+    claim: &'static str,
+    value: Value,
+) -> Result<(), MemberError> {
+    if !value.is_string() {
+        return Err(MemberError::Type(VerifyError::InvalidClaimType {
+            claim,
+            expected: "a string",
+        }));
+    }
+    set_other(other, claim, value)
 }
 
 /// A NumericDate: a non-negative JSON number of seconds. Fractions are rounded the strict way
 /// (`round`), so that a fractional date never widens the validity window.
-fn take_date(
-    map: &mut Map<String, Value>,
-    claim: &'static str,
-    round: fn(f64) -> f64,
-) -> Result<Option<u64>, VerifyError> {
+fn date(claim: &'static str, value: &Value, round: fn(f64) -> f64) -> Result<u64, VerifyError> {
     let invalid = VerifyError::InvalidClaimType {
         claim,
         expected: "a non-negative number (seconds since the epoch)",
     };
-    match map.remove(claim) {
-        None => Ok(None),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(secs) => Ok(Some(secs)),
-            None => match n.as_f64() {
-                #[expect(
-                    clippy::cast_possible_truncation,
-                    clippy::cast_sign_loss,
-                    reason = "checked finite, non-negative and below 2^53 just before"
-                )]
-                Some(f) if (0.0..9_007_199_254_740_992.0).contains(&f) => Ok(Some(round(f) as u64)),
-                _ => Err(invalid),
-            },
-        },
-        Some(_) => Err(invalid),
+    let Value::Number(n) = value else {
+        return Err(invalid);
+    };
+    if let Some(secs) = n.as_u64() {
+        return Ok(secs);
+    }
+    match n.as_f64() {
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "checked non-negative and below 2^53 just before"
+        )]
+        Some(f) if (0.0..9_007_199_254_740_992.0).contains(&f) => Ok(round(f) as u64),
+        _ => Err(invalid),
     }
 }
 
@@ -304,13 +365,87 @@ impl<'de> Visitor<'de> for StrictValueVisitor {
     }
 }
 
+/// A JSON object parsed into `T` member by member; repeated keys are a structural error.
+struct ObjectOf<T>(Result<T, VerifyError>);
+
+impl<'de, T: Members> Deserialize<'de> for ObjectOf<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+    }
+}
+
+struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Members> Visitor<'de> for ObjectVisitor<T> {
+    type Value = ObjectOf<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut target = T::default();
+        let mut first_type_error = None;
+        while let Some(Key(key)) = access.next_key()? {
+            let StrictValue(value) = access.next_value()?;
+            if first_type_error.is_some() {
+                continue; // still parsed to the end, so that structure errors win
+            }
+            match target.member(&key, value) {
+                Ok(()) => {}
+                Err(MemberError::Repeated) => {
+                    return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+                }
+                Err(MemberError::Type(e)) => first_type_error = Some(e),
+            }
+        }
+        Ok(ObjectOf(match first_type_error {
+            None => Ok(target),
+            Some(e) => Err(e),
+        }))
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor).map(Key)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v))
+    }
+}
+
 #[cfg(any(test, feature = "test-helpers"))]
 pub(crate) fn claims_for_tests(map: Map<String, Value>) -> Claims {
-    #[expect(
-        clippy::expect_used,
-        reason = "test helper: a mistyped claim is the test's bug"
-    )]
-    Claims::from_object(map).expect("claims of the right types")
+    let mut claims = Claims::default();
+    for (key, value) in map {
+        if claims.member(&key, value).is_err() {
+            panic!("claim `{key}` has the wrong type");
+        }
+    }
+    claims
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::{
     Clock, ConfigError, HttpJwksFetcher, JwksFetcher, KeyStore, SystemClock, TokenUse,
     VerifiedToken, VerifierConfig, VerifyError,
     dangerous::{self, Claims},
-    jwks::{FetchStats, KeyLookupError},
+    jwks::{FetchStats, KeyLookupError, SlotId},
 };
 
 /// Verifies Cognito User Pool tokens against a [`VerifierConfig`].
@@ -23,10 +23,18 @@ use crate::{
 #[derive(Debug)]
 pub struct CognitoVerifier {
     config: VerifierConfig,
-    /// Issuer → (index of its pool, its JWKS URL).
-    issuers: HashMap<String, (usize, String)>,
+    /// Issuer → its pool and key slot.
+    issuers: HashMap<String, IssuerEntry>,
     keys: KeyStore,
     clock: Arc<dyn Clock>,
+}
+
+/// Where a configured issuer's tokens are checked.
+#[derive(Debug)]
+struct IssuerEntry {
+    pool_index: usize,
+    jwks_url: String,
+    slot: SlotId,
 }
 
 /// Builds a [`CognitoVerifier`] with a replaced fetcher or clock.
@@ -56,12 +64,6 @@ impl CognitoVerifierBuilder {
             Some(fetcher) => fetcher,
             None => Arc::new(HttpJwksFetcher::new(&self.config.jwks)?),
         };
-        let mut issuers = HashMap::new();
-        for (index, pool) in self.config.pools.iter().enumerate() {
-            for issuer in pool.issuers() {
-                issuers.insert(issuer, (index, pool.jwks_url()));
-            }
-        }
         let urls = self.config.pools.iter().map(|p| p.jwks_url());
         let keys = KeyStore::new(
             urls,
@@ -69,6 +71,21 @@ impl CognitoVerifierBuilder {
             Arc::clone(&self.clock),
             self.config.jwks.clone(),
         );
+        let mut issuers = HashMap::new();
+        for (pool_index, pool) in self.config.pools.iter().enumerate() {
+            let jwks_url = pool.jwks_url();
+            let Some(slot) = keys.slot_of(&jwks_url) else {
+                unreachable!("every pool's JWKS URL was given to the key store")
+            };
+            for issuer in pool.issuers() {
+                let entry = IssuerEntry {
+                    pool_index,
+                    jwks_url: jwks_url.clone(),
+                    slot,
+                };
+                issuers.insert(issuer, entry);
+            }
+        }
         Ok(CognitoVerifier {
             config: self.config,
             issuers,
@@ -139,19 +156,19 @@ impl CognitoVerifier {
             .iss
             .as_deref()
             .ok_or(VerifyError::MissingClaim { claim: "iss" })?;
-        let (pool_index, jwks_url) =
-            self.issuers
-                .get(iss)
-                .ok_or_else(|| VerifyError::InvalidIssuer {
-                    actual: iss.to_owned(),
-                })?;
+        let issuer = self
+            .issuers
+            .get(iss)
+            .ok_or_else(|| VerifyError::InvalidIssuer {
+                actual: iss.to_owned(),
+            })?;
         // 4. Key.
-        let key = self.keys.key(jwks_url, kid).await.map_err(|e| match e {
+        let key = self.keys.key(issuer.slot, kid).await.map_err(|e| match e {
             KeyLookupError::UnknownKid => VerifyError::UnknownKid {
                 kid: kid.to_owned(),
             },
             KeyLookupError::Unavailable(source) => VerifyError::KeysUnavailable {
-                url: jwks_url.clone(),
+                url: issuer.jwks_url.clone(),
                 source,
             },
         })?;
@@ -160,7 +177,7 @@ impl CognitoVerifier {
             return Err(VerifyError::InvalidSignature);
         }
         // 6. Claims.
-        let verified = self.check_claims(unverified.claims, *pool_index)?;
+        let verified = self.check_claims(unverified.claims, issuer.pool_index)?;
         if let Some(check) = &self.config.custom_check {
             check
                 .check(&verified)
@@ -172,7 +189,7 @@ impl CognitoVerifier {
 
     fn check_claims(
         &self,
-        claims: Claims,
+        mut claims: Claims,
         pool_index: usize,
     ) -> Result<VerifiedToken, VerifyError> {
         let config = &self.config;
@@ -222,15 +239,18 @@ impl CognitoVerifier {
                 }
             }
             TokenUse::Id => {
-                if claims.aud.is_empty() {
+                let audience = claims.aud.as_deref().unwrap_or_default();
+                if audience.is_empty() {
                     return Err(VerifyError::MissingClaim { claim: "aud" });
                 }
-                if !claims.aud.iter().any(|aud| pool.allows_client(aud)) {
-                    return Err(VerifyError::InvalidAudience { actual: claims.aud });
+                if !audience.iter().any(|aud| pool.allows_client(aud)) {
+                    return Err(VerifyError::InvalidAudience {
+                        actual: audience.to_vec(),
+                    });
                 }
             }
         }
-        let issuer = claims.iss.clone().unwrap_or_default();
+        let issuer = claims.iss.take().unwrap_or_default();
         let verified = VerifiedToken::from_checked(claims, issuer, sub, exp, config.token_use);
         if !config.required_scopes.is_empty()
             && !config

@@ -1,4 +1,8 @@
 //! The verifier against its test issuer: every check with a failing token, and the JWKS rules.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first surprise"
+)]
 
 use std::{sync::Arc, time::Duration};
 

@@ -6,8 +6,8 @@ mod store;
 
 pub use fetch::{HttpJwksFetcher, JwksFetcher};
 pub use key_set::{KeySet, SigningKey};
-pub(crate) use store::KeyLookupError;
 pub use store::{FetchStats, KeyStore};
+pub(crate) use store::{KeyLookupError, SlotId};
 
 /// Why a key set could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,7 +31,4 @@ pub enum JwksError {
     /// The key set has no RSA signing key usable for RS256.
     #[error("no usable RS256 signing key in the key set")]
     NoUsableKeys,
-    /// The URL is not one of the configured JWKS URLs (a bug in the caller).
-    #[error("{0} is not a configured JWKS URL")]
-    NotConfigured(String),
 }

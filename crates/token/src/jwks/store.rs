@@ -2,7 +2,6 @@
 //! cooldown) and when older than its maximum age (old keys keep serving if that fails).
 
 use std::{
-    collections::HashMap,
     sync::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU64, Ordering},
@@ -26,14 +25,17 @@ pub struct KeyStore {
     fetcher: Arc<dyn JwksFetcher>,
     clock: Arc<dyn Clock>,
     settings: JwksSettings,
-    cache: moka::future::Cache<String, Arc<KeySet>>,
-    slots: HashMap<String, Slot>,
+    /// Key sets by slot index: one slot per configured URL, resolved when the verifier is built
+    /// so that a lookup hashes no URL.
+    cache: moka::future::Cache<usize, Arc<KeySet>>,
+    slots: Vec<Slot>,
     stats: Counters,
 }
 
 /// Per-URL fetch bookkeeping.
 #[derive(Debug, Default)]
 struct Slot {
+    url: String,
     /// Held while fetching: the single flight.
     fetch_lock: tokio::sync::Mutex<()>,
     /// Fetch attempts so far; a waiter that sees it moved knows another caller fetched for it.
@@ -59,6 +61,10 @@ pub struct FetchStats {
     pub failed: u64,
 }
 
+/// A configured JWKS URL's place in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SlotId(usize);
+
 /// Why no key could be returned.
 #[derive(Debug)]
 pub(crate) enum KeyLookupError {
@@ -69,14 +75,22 @@ pub(crate) enum KeyLookupError {
 }
 
 impl KeyStore {
-    /// A store for exactly these JWKS URLs.
+    /// A store for exactly these JWKS URLs (repeats are merged).
     pub fn new(
         urls: impl IntoIterator<Item = String>,
         fetcher: Arc<dyn JwksFetcher>,
         clock: Arc<dyn Clock>,
         settings: JwksSettings,
     ) -> Self {
-        let slots: HashMap<String, Slot> = urls.into_iter().map(|u| (u, Slot::default())).collect();
+        let mut slots: Vec<Slot> = Vec::new();
+        for url in urls {
+            if !slots.iter().any(|slot| slot.url == url) {
+                slots.push(Slot {
+                    url,
+                    ..Slot::default()
+                });
+            }
+        }
         Self {
             fetcher,
             clock,
@@ -89,25 +103,29 @@ impl KeyStore {
         }
     }
 
-    /// The key `kid` of the set at `url`, fetching or refreshing the set when the rules allow.
+    /// The slot of `url`, if it is one of the store's.
+    pub(crate) fn slot_of(&self, url: &str) -> Option<SlotId> {
+        self.slots.iter().position(|s| s.url == url).map(SlotId)
+    }
+
+    /// The key `kid` of the slot's set, fetching or refreshing the set when the rules allow.
     pub(crate) async fn key(
         &self,
-        url: &str,
+        SlotId(index): SlotId,
         kid: &str,
     ) -> Result<Arc<SigningKey>, KeyLookupError> {
-        let slot = self.slot(url).map_err(KeyLookupError::Unavailable)?;
-        let seen = slot.attempts.load(Ordering::Acquire);
-        let set = match self.cache.get(url).await {
+        let seen = self.slots[index].attempts.load(Ordering::Acquire);
+        let set = match self.cache.get(&index).await {
             Some(set) if set.get(kid).is_some() => {
                 if self.is_stale(&set) {
-                    self.refresh_stale(slot, url, set).await
+                    self.refresh_stale(index, set).await
                 } else {
                     set
                 }
             }
             // Unknown kid, or nothing cached yet: one shared fetch, unless cooling down.
             _ => self
-                .fetch_shared(slot, url, seen)
+                .fetch_shared(index, seen)
                 .await
                 .map_err(KeyLookupError::Unavailable)?,
         };
@@ -117,13 +135,13 @@ impl KeyStore {
     /// Fetches every URL that has no key set yet; the first failure is returned (all are tried).
     pub async fn hydrate(&self) -> Result<(), (String, JwksError)> {
         let mut first_error = None;
-        for (url, slot) in &self.slots {
-            if self.cache.contains_key(url) {
+        for (index, slot) in self.slots.iter().enumerate() {
+            if self.cache.contains_key(&index) {
                 continue;
             }
             let seen = slot.attempts.load(Ordering::Acquire);
-            if let Err(e) = self.fetch_shared(slot, url, seen).await {
-                first_error.get_or_insert((url.clone(), e));
+            if let Err(e) = self.fetch_shared(index, seen).await {
+                first_error.get_or_insert((slot.url.clone(), e));
             }
         }
         first_error.map_or(Ok(()), Err)
@@ -131,7 +149,7 @@ impl KeyStore {
 
     /// Whether every configured URL has a key set. Cheap: no I/O, no await.
     pub fn keys_loaded(&self) -> bool {
-        self.slots.keys().all(|url| self.cache.contains_key(url))
+        (0..self.slots.len()).all(|index| self.cache.contains_key(&index))
     }
 
     /// Fetch outcomes so far.
@@ -140,12 +158,6 @@ impl KeyStore {
             succeeded: self.stats.ok.load(Ordering::Relaxed),
             failed: self.stats.failed.load(Ordering::Relaxed),
         }
-    }
-
-    fn slot(&self, url: &str) -> Result<&Slot, JwksError> {
-        self.slots
-            .get(url)
-            .ok_or_else(|| JwksError::NotConfigured(url.to_owned()))
     }
 
     fn is_stale(&self, set: &KeySet) -> bool {
@@ -163,17 +175,18 @@ impl KeyStore {
 
     /// Refreshes a set past its maximum age if nobody else is and the cooldown allows; callers
     /// that find a refresh under way keep using the old set rather than wait.
-    async fn refresh_stale(&self, slot: &Slot, url: &str, old: Arc<KeySet>) -> Arc<KeySet> {
+    async fn refresh_stale(&self, index: usize, old: Arc<KeySet>) -> Arc<KeySet> {
+        let slot = &self.slots[index];
         let Ok(_guard) = slot.fetch_lock.try_lock() else {
             return old;
         };
         if self.cooling_down(slot) {
             return old;
         }
-        match self.fetch_now(slot, url).await {
+        match self.fetch_now(index).await {
             Ok(set) => set,
             Err(error) => {
-                tracing::warn!(url, %error, "JWKS refresh failed; the cached keys keep serving");
+                tracing::warn!(url = slot.url, %error, "JWKS refresh failed; cached keys keep serving");
                 old
             }
         }
@@ -182,24 +195,24 @@ impl KeyStore {
     /// The current set after at most one fetch shared with every concurrent caller.
     async fn fetch_shared(
         &self,
-        slot: &Slot,
-        url: &str,
+        index: usize,
         seen_attempts: u64,
     ) -> Result<Arc<KeySet>, JwksError> {
+        let slot = &self.slots[index];
         let _guard = slot.fetch_lock.lock().await;
         let someone_fetched = slot.attempts.load(Ordering::Acquire) != seen_attempts;
         if someone_fetched || self.cooling_down(slot) {
-            return match self.cache.get(url).await {
+            return match self.cache.get(&index).await {
                 Some(set) => Ok(set),
                 None => Err(self.last_error(slot)),
             };
         }
-        match self.fetch_now(slot, url).await {
+        match self.fetch_now(index).await {
             Ok(set) => Ok(set),
             // A failed refetch never drops keys that were fetched before.
-            Err(error) => match self.cache.get(url).await {
+            Err(error) => match self.cache.get(&index).await {
                 Some(set) => {
-                    tracing::warn!(url, %error, "JWKS refetch failed; the cached keys keep serving");
+                    tracing::warn!(url = slot.url, %error, "JWKS refetch failed; cached keys keep serving");
                     Ok(set)
                 }
                 None => Err(error),
@@ -208,7 +221,9 @@ impl KeyStore {
     }
 
     /// One fetch attempt; the caller holds the slot's lock.
-    async fn fetch_now(&self, slot: &Slot, url: &str) -> Result<Arc<KeySet>, JwksError> {
+    async fn fetch_now(&self, index: usize) -> Result<Arc<KeySet>, JwksError> {
+        let slot = &self.slots[index];
+        let url = slot.url.as_str();
         slot.last_attempt_ms
             .store(self.now_ms().max(1), Ordering::Release);
         let result = match self.fetcher.fetch(url).await {
@@ -220,7 +235,7 @@ impl KeyStore {
                 self.stats.ok.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(url, keys = set.len(), "fetched JWKS");
                 let set = Arc::new(set);
-                self.cache.insert(url.to_owned(), Arc::clone(&set)).await;
+                self.cache.insert(index, Arc::clone(&set)).await;
                 *lock(&slot.last_error) = None;
                 Ok(set)
             }
