@@ -38,8 +38,12 @@ impl VerifiedToken {
     ) -> Self {
         Self {
             sub,
-            // Access tokens say `username`, ID tokens `cognito:username`.
-            username: claims.username.or(claims.cognito_username),
+            // Access tokens say `username`, ID tokens `cognito:username`; the other claim, if
+            // present, is not the Cognito username.
+            username: match token_use {
+                TokenUse::Access => claims.username,
+                TokenUse::Id => claims.cognito_username,
+            },
             client_id: claims.client_id,
             audience: claims.aud.unwrap_or_default(),
             groups: claims.groups.unwrap_or_default().into_iter().collect(),

@@ -2,20 +2,38 @@
 
 use std::{
     fmt,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-/// Tells the current time as a duration since the Unix epoch.
+/// Tells the time: the wall clock for token dates, a monotonic one for cache timing.
 pub trait Clock: Send + Sync + fmt::Debug {
-    /// Now, since 1970-01-01T00:00:00Z.
+    /// Now, since 1970-01-01T00:00:00Z (for `exp`, `nbf`, `iat`).
     fn now(&self) -> Duration;
+
+    /// Time since an arbitrary fixed origin, never going back (for cooldowns and key-set age,
+    /// which a wall clock stepped back by NTP would freeze).
+    fn monotonic(&self) -> Duration;
 }
 
-/// The system's wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+/// The system's wall clock and its monotonic clock.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock {
+    origin: Instant,
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self {
+            origin: Instant::now(),
+        }
+    }
+}
 
 impl Clock for SystemClock {
+    fn monotonic(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
     fn now(&self) -> Duration {
         // A clock before 1970 is broken; treating it as the epoch makes every token look issued
         // in the future, which fails closed.
@@ -25,7 +43,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told to (`test-helpers`).
+/// A clock that moves only when told to (`test-helpers`); its monotonic reading moves with it.
 #[cfg(any(test, feature = "test-helpers"))]
 #[derive(Debug)]
 pub struct ManualClock {
@@ -36,7 +54,7 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock showing the current system time.
     pub fn starting_now() -> Self {
-        Self::at(SystemClock.now())
+        Self::at(SystemClock::default().now())
     }
 
     /// A clock showing `since_epoch`.
@@ -60,5 +78,9 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Duration {
         Duration::from_millis(self.millis.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    fn monotonic(&self) -> Duration {
+        self.now()
     }
 }

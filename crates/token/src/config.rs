@@ -158,13 +158,15 @@ impl UserPoolConfig {
         })
     }
 
-    /// Replaces the derived issuer (emulators issue other URLs). Default: none.
+    /// Replaces the derived issuer (emulators issue other URLs). Default: none. Must be
+    /// `https://`, or `http://` to a loopback host.
     pub fn with_issuer(mut self, issuer: &str) -> Result<Self, ConfigError> {
         self.issuer_override = Some(http_url(issuer)?);
         Ok(self)
     }
 
     /// Fetches keys from this URL instead of `{issuer}/.well-known/jwks.json`. Default: none.
+    /// Must be `https://`, or `http://` to a loopback host.
     pub fn with_jwks_url(mut self, url: &str) -> Result<Self, ConfigError> {
         self.jwks_url_override = Some(http_url(url)?);
         Ok(self)
@@ -230,16 +232,34 @@ impl UserPoolConfig {
     }
 }
 
+/// An `https://` URL, or `http://` to a loopback host (emulators, tests): keys fetched over
+/// plain HTTP from elsewhere could be swapped by anyone on the path.
 fn http_url(raw: &str) -> Result<String, ConfigError> {
-    let rest = raw
-        .strip_prefix("https://")
-        .or_else(|| raw.strip_prefix("http://"));
-    match rest {
-        Some(rest) if !rest.is_empty() && !raw.chars().any(char::is_whitespace) => {
-            Ok(raw.trim_end_matches('/').to_owned())
-        }
-        _ => Err(ConfigError::InvalidUrl(raw.to_owned())),
+    let invalid = || ConfigError::InvalidUrl(raw.to_owned());
+    if raw.chars().any(char::is_whitespace) {
+        return Err(invalid());
     }
+    let (secure, rest) = match (raw.strip_prefix("https://"), raw.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return Err(invalid()),
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    if host.is_empty() {
+        return Err(invalid());
+    }
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !secure && !loopback {
+        return Err(ConfigError::InsecureUrl(raw.to_owned()));
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
 }
 
 /// A check the application adds after every built-in one (for example, a revocation list).

@@ -13,7 +13,10 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::{Malformed, VerifyError};
+use crate::{
+    Malformed, VerifyError,
+    error::{untrusted, untrusted_list},
+};
 
 /// A token split and decoded, its signature not yet checked.
 #[derive(Debug)]
@@ -84,7 +87,9 @@ pub(crate) fn decode(token: &str, max_bytes: usize) -> Result<UnverifiedToken<'_
     if let Some(names) = header.crit {
         // This verifier implements no JWS extension, so any `crit` (even an empty one, which
         // RFC 7515 forbids) makes the token unacceptable.
-        return Err(VerifyError::UnsupportedCritical { names });
+        return Err(VerifyError::UnsupportedCritical {
+            names: untrusted_list(&names),
+        });
     }
     let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
     Ok(UnverifiedToken {
@@ -118,7 +123,7 @@ fn parse_object<T: Members>(
         .map_err(|e| {
             VerifyError::Malformed(Malformed::Json {
                 segment,
-                detail: e.to_string(),
+                detail: untrusted(&e.to_string()),
             })
         })
 }
@@ -356,7 +361,10 @@ impl<'de> Visitor<'de> for StrictValueVisitor {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+                return Err(de::Error::custom(format_args!(
+                    "duplicate key `{}`",
+                    untrusted(&key)
+                )));
             }
             let StrictValue(value) = access.next_value()?;
             map.insert(key, value);
@@ -388,15 +396,19 @@ impl<'de, T: Members> Visitor<'de> for ObjectVisitor<T> {
         let mut first_type_error = None;
         while let Some(Key(key)) = access.next_key()? {
             let StrictValue(value) = access.next_value()?;
-            if first_type_error.is_some() {
-                continue; // still parsed to the end, so that structure errors win
-            }
+            // Parsed to the end even after a type error, so that structure errors (a repeated
+            // key anywhere) still win.
             match target.member(&key, value) {
                 Ok(()) => {}
                 Err(MemberError::Repeated) => {
-                    return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
+                    return Err(de::Error::custom(format_args!(
+                        "duplicate key `{}`",
+                        untrusted(&key)
+                    )));
                 }
-                Err(MemberError::Type(e)) => first_type_error = Some(e),
+                Err(MemberError::Type(e)) => {
+                    first_type_error.get_or_insert(e);
+                }
             }
         }
         Ok(ObjectOf(match first_type_error {
@@ -521,6 +533,12 @@ mod tests {
         }
         let big = token(HEADER, &format!(r#"{{"pad":"{}"}}"#, "x".repeat(9000)));
         assert_eq!(decode(&big, 8192).unwrap_err().code(), "token_too_large");
+    }
+
+    #[test]
+    fn a_repeated_key_is_malformed_even_after_a_mistyped_claim() {
+        let t = token(HEADER, r#"{"exp":"x","sub":"a","sub":"b"}"#);
+        assert_eq!(decode(&t, 8192).unwrap_err().code(), "malformed");
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::fmt;
 ///
 /// Every variant has a stable [`code`](VerifyError::code) that callers may show to clients (for
 /// example in `WWW-Authenticate: Bearer error_description="…"`); the `Display` text carries details
-/// for logs. Neither ever contains the token itself.
+/// for logs. Values copied from the token (an issuer, a kid, a client id…) are cut to 64
+/// characters with control characters escaped, so a hostile token cannot flood or forge log
+/// lines; the token itself never appears.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
@@ -219,13 +221,54 @@ pub enum ConfigError {
     /// A verifier without user pools would accept no token.
     #[error("no user pools configured")]
     NoPools,
-    /// An override is not an `http(s)://` URL.
+    /// An override is not an `http(s)://` URL with a host.
     #[error("`{0}` is not an http(s) URL")]
     InvalidUrl(String),
+    /// A plain `http://` URL to a host other than loopback.
+    #[error("`{0}` must use https (plain http is allowed for loopback hosts only)")]
+    InsecureUrl(String),
     /// Two pools claim the same issuer.
     #[error("issuer {0} is configured twice")]
     DuplicateIssuer(String),
     /// The HTTP client for JWKS fetches could not be built.
     #[error("cannot build the JWKS HTTP client: {0}")]
     HttpClient(String),
+}
+
+/// A value copied from an untrusted token into an error: at most 64 characters, control
+/// characters escaped, a `…` where it was cut.
+pub(crate) fn untrusted(text: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    let mut out = String::new();
+    for (index, c) in text.chars().enumerate() {
+        if index == MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The first few values of an untrusted list, each passed through [`untrusted`].
+pub(crate) fn untrusted_list(values: &[String]) -> Vec<String> {
+    values.iter().take(8).map(|v| untrusted(v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_text_is_cut_and_escaped() {
+        assert_eq!(untrusted("iss\nfake log line"), "iss\\nfake log line");
+        assert_eq!(untrusted("a\nb"), "a\\nb");
+        let long = "x".repeat(100);
+        assert_eq!(untrusted(&long).chars().count(), 65);
+        assert!(untrusted(&long).ends_with('…'));
+    }
 }

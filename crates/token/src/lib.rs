@@ -21,4 +21,4 @@ pub use config::{
 };
 pub use error::{ConfigError, Malformed, VerifyError};
 pub use jwks::{FetchStats, HttpJwksFetcher, JwksError, JwksFetcher, KeySet, KeyStore, SigningKey};
-pub use verifier::{CognitoVerifier, CognitoVerifierBuilder};
+pub use verifier::{Check, CognitoVerifier, CognitoVerifierBuilder, Inspection};

@@ -5,8 +5,9 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use crate::{
     Clock, ConfigError, HttpJwksFetcher, JwksFetcher, KeyStore, SystemClock, TokenUse,
     VerifiedToken, VerifierConfig, VerifyError,
-    dangerous::{self, Claims},
-    jwks::{FetchStats, KeyLookupError, SlotId},
+    dangerous::{self, Claims, UnverifiedToken},
+    error::{untrusted, untrusted_list},
+    jwks::{FetchStats, KeyLookupError, SigningKey, SlotId},
 };
 
 /// Verifies Cognito User Pool tokens against a [`VerifierConfig`].
@@ -106,7 +107,7 @@ impl CognitoVerifier {
         CognitoVerifierBuilder {
             config,
             fetcher: None,
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(SystemClock::default()),
         }
     }
 
@@ -119,6 +120,15 @@ impl CognitoVerifier {
     pub async fn hydrate(&self) -> Result<(), VerifyError> {
         self.keys
             .hydrate()
+            .await
+            .map_err(|(url, source)| VerifyError::KeysUnavailable { url, source })
+    }
+
+    /// Refetches every pool's key set unless fetched within the cooldown; old keys keep serving
+    /// when that fails (the first failure is returned).
+    pub async fn refresh(&self) -> Result<(), VerifyError> {
+        self.keys
+            .refresh()
             .await
             .map_err(|(url, source)| VerifyError::KeysUnavailable { url, source })
     }
@@ -138,137 +148,332 @@ impl CognitoVerifier {
         // 1. Shape.
         let unverified = dangerous::decode(token, self.config.max_token_bytes)?;
         // 2. Header.
-        match unverified.header.alg.as_deref() {
-            Some("RS256") => {}
-            other => {
-                return Err(VerifyError::InvalidAlgorithm {
-                    actual: other.unwrap_or("(none)").to_owned(),
-                });
+        check_algorithm(&unverified)?;
+        let kid = kid_of(&unverified)?;
+        // 3. Issuer, before any fetch.
+        let issuer = self.issuer_of(&unverified)?;
+        // 4. Key.
+        let key = self.key(issuer, kid).await?;
+        // 5. Signature.
+        check_signature(&key, &unverified)?;
+        // 6. Claims.
+        for (_, outcome) in self.claim_checks(&unverified.claims, issuer.pool_index) {
+            outcome?;
+        }
+        let verified = self.accept(unverified.claims);
+        self.run_custom_check(&verified).await?;
+        Ok(verified)
+    }
+
+    /// Runs the checks of [`verify`](Self::verify) one by one and reports each, for operators
+    /// debugging a refused token. Stops at the first failure up to the signature (later checks
+    /// depend on it); the claim checks are all reported. The header and claims are decoded for
+    /// display leniently (size-capped) whatever their validity: they are untrusted.
+    ///
+    /// Security: the report says exactly which check failed and names the pool. It is for
+    /// operators (`cognigraph token inspect`); never expose it to untrusted callers.
+    pub async fn inspect(&self, token: &str) -> Inspection {
+        let within_size = token.len() <= self.config.max_token_bytes;
+        let mut inspection = Inspection {
+            header: within_size.then(|| display_segment(token, 0)).flatten(),
+            claims: within_size.then(|| display_segment(token, 1)).flatten(),
+            checks: Vec::new(),
+            verified: None,
+        };
+        let checks = &mut inspection.checks;
+        let unverified = match dangerous::decode(token, self.config.max_token_bytes) {
+            Ok(unverified) => {
+                checks.push(Check::passed("shape", format!("{} bytes", token.len())));
+                unverified
+            }
+            Err(e) => {
+                checks.push(Check::failed("shape", e));
+                return inspection;
+            }
+        };
+        if let Err(e) = check_algorithm(&unverified) {
+            checks.push(Check::failed("algorithm", e));
+            return inspection;
+        }
+        checks.push(Check::passed("algorithm", "RS256".to_owned()));
+        let kid = match kid_of(&unverified) {
+            Ok(kid) => kid,
+            Err(e) => {
+                checks.push(Check::failed("kid", e));
+                return inspection;
+            }
+        };
+        checks.push(Check::passed("kid", kid.to_owned()));
+        let issuer = match self.issuer_of(&unverified) {
+            Ok(issuer) => issuer,
+            Err(e) => {
+                checks.push(Check::failed("issuer", e));
+                return inspection;
+            }
+        };
+        let pool = &self.config.pools[issuer.pool_index];
+        checks.push(Check::passed(
+            "issuer",
+            format!("user pool {}", pool.pool_id().as_str()),
+        ));
+        let key = match self.key(issuer, kid).await {
+            Ok(key) => key,
+            Err(e) => {
+                checks.push(Check::failed("key", e));
+                return inspection;
+            }
+        };
+        checks.push(Check::passed("key", format!("in {}", issuer.jwks_url)));
+        if let Err(e) = check_signature(&key, &unverified) {
+            checks.push(Check::failed("signature", e));
+            return inspection;
+        }
+        checks.push(Check::passed("signature", "RS256 verified".to_owned()));
+        let mut all_passed = true;
+        for (name, outcome) in self.claim_checks(&unverified.claims, issuer.pool_index) {
+            match outcome {
+                Ok(()) => checks.push(Check::passed(name, String::new())),
+                Err(e) => {
+                    all_passed = false;
+                    checks.push(Check::failed(name, e));
+                }
             }
         }
-        let kid = match unverified.header.kid.as_deref() {
-            Some(kid) if !kid.is_empty() => kid,
-            _ => return Err(VerifyError::MissingKid),
-        };
-        // 3. Issuer, before any fetch.
+        if !all_passed {
+            return inspection;
+        }
+        let verified = self.accept(unverified.claims);
+        match self.run_custom_check(&verified).await {
+            Ok(()) if self.config.custom_check.is_some() => {
+                checks.push(Check::passed("custom check", String::new()));
+            }
+            Ok(()) => {}
+            Err(e) => {
+                checks.push(Check::failed("custom check", e));
+                return inspection;
+            }
+        }
+        inspection.verified = Some(verified);
+        inspection
+    }
+
+    fn issuer_of(&self, unverified: &UnverifiedToken<'_>) -> Result<&IssuerEntry, VerifyError> {
         let iss = unverified
             .claims
             .iss
             .as_deref()
             .ok_or(VerifyError::MissingClaim { claim: "iss" })?;
-        let issuer = self
-            .issuers
+        self.issuers
             .get(iss)
             .ok_or_else(|| VerifyError::InvalidIssuer {
-                actual: iss.to_owned(),
-            })?;
-        // 4. Key.
-        let key = self.keys.key(issuer.slot, kid).await.map_err(|e| match e {
+                actual: untrusted(iss),
+            })
+    }
+
+    async fn key(&self, issuer: &IssuerEntry, kid: &str) -> Result<Arc<SigningKey>, VerifyError> {
+        self.keys.key(issuer.slot, kid).await.map_err(|e| match e {
             KeyLookupError::UnknownKid => VerifyError::UnknownKid {
-                kid: kid.to_owned(),
+                kid: untrusted(kid),
             },
             KeyLookupError::Unavailable(source) => VerifyError::KeysUnavailable {
                 url: issuer.jwks_url.clone(),
                 source,
             },
-        })?;
-        // 5. Signature.
-        if !key.verify(unverified.signing_input, &unverified.signature) {
-            return Err(VerifyError::InvalidSignature);
-        }
-        // 6. Claims.
-        let verified = self.check_claims(unverified.claims, issuer.pool_index)?;
-        if let Some(check) = &self.config.custom_check {
-            check
-                .check(&verified)
-                .await
-                .map_err(|reason| VerifyError::CustomCheckFailed { reason })?;
-        }
-        Ok(verified)
+        })
     }
 
-    fn check_claims(
+    /// The claim checks of step 6, in order, each with its name; all are evaluated.
+    fn claim_checks(
         &self,
-        mut claims: Claims,
+        claims: &Claims,
         pool_index: usize,
-    ) -> Result<VerifiedToken, VerifyError> {
+    ) -> [(&'static str, Result<(), VerifyError>); 8] {
         let config = &self.config;
+        let pool = &config.pools[pool_index];
         let now = self.clock.now();
         let now_secs = now.as_secs();
-        let exp = claims
-            .exp
-            .ok_or(VerifyError::MissingClaim { claim: "exp" })?;
-        if now >= secs(exp).saturating_add(config.clock_skew) {
-            return Err(VerifyError::Expired { exp, now: now_secs });
-        }
-        if let Some(nbf) = claims.nbf
-            && secs(nbf) > now.saturating_add(config.clock_skew)
-        {
-            return Err(VerifyError::NotYetValid { nbf, now: now_secs });
-        }
-        if let Some(iat) = claims.iat
-            && secs(iat) > now.saturating_add(config.iat_tolerance)
-        {
-            return Err(VerifyError::IssuedInFuture { iat, now: now_secs });
-        }
-        let token_use = claims
-            .token_use
-            .as_deref()
-            .ok_or(VerifyError::MissingClaim { claim: "token_use" })?;
-        if token_use != config.token_use.as_str() {
-            return Err(VerifyError::InvalidTokenUse {
-                actual: token_use.to_owned(),
-                expected: config.token_use,
-            });
-        }
-        let sub = match claims.sub.as_deref() {
-            Some(sub) if !sub.is_empty() => sub.to_owned(),
-            _ => return Err(VerifyError::MissingClaim { claim: "sub" }),
+        let exp = match claims.exp {
+            None => Err(VerifyError::MissingClaim { claim: "exp" }),
+            Some(exp) if now >= secs(exp).saturating_add(config.clock_skew) => {
+                Err(VerifyError::Expired { exp, now: now_secs })
+            }
+            Some(_) => Ok(()),
         };
-        let pool = &config.pools[pool_index];
-        match config.token_use {
-            TokenUse::Access => {
-                let client_id = claims
-                    .client_id
-                    .as_deref()
-                    .ok_or(VerifyError::MissingClaim { claim: "client_id" })?;
-                if !pool.allows_client(client_id) {
-                    return Err(VerifyError::InvalidClient {
-                        actual: client_id.to_owned(),
-                    });
-                }
+        let nbf = match claims.nbf {
+            Some(nbf) if secs(nbf) > now.saturating_add(config.clock_skew) => {
+                Err(VerifyError::NotYetValid { nbf, now: now_secs })
             }
-            TokenUse::Id => {
-                let audience = claims.aud.as_deref().unwrap_or_default();
-                if audience.is_empty() {
-                    return Err(VerifyError::MissingClaim { claim: "aud" });
-                }
-                if !audience.iter().any(|aud| pool.allows_client(aud)) {
-                    return Err(VerifyError::InvalidAudience {
-                        actual: audience.to_vec(),
-                    });
-                }
+            _ => Ok(()),
+        };
+        let iat = match claims.iat {
+            Some(iat) if secs(iat) > now.saturating_add(config.iat_tolerance) => {
+                Err(VerifyError::IssuedInFuture { iat, now: now_secs })
             }
-        }
+            _ => Ok(()),
+        };
+        let token_use = match claims.token_use.as_deref() {
+            None => Err(VerifyError::MissingClaim { claim: "token_use" }),
+            Some(actual) if actual != config.token_use.as_str() => {
+                Err(VerifyError::InvalidTokenUse {
+                    actual: untrusted(actual),
+                    expected: config.token_use,
+                })
+            }
+            Some(_) => Ok(()),
+        };
+        let sub = match claims.sub.as_deref() {
+            Some(sub) if !sub.is_empty() => Ok(()),
+            _ => Err(VerifyError::MissingClaim { claim: "sub" }),
+        };
+        let (client_check, client) = match config.token_use {
+            TokenUse::Access => (
+                "client_id",
+                match claims.client_id.as_deref() {
+                    None => Err(VerifyError::MissingClaim { claim: "client_id" }),
+                    Some(id) if !pool.allows_client(id) => Err(VerifyError::InvalidClient {
+                        actual: untrusted(id),
+                    }),
+                    Some(_) => Ok(()),
+                },
+            ),
+            TokenUse::Id => (
+                "aud",
+                match claims.aud.as_deref().unwrap_or_default() {
+                    [] => Err(VerifyError::MissingClaim { claim: "aud" }),
+                    aud if !aud.iter().any(|a| pool.allows_client(a)) => {
+                        Err(VerifyError::InvalidAudience {
+                            actual: untrusted_list(aud),
+                        })
+                    }
+                    _ => Ok(()),
+                },
+            ),
+        };
+        let scopes = if config.required_scopes.is_empty()
+            || claims.scope.as_deref().is_some_and(|scope| {
+                scope
+                    .split_ascii_whitespace()
+                    .any(|s| config.required_scopes.iter().any(|r| r == s))
+            }) {
+            Ok(())
+        } else {
+            Err(VerifyError::MissingScope)
+        };
+        let groups = if config.required_groups.is_empty()
+            || claims
+                .groups
+                .as_deref()
+                .is_some_and(|groups| groups.iter().any(|g| config.required_groups.contains(g)))
+        {
+            Ok(())
+        } else {
+            Err(VerifyError::MissingGroup)
+        };
+        [
+            ("exp", exp),
+            ("nbf", nbf),
+            ("iat", iat),
+            ("token_use", token_use),
+            ("sub", sub),
+            (client_check, client),
+            ("scopes", scopes),
+            ("groups", groups),
+        ]
+    }
+
+    /// The claims of a token that passed every built-in check.
+    fn accept(&self, mut claims: Claims) -> VerifiedToken {
         let issuer = claims.iss.take().unwrap_or_default();
-        let verified = VerifiedToken::from_checked(claims, issuer, sub, exp, config.token_use);
-        if !config.required_scopes.is_empty()
-            && !config
-                .required_scopes
-                .iter()
-                .any(|s| verified.scopes().contains(s))
-        {
-            return Err(VerifyError::MissingScope);
+        let sub = claims.sub.take().unwrap_or_default();
+        let exp = claims.exp.unwrap_or_default();
+        VerifiedToken::from_checked(claims, issuer, sub, exp, self.config.token_use)
+    }
+
+    async fn run_custom_check(&self, verified: &VerifiedToken) -> Result<(), VerifyError> {
+        match &self.config.custom_check {
+            Some(check) => check
+                .check(verified)
+                .await
+                .map_err(|reason| VerifyError::CustomCheckFailed { reason }),
+            None => Ok(()),
         }
-        if !config.required_groups.is_empty()
-            && !config
-                .required_groups
-                .iter()
-                .any(|g| verified.groups().contains(g))
-        {
-            return Err(VerifyError::MissingGroup);
+    }
+}
+
+fn check_algorithm(unverified: &UnverifiedToken<'_>) -> Result<(), VerifyError> {
+    match unverified.header.alg.as_deref() {
+        Some("RS256") => Ok(()),
+        other => Err(VerifyError::InvalidAlgorithm {
+            actual: untrusted(other.unwrap_or("(none)")),
+        }),
+    }
+}
+
+fn kid_of<'t>(unverified: &'t UnverifiedToken<'_>) -> Result<&'t str, VerifyError> {
+    match unverified.header.kid.as_deref() {
+        Some(kid) if !kid.is_empty() => Ok(kid),
+        _ => Err(VerifyError::MissingKid),
+    }
+}
+
+fn check_signature(key: &SigningKey, unverified: &UnverifiedToken<'_>) -> Result<(), VerifyError> {
+    if key.verify(unverified.signing_input, &unverified.signature) {
+        Ok(())
+    } else {
+        Err(VerifyError::InvalidSignature)
+    }
+}
+
+/// Segment `index` of the token as JSON, for display only (lenient: any base64url, any JSON).
+fn display_segment(token: &str, index: usize) -> Option<serde_json::Value> {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    let segment = token.split('.').nth(index)?;
+    let bytes = URL_SAFE_NO_PAD.decode(segment.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// What [`CognitoVerifier::inspect`] found.
+#[derive(Debug)]
+pub struct Inspection {
+    /// The token's header, decoded without any trust (`None` when it does not decode).
+    pub header: Option<serde_json::Value>,
+    /// The token's claims, decoded without any trust.
+    pub claims: Option<serde_json::Value>,
+    /// Each check run, in order.
+    pub checks: Vec<Check>,
+    /// The verified token, when every check passed.
+    pub verified: Option<VerifiedToken>,
+}
+
+impl Inspection {
+    /// Whether the configured pools accept the token.
+    pub fn accepted(&self) -> bool {
+        self.verified.is_some()
+    }
+}
+
+/// One check's outcome.
+#[derive(Debug)]
+pub struct Check {
+    /// What was checked (`shape`, `algorithm`, `kid`, `issuer`, `key`, `signature`, `exp`…).
+    pub name: &'static str,
+    /// A detail when it passed, the error when it failed.
+    pub outcome: Result<String, VerifyError>,
+}
+
+impl Check {
+    fn passed(name: &'static str, detail: String) -> Self {
+        Self {
+            name,
+            outcome: Ok(detail),
         }
-        Ok(verified)
+    }
+
+    fn failed(name: &'static str, error: VerifyError) -> Self {
+        Self {
+            name,
+            outcome: Err(error),
+        }
     }
 }
 

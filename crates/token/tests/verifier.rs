@@ -279,12 +279,17 @@ async fn signatures_are_checked() {
     let forged = stranger.sign_raw(&header, &issuer.access_claims().to_string());
     assert_eq!(code_of(&verifier, &forged).await, "invalid_signature");
 
-    // A truncated signature.
-    let short = &token[..token.len() - 4];
-    assert!(matches!(
-        code_of(&verifier, short).await,
-        "invalid_signature" | "malformed"
-    ));
+    // A signature one byte short.
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    bytes.pop();
+    let short = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(bytes));
+    assert_eq!(code_of(&verifier, &short).await, "invalid_signature");
+
+    // The signature is checked before the claims: an expired forgery is a forgery.
+    let expired = with(issuer.access_claims(), json!({"exp": 1}));
+    let forged = stranger.sign_raw(&header, &expired.to_string());
+    assert_eq!(code_of(&verifier, &forged).await, "invalid_signature");
 }
 
 #[tokio::test]
@@ -814,4 +819,272 @@ fn configuration_refuses_what_would_accept_nothing_or_anything() {
         emulated.jwks_url(),
         "http://127.0.0.1:5000/us-east-1_A/.well-known/jwks.json"
     );
+}
+
+// ---------------------------------------------------------------- inspection and refresh
+
+#[tokio::test]
+async fn inspect_explains_each_check() {
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer);
+
+    let good = verifier
+        .inspect(&issuer.sign(&issuer.access_claims()))
+        .await;
+    assert!(good.accepted());
+    let names: Vec<_> = good.checks.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "shape",
+            "algorithm",
+            "kid",
+            "issuer",
+            "key",
+            "signature",
+            "exp",
+            "nbf",
+            "iat",
+            "token_use",
+            "sub",
+            "client_id",
+            "scopes",
+            "groups"
+        ]
+    );
+    assert_eq!(good.claims.as_ref().unwrap()["username"], "alice");
+
+    // Claim failures are all reported, not only the first.
+    let bad = with(
+        issuer.access_claims(),
+        json!({"exp": 1, "client_id": "someoneelse", "token_use": "id"}),
+    );
+    let report = verifier.inspect(&issuer.sign(&bad)).await;
+    assert!(!report.accepted());
+    let failed: Vec<_> = report
+        .checks
+        .iter()
+        .filter_map(|c| c.outcome.as_ref().err().map(|e| (c.name, e.code())))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("exp", "token_expired"),
+            ("token_use", "invalid_token_use"),
+            ("client_id", "invalid_client")
+        ]
+    );
+
+    // Up to the signature, the first failure ends the report; what decodes is still shown.
+    let other = TestIssuer::start().await;
+    let foreign = verifier.inspect(&other.sign(&other.access_claims())).await;
+    let last = foreign.checks.last().unwrap();
+    assert_eq!(last.name, "issuer");
+    assert_eq!(last.outcome.as_ref().unwrap_err().code(), "invalid_issuer");
+    assert_eq!(foreign.header.as_ref().unwrap()["alg"], "RS256");
+
+    let garbage = verifier.inspect("not a token").await;
+    assert!(garbage.header.is_none());
+    assert_eq!(garbage.checks.len(), 1);
+    assert_eq!(
+        garbage.checks[0].outcome.as_ref().unwrap_err().code(),
+        "malformed"
+    );
+}
+
+#[tokio::test]
+async fn refresh_refetches_outside_the_cooldown_only() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = verifier_with_clock(&issuer, &clock);
+    verifier.hydrate().await.unwrap();
+    verifier.refresh().await.unwrap();
+    assert_eq!(issuer.jwks_requests(), 1, "inside the cooldown");
+    clock.advance(Duration::from_secs(11));
+    issuer.rotate();
+    verifier.refresh().await.unwrap();
+    assert_eq!(issuer.jwks_requests(), 2);
+    // The rotated key is known without a fetch on the request path.
+    verifier
+        .verify(&issuer.sign(&issuer.access_claims()))
+        .await
+        .unwrap();
+    assert_eq!(issuer.jwks_requests(), 2);
+    // A failing refresh keeps the old keys.
+    clock.advance(Duration::from_secs(11));
+    issuer.set_mode(JwksMode::Status(500));
+    verifier.refresh().await.unwrap();
+    assert!(verifier.keys_loaded());
+    assert_eq!(verifier.jwks_fetch_stats().failed, 1);
+}
+
+// ---------------------------------------------------------------- review follow-ups
+
+#[tokio::test]
+async fn the_id_token_username_is_cognito_username() {
+    let issuer = TestIssuer::start().await;
+    let id = CognitoVerifier::new(config(&issuer, TokenUse::Id)).unwrap();
+    let claims = with(
+        issuer.id_claims(),
+        json!({"username": "added-by-a-trigger"}),
+    );
+    let token = id.verify(&issuer.sign(&claims)).await.unwrap();
+    assert_eq!(token.username(), Some("alice"));
+}
+
+#[tokio::test]
+async fn iat_tolerance_boundary() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::at(Duration::from_secs(unix_now())));
+    let now = clock.now().as_secs();
+    let verifier = verifier_with_clock(&issuer, &clock);
+    let at_limit = issuer.sign(&with(issuer.access_claims(), json!({"iat": now + 60})));
+    assert_eq!(code_of(&verifier, &at_limit).await, "ok");
+    let past_limit = issuer.sign(&with(issuer.access_claims(), json!({"iat": now + 61})));
+    assert_eq!(code_of(&verifier, &past_limit).await, "issued_in_future");
+}
+
+#[tokio::test]
+async fn an_issuer_override_is_what_tokens_must_carry() {
+    let issuer = TestIssuer::start().await;
+    let emulated = format!("http://127.0.0.1:5000/{}", issuer.pool_id());
+    let pool = issuer.pool_config().with_issuer(&emulated).unwrap();
+    let verifier =
+        CognitoVerifier::new(VerifierConfig::new(vec![pool], TokenUse::Access).unwrap()).unwrap();
+    let token = issuer.sign(&with(issuer.access_claims(), json!({"iss": emulated})));
+    assert_eq!(verifier.verify(&token).await.unwrap().issuer(), emulated);
+    let canonical = issuer.sign(&issuer.access_claims());
+    assert_eq!(code_of(&verifier, &canonical).await, "invalid_issuer");
+}
+
+#[tokio::test]
+async fn token_values_in_errors_are_cut_and_escaped() {
+    let issuer = TestIssuer::start().await;
+    let hostile = format!(
+        "https://evil\n2026-01-01 INFO forged line {}",
+        "x".repeat(500)
+    );
+    let token = issuer.sign(&with(issuer.access_claims(), json!({"iss": hostile})));
+    let error = verifier(&issuer).verify(&token).await.unwrap_err();
+    let text = error.to_string();
+    assert!(!text.contains('\n'), "{text}");
+    assert!(text.contains("\\n"), "{text}");
+    assert!(text.len() < 200, "{text}");
+}
+
+#[test]
+fn moduli_under_2048_bits_are_refused() {
+    let e = [1, 0, 1];
+    let mut n = vec![0xff; 256];
+    assert!(cognigraph_token::SigningKey::from_components("k", &n, &e).is_some());
+    n[0] = 0x7f; // 2047 bits
+    assert!(cognigraph_token::SigningKey::from_components("k", &n, &e).is_none());
+    let mut leading_zero = vec![0];
+    leading_zero.extend(vec![0xff; 256]);
+    assert!(cognigraph_token::SigningKey::from_components("k", &leading_zero, &e).is_some());
+}
+
+#[test]
+fn key_urls_must_be_https_unless_loopback() {
+    let pool = UserPoolConfig::new("us-east-1", "us-east-1_A", ["c"]).unwrap();
+    for ok in [
+        "https://keys.example.com/jwks.json",
+        "http://127.0.0.1:5000/p/.well-known/jwks.json",
+        "http://localhost:5000/jwks",
+        "http://[::1]:5000/jwks",
+    ] {
+        assert!(pool.clone().with_jwks_url(ok).is_ok(), "{ok}");
+    }
+    assert!(matches!(
+        pool.clone()
+            .with_jwks_url("http://keys.example.com/jwks.json"),
+        Err(ConfigError::InsecureUrl(_))
+    ));
+    for bad in ["https:///", "https://", "keys.example.com", "https://a b"] {
+        assert!(
+            matches!(
+                pool.clone().with_issuer(bad),
+                Err(ConfigError::InvalidUrl(_))
+            ),
+            "{bad}"
+        );
+    }
+}
+
+/// A fetcher that moves the clock past the cooldown while it fetches, so that only the
+/// single-flight bookkeeping (not the cooldown) can stop waiters from fetching again.
+#[derive(Debug)]
+struct ClockMovingFetcher {
+    inner: cognigraph_token::HttpJwksFetcher,
+    clock: Arc<ManualClock>,
+}
+
+#[async_trait::async_trait]
+impl cognigraph_token::JwksFetcher for ClockMovingFetcher {
+    async fn fetch(&self, url: &str) -> Result<bytes::Bytes, JwksError> {
+        let body = self.inner.fetch(url).await;
+        self.clock.advance(Duration::from_secs(11));
+        body
+    }
+}
+
+#[tokio::test]
+async fn waiters_use_the_fetch_they_waited_for_even_past_the_cooldown() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_mode(JwksMode::Slow(Duration::from_millis(200)));
+    let clock = Arc::new(ManualClock::starting_now());
+    let fetcher = ClockMovingFetcher {
+        inner: cognigraph_token::HttpJwksFetcher::new(&JwksSettings::standard()).unwrap(),
+        clock: Arc::clone(&clock),
+    };
+    let verifier = Arc::new(
+        CognitoVerifier::builder(config(&issuer, TokenUse::Access))
+            .clock(Arc::clone(&clock) as _)
+            .fetcher(Arc::new(fetcher))
+            .build()
+            .unwrap(),
+    );
+    let bogus = Arc::new(issuer.sign_raw(
+        &json!({"alg": "RS256", "kid": "bogus"}).to_string(),
+        &issuer.access_claims().to_string(),
+    ));
+    let results = run_concurrently(&verifier, &bogus, 50).await;
+    assert!(results.iter().all(|c| *c == "unknown_kid"), "{results:?}");
+    assert_eq!(issuer.jwks_requests(), 1);
+}
+
+#[tokio::test]
+async fn waiters_share_a_failed_cold_fetch_and_its_error() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_mode(JwksMode::Status(502));
+    let verifier = Arc::new(verifier(&issuer));
+    let token = Arc::new(issuer.sign(&issuer.access_claims()));
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let verifier = Arc::clone(&verifier);
+            let token = Arc::clone(&token);
+            tokio::spawn(async move { verifier.verify(&token).await.unwrap_err() })
+        })
+        .collect();
+    for task in tasks {
+        match task.await.unwrap() {
+            VerifyError::KeysUnavailable { source, .. } => {
+                assert_eq!(source, JwksError::Status(502));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(issuer.jwks_requests(), 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_fetch_does_not_lock_out_the_next_caller() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_mode(JwksMode::Slow(Duration::from_millis(300)));
+    let verifier = verifier(&issuer);
+    let token = issuer.sign(&issuer.access_claims());
+    let cancelled = tokio::time::timeout(Duration::from_millis(50), verifier.verify(&token)).await;
+    assert!(cancelled.is_err(), "the first verification was cut short");
+    issuer.set_mode(JwksMode::Serve);
+    assert_eq!(code_of(&verifier, &token).await, "ok");
 }

@@ -35,7 +35,10 @@ impl SigningKey {
     pub fn from_components(kid: &str, n: &[u8], e: &[u8]) -> Option<Self> {
         let n = strip_leading_zeros(n);
         let e = strip_leading_zeros(e);
-        if n.len() < 256 || n.len() > 1024 || e.is_empty() {
+        let modulus_bits = n
+            .first()
+            .map_or(0, |&top| n.len() * 8 - top.leading_zeros() as usize);
+        if !(2048..=8192).contains(&modulus_bits) || e.is_empty() {
             return None;
         }
         let der = RsaPublicKeyComponents { n, e }.as_der().ok()?;
@@ -116,7 +119,7 @@ impl KeySet {
         self.keys.get(kid)
     }
 
-    /// When the set was fetched (since the epoch, by the store's clock).
+    /// When the set was fetched, by the store's monotonic clock.
     pub fn fetched_at(&self) -> Duration {
         self.fetched_at
     }

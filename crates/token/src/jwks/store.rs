@@ -40,7 +40,7 @@ struct Slot {
     fetch_lock: tokio::sync::Mutex<()>,
     /// Fetch attempts so far; a waiter that sees it moved knows another caller fetched for it.
     attempts: AtomicU64,
-    /// When the last attempt started, in ms since the epoch (0: never).
+    /// When the last attempt started, in ms of the monotonic clock (0: never).
     last_attempt_ms: AtomicU64,
     /// Why the last attempt failed, if it did.
     last_error: Mutex<Option<JwksError>>,
@@ -134,9 +134,20 @@ impl KeyStore {
 
     /// Fetches every URL that has no key set yet; the first failure is returned (all are tried).
     pub async fn hydrate(&self) -> Result<(), (String, JwksError)> {
+        self.fetch_each(true).await
+    }
+
+    /// Refetches every URL not fetched within the cooldown (after a key rotation, say). A failed
+    /// fetch keeps the old keys and is only logged; an error is returned only for a URL that
+    /// still has no keys at all (all URLs are tried).
+    pub async fn refresh(&self) -> Result<(), (String, JwksError)> {
+        self.fetch_each(false).await
+    }
+
+    async fn fetch_each(&self, only_missing: bool) -> Result<(), (String, JwksError)> {
         let mut first_error = None;
         for (index, slot) in self.slots.iter().enumerate() {
-            if self.cache.contains_key(&index) {
+            if only_missing && self.cache.contains_key(&index) {
                 continue;
             }
             let seen = slot.attempts.load(Ordering::Acquire);
@@ -161,7 +172,7 @@ impl KeyStore {
     }
 
     fn is_stale(&self, set: &KeySet) -> bool {
-        self.clock.now().saturating_sub(set.fetched_at()) > self.settings.max_age
+        self.clock.monotonic().saturating_sub(set.fetched_at()) > self.settings.max_age
     }
 
     fn cooling_down(&self, slot: &Slot) -> bool {
@@ -170,7 +181,7 @@ impl KeyStore {
     }
 
     fn now_ms(&self) -> u64 {
-        duration_ms(self.clock.now())
+        duration_ms(self.clock.monotonic())
     }
 
     /// Refreshes a set past its maximum age if nobody else is and the cooldown allows; callers
@@ -224,12 +235,20 @@ impl KeyStore {
     async fn fetch_now(&self, index: usize) -> Result<Arc<KeySet>, JwksError> {
         let slot = &self.slots[index];
         let url = slot.url.as_str();
-        slot.last_attempt_ms
-            .store(self.now_ms().max(1), Ordering::Release);
+        // If the caller gives up mid-fetch (its request was cancelled), the attempt never
+        // happened: restore the previous start time so the cooldown does not lock out the next
+        // caller with no recorded outcome.
+        let attempt = AttemptInProgress {
+            slot,
+            previous_start: slot
+                .last_attempt_ms
+                .swap(self.now_ms().max(1), Ordering::AcqRel),
+        };
         let result = match self.fetcher.fetch(url).await {
-            Ok(body) => KeySet::parse(&body, self.clock.now()),
+            Ok(body) => KeySet::parse(&body, self.clock.monotonic()),
             Err(e) => Err(e),
         };
+        attempt.finish();
         let outcome = match result {
             Ok(set) => {
                 self.stats.ok.fetch_add(1, Ordering::Relaxed);
@@ -256,6 +275,26 @@ impl KeyStore {
         lock(&slot.last_error)
             .clone()
             .unwrap_or_else(|| JwksError::Network("no key set fetched yet".to_owned()))
+    }
+}
+
+/// Marks a fetch attempt as started; dropped unfinished, it takes the start back.
+struct AttemptInProgress<'a> {
+    slot: &'a Slot,
+    previous_start: u64,
+}
+
+impl AttemptInProgress<'_> {
+    fn finish(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for AttemptInProgress<'_> {
+    fn drop(&mut self) {
+        self.slot
+            .last_attempt_ms
+            .store(self.previous_start, Ordering::Release);
     }
 }
 
