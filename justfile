@@ -6,7 +6,7 @@ _default:
     @just --list
 
 # Format check, clippy with warnings denied, and every test of the workspace.
-test:
+test: assets
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
@@ -16,12 +16,15 @@ bench:
     cargo bench -p cognigraph-token --bench verify
     python3 .ci/bench-report.py target/criterion
 
-# Run the service with seeded emulator users (arrives with the server and emulator issues).
-dev:
-    @echo "just dev: the server (issue 3) and the emulator seeding (issue 5) are not built yet." >&2
-    @exit 1
+# Fetch GraphiQL and React from the npm registry into crates/server/assets/vendor (not committed).
+assets:
+    .ci/fetch-graphiql
 
-# Rewrite schema.graphql from the code (arrives with the server issue).
+# Rewrite schema.graphql from the code.
 schema:
-    @echo "just schema: the GraphQL server (issue 3) is not built yet." >&2
+    cargo run --quiet -p cognigraph-server -- schema > schema.graphql
+
+# Run the service with seeded emulator users (arrives with the emulator work, issue 5).
+dev:
+    @echo "just dev: the emulator seeding (issue 5) is not built yet; run 'cargo run -p cognigraph-server -- serve --help' to serve against a user pool." >&2
     @exit 1

@@ -1,0 +1,101 @@
+//! The caller of a request, as the rest of the server sees it.
+
+use std::collections::BTreeSet;
+
+use cognigraph_token::VerifiedToken;
+
+use super::{Role, RoleGroups};
+
+/// A verified caller. Built from a verified access token in exactly one place,
+/// [`Principal::from_verified`]; resolvers receive it as request data.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    sub: String,
+    username: Option<String>,
+    groups: BTreeSet<String>,
+    role: Option<Role>,
+    scopes: BTreeSet<String>,
+    client_id: Option<String>,
+    expires_at: u64,
+    tenant: Option<String>,
+}
+
+impl Principal {
+    /// The one mapping from verified claims to a principal: roles through the allow-list.
+    /// The tenant is not resolved yet (the domain work adds `custom:tenant` and GetUser).
+    pub fn from_verified(token: &VerifiedToken, role_groups: &RoleGroups) -> Self {
+        Self {
+            sub: token.sub().to_owned(),
+            username: token.username().map(str::to_owned),
+            groups: token.groups().clone(),
+            role: role_groups.role_of(token.groups()),
+            scopes: token.scopes().clone(),
+            client_id: token.client_id().map(str::to_owned),
+            expires_at: token.expires_at(),
+            tenant: None,
+        }
+    }
+
+    /// A principal for tests of authorization rules, without a token.
+    #[cfg(any(test, feature = "test-helpers"))]
+    pub fn for_tests(role: Option<Role>, scopes: &[&str], tenant: Option<&str>) -> Self {
+        Self {
+            sub: "test-sub".to_owned(),
+            username: Some("tester".to_owned()),
+            groups: role
+                .map(|r| r.as_str().to_lowercase())
+                .into_iter()
+                .collect(),
+            role,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            client_id: Some("testclient".to_owned()),
+            expires_at: u64::MAX,
+            tenant: tenant.map(str::to_owned),
+        }
+    }
+
+    /// `sub`.
+    pub fn sub(&self) -> &str {
+        &self.sub
+    }
+
+    /// `username`.
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// Every `cognito:groups` entry, mapped or not.
+    pub fn groups(&self) -> &BTreeSet<String> {
+        &self.groups
+    }
+
+    /// The highest role the groups grant.
+    pub fn role(&self) -> Option<Role> {
+        self.role
+    }
+
+    /// Whether the principal has `role` (or a higher one).
+    pub fn has_role(&self, role: Role) -> bool {
+        self.role.is_some_and(|r| r >= role)
+    }
+
+    /// OAuth scopes of the token.
+    pub fn scopes(&self) -> &BTreeSet<String> {
+        &self.scopes
+    }
+
+    /// The app client the token was issued to.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// Token expiry, seconds since the epoch.
+    pub fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+
+    /// The caller's tenant, once resolved.
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
+    }
+}

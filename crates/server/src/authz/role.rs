@@ -1,0 +1,108 @@
+//! Roles and the Cognito groups that grant them.
+
+use std::collections::BTreeSet;
+
+/// A role in cognigraph. Each includes the ones below it: `ADMIN ⊇ EDITOR ⊇ VIEWER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, async_graphql::Enum)]
+pub enum Role {
+    /// Reads.
+    Viewer,
+    /// Reads, creates and updates.
+    Editor,
+    /// Everything, including archive, delete, budgets, emails and the audit log.
+    Admin,
+}
+
+impl Role {
+    /// Every role, lowest first.
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Editor, Role::Admin];
+
+    /// The schema name: `VIEWER`, `EDITOR`, `ADMIN`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "VIEWER",
+            Role::Editor => "EDITOR",
+            Role::Admin => "ADMIN",
+        }
+    }
+
+    /// This role and every role it includes, highest first.
+    pub fn with_included(self) -> Vec<Role> {
+        Role::ALL.into_iter().rev().filter(|r| *r <= self).collect()
+    }
+}
+
+/// The allow-list from Cognito group names to roles. Groups not in it grant nothing, including
+/// Cognito's auto-created `<poolId>_<provider>` groups of federated users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleGroups {
+    admin: String,
+    editor: String,
+    viewer: String,
+}
+
+impl RoleGroups {
+    /// Maps these three group names to ADMIN, EDITOR and VIEWER.
+    pub fn new(admin: &str, editor: &str, viewer: &str) -> Self {
+        Self {
+            admin: admin.to_owned(),
+            editor: editor.to_owned(),
+            viewer: viewer.to_owned(),
+        }
+    }
+
+    /// The highest role any of `groups` grants.
+    pub fn role_of(&self, groups: &BTreeSet<String>) -> Option<Role> {
+        if groups.contains(&self.admin) {
+            Some(Role::Admin)
+        } else if groups.contains(&self.editor) {
+            Some(Role::Editor)
+        } else if groups.contains(&self.viewer) {
+            Some(Role::Viewer)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_highest_listed_group_wins_and_others_grant_nothing() {
+        let map = RoleGroups::new("admin", "editor", "viewer");
+        assert_eq!(
+            map.role_of(&groups(&["viewer", "editor"])),
+            Some(Role::Editor)
+        );
+        assert_eq!(
+            map.role_of(&groups(&["viewer", "admin"])),
+            Some(Role::Admin)
+        );
+        assert_eq!(map.role_of(&groups(&["viewer"])), Some(Role::Viewer));
+        assert_eq!(map.role_of(&groups(&[])), None);
+        assert_eq!(
+            map.role_of(&groups(&["us-east-1_AbC_Google", "Admin", "admins"])),
+            None
+        );
+        let custom = RoleGroups::new("ops", "writers", "readers");
+        assert_eq!(
+            custom.role_of(&groups(&["admin", "writers"])),
+            Some(Role::Editor)
+        );
+    }
+
+    #[test]
+    fn roles_include_the_ones_below() {
+        assert_eq!(
+            Role::Admin.with_included(),
+            [Role::Admin, Role::Editor, Role::Viewer]
+        );
+        assert_eq!(Role::Viewer.with_included(), [Role::Viewer]);
+    }
+}

@@ -1,0 +1,46 @@
+//! The `cognigraph` command line.
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{CognitoSettings, Settings};
+
+/// cognigraph: a GraphQL API that trusts Amazon Cognito for identity and authorizes by
+/// `cognito:groups`. Every option can also be set through the environment variable shown.
+#[derive(Debug, Parser)]
+#[command(name = "cognigraph", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve(Box<Settings>),
+    /// Print the schema (SDL), as committed in schema.graphql.
+    Schema,
+    /// Apply database migrations (the multi-tenant domain adds them).
+    Migrate,
+    /// Work with tokens.
+    Token {
+        /// What to do with the token.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+/// `cognigraph token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Decode a token without trusting it and explain, check by check, whether the configured
+    /// user pool would accept it.
+    Inspect {
+        /// The access token (a leading "Bearer " is ignored).
+        token: String,
+        /// The pool to check against.
+        #[command(flatten)]
+        cognito: CognitoSettings,
+    },
+}

@@ -1,0 +1,300 @@
+//! Settings, read once from the command line and the environment (`--help` lists each).
+//!
+//! Security settings have no silent defaults: the user pool and its app clients must be named.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::{Args, ValueEnum};
+use cognigraph_token::{ConfigError, TokenUse, UserPoolConfig, VerifierConfig};
+
+/// Which Cognito user pool and app clients to trust.
+#[derive(Debug, Clone, Args)]
+pub struct CognitoSettings {
+    /// AWS region of the user pool, e.g. eu-west-1.
+    #[arg(long, env = "COGNITO_REGION")]
+    pub region: String,
+
+    /// User pool id, `<region>_<alphanumerics>`.
+    #[arg(long, env = "COGNITO_USER_POOL_ID")]
+    pub user_pool_id: String,
+
+    /// Allowed app client id(s), comma-separated. Access tokens of other clients are refused.
+    #[arg(
+        long,
+        env = "COGNITO_CLIENT_ID",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub client_id: Vec<String>,
+
+    /// Issuer override (emulators). Default: https://cognito-idp.{region}.amazonaws.com/{pool}.
+    #[arg(long, env = "COGNITO_ISSUER")]
+    pub issuer: Option<String>,
+
+    /// JWKS URL override. Default: {issuer}/.well-known/jwks.json.
+    #[arg(long, env = "COGNITO_JWKS_URL")]
+    pub jwks_url: Option<String>,
+
+    /// Cognito API endpoint override (emulators). Default: https://cognito-idp.{region}.amazonaws.com/.
+    #[arg(long, env = "COGNITO_ENDPOINT")]
+    pub endpoint: Option<String>,
+
+    /// Also accept the issuer form https://issuer-cognito-idp.{region}.amazonaws.com/{pool}.
+    #[arg(long, env = "COGNITO_ACCEPT_ISSUER_SUBDOMAIN", default_value_t = false)]
+    pub accept_issuer_subdomain: bool,
+}
+
+/// A setting that is present but unusable, named by its environment variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {variable}: {problem}")]
+pub struct SettingError {
+    /// The environment variable (the flag is its lower-case, dashed form).
+    pub variable: &'static str,
+    /// What is wrong with the value.
+    pub problem: ConfigError,
+}
+
+impl CognitoSettings {
+    /// The verifier configuration: access tokens only, aws-jwt-verify's tolerances.
+    pub fn verifier_config(&self) -> Result<VerifierConfig, SettingError> {
+        let named = |variable: &'static str| move |problem| SettingError { variable, problem };
+        let pool = UserPoolConfig::new(&self.region, &self.user_pool_id, &self.client_id).map_err(
+            |problem| {
+                let variable = match problem {
+                    ConfigError::InvalidRegion(_) => "COGNITO_REGION",
+                    ConfigError::InvalidPoolId(_) => "COGNITO_USER_POOL_ID",
+                    _ => "COGNITO_CLIENT_ID",
+                };
+                SettingError { variable, problem }
+            },
+        )?;
+        let mut pool = pool.accept_issuer_subdomain(self.accept_issuer_subdomain);
+        if let Some(issuer) = &self.issuer {
+            pool = pool.with_issuer(issuer).map_err(named("COGNITO_ISSUER"))?;
+        }
+        if let Some(url) = &self.jwks_url {
+            pool = pool.with_jwks_url(url).map_err(named("COGNITO_JWKS_URL"))?;
+        }
+        VerifierConfig::new(vec![pool], TokenUse::Access).map_err(named("COGNITO_USER_POOL_ID"))
+    }
+}
+
+/// The Cognito groups that grant each role. A user in several gets the highest role.
+#[derive(Debug, Clone, Args)]
+pub struct RoleGroupSettings {
+    /// Group granting ADMIN (which includes EDITOR and VIEWER).
+    #[arg(long, env = "ROLE_GROUP_ADMIN", default_value = "admin")]
+    pub admin_group: String,
+    /// Group granting EDITOR (which includes VIEWER).
+    #[arg(long, env = "ROLE_GROUP_EDITOR", default_value = "editor")]
+    pub editor_group: String,
+    /// Group granting VIEWER.
+    #[arg(long, env = "ROLE_GROUP_VIEWER", default_value = "viewer")]
+    pub viewer_group: String,
+}
+
+/// Who may introspect the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IntrospectionPolicy {
+    /// Callers with a valid token (the default).
+    Authenticated,
+    /// Anyone, even without a token (development).
+    Public,
+    /// Nobody (production, if the schema is private).
+    Off,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Limits on what one request may ask.
+#[derive(Debug, Clone, Args)]
+pub struct LimitSettings {
+    /// Deepest field nesting allowed in a query.
+    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 12)]
+    pub max_depth: usize,
+    /// Largest query complexity (each field counts 1, lists by their page size).
+    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 500)]
+    pub max_complexity: usize,
+    /// Most aliases in one query.
+    #[arg(long, env = "MAX_QUERY_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+    /// Most operations in one batched POST.
+    #[arg(long, env = "MAX_BATCH_SIZE", default_value_t = 10)]
+    pub max_batch: usize,
+    /// Largest request body in bytes (413 past it).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+    /// Time one request may take, in seconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+}
+
+impl LimitSettings {
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+/// Everything `cognigraph serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    #[command(flatten)]
+    pub cognito: CognitoSettings,
+
+    #[command(flatten)]
+    pub roles: RoleGroupSettings,
+
+    #[command(flatten)]
+    pub limits: LimitSettings,
+
+    /// Address to listen on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    pub listen_addr: SocketAddr,
+
+    /// Who may introspect the schema.
+    #[arg(long, env = "INTROSPECTION", value_enum, default_value_t = IntrospectionPolicy::Authenticated)]
+    pub introspection: IntrospectionPolicy,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Origins allowed by CORS, comma-separated. Empty (default): CORS off.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// Development only: JSON object of headers GraphiQL opens with (e.g. an Authorization).
+    #[arg(long, env = "GRAPHIQL_DEFAULT_HEADERS")]
+    pub graphiql_default_headers: Option<String>,
+}
+
+impl Settings {
+    /// Reads the settings from the environment alone (for `cognigraph` without a subcommand).
+    pub fn try_parse_from_env() -> Result<Self, clap::Error> {
+        Self::try_parse_from_args(std::iter::empty::<&str>())
+    }
+
+    /// Reads the settings from these arguments (e.g. `["--listen-addr", "127.0.0.1:0"]`), then
+    /// the environment for anything not given.
+    pub fn try_parse_from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let args = std::iter::once(std::ffi::OsString::from("cognigraph"))
+            .chain(args.into_iter().map(Into::into));
+        <OnlySettings as clap::Parser>::try_parse_from(args).map(|s| s.settings)
+    }
+}
+
+#[derive(clap::Parser)]
+struct OnlySettings {
+    #[command(flatten)]
+    settings: Settings,
+}
+
+/// A clap error about missing or invalid settings, with the environment variable of each named
+/// (clap itself names only the flags). Other errors (help, version) are returned as they are.
+pub fn explain(error: &clap::Error) -> Option<String> {
+    use clap::{
+        CommandFactory as _,
+        error::{ContextKind, ContextValue, ErrorKind},
+    };
+    let flags: Vec<String> = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::Strings(flags)) => flags.clone(),
+        Some(ContextValue::String(flag)) => vec![flag.clone()],
+        _ => return None,
+    };
+    let what = match error.kind() {
+        ErrorKind::MissingRequiredArgument => "missing setting",
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => "invalid setting",
+        _ => return None,
+    };
+    let command = OnlySettings::command();
+    let names: Vec<String> = flags
+        .iter()
+        .map(|flag| {
+            let long = flag.trim_start_matches("--");
+            let long = long.split([' ', '=']).next().unwrap_or(long);
+            let env = command
+                .get_arguments()
+                .find(|arg| arg.get_long() == Some(long))
+                .and_then(|arg| arg.get_env())
+                .map(|env| env.to_string_lossy().into_owned());
+            match env {
+                Some(env) => format!("{env} (--{long})"),
+                None => format!("--{long}"),
+            }
+        })
+        .collect();
+    Some(format!("{what}: {}\n\n{error}", names.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str]) -> Result<Settings, clap::Error> {
+        Settings::try_parse_from_args(args.iter().copied())
+    }
+
+    #[test]
+    fn a_missing_setting_is_named_by_its_variable() {
+        let error = settings(&["--region", "us-east-1"]).unwrap_err();
+        let message = explain(&error).expect("explained");
+        assert!(message.starts_with("missing setting: "), "{message}");
+        assert!(message.contains("COGNITO_USER_POOL_ID"), "{message}");
+        assert!(message.contains("COGNITO_CLIENT_ID"), "{message}");
+    }
+
+    #[test]
+    fn a_malformed_setting_is_named_by_its_variable() {
+        let base = [
+            "--region",
+            "us-east-1",
+            "--user-pool-id",
+            "us-east-1_Abc",
+            "--client-id",
+            "abc",
+        ];
+        let mut args = base.to_vec();
+        args.extend(["--listen-addr", "nowhere"]);
+        let message = explain(&settings(&args).unwrap_err()).expect("explained");
+        assert!(message.contains("LISTEN_ADDR"), "{message}");
+        let mut args = base.to_vec();
+        args.extend(["--introspection", "sometimes"]);
+        let message = explain(&settings(&args).unwrap_err()).expect("explained");
+        assert!(message.contains("INTROSPECTION"), "{message}");
+
+        let cases = [
+            (["--user-pool-id", "eu-west-1_Abc"], "COGNITO_USER_POOL_ID"),
+            (["--region", "mars"], "COGNITO_REGION"),
+            (["--client-id", "no spaces"], "COGNITO_CLIENT_ID"),
+            (
+                ["--jwks-url", "http://keys.example.com/"],
+                "COGNITO_JWKS_URL",
+            ),
+            (["--issuer", "ftp://x"], "COGNITO_ISSUER"),
+        ];
+        for ([flag, value], variable) in cases {
+            let mut args = base.to_vec();
+            match args.iter().position(|a| *a == flag) {
+                Some(at) => args[at + 1] = value,
+                None => args.extend([flag, value]),
+            }
+            let parsed = settings(&args).expect("parses");
+            let error = parsed.cognito.verifier_config().unwrap_err();
+            assert_eq!(error.variable, variable);
+            assert!(error.to_string().contains(variable));
+        }
+        assert!(settings(&base).unwrap().cognito.verifier_config().is_ok());
+    }
+}

@@ -1,0 +1,141 @@
+//! The one place errors become what clients see: a stable `extensions.code` (and sometimes a
+//! `reason` or `field`), never internal details. Those go to the log with the request id.
+
+use async_graphql::{ErrorExtensions as _, ServerError};
+
+/// Every failure a client can be told about.
+///
+/// Deliberately not `Display`: async-graphql turns any `Display` error into a client error
+/// without a code, so `?` on an `ApiError` goes through the `From` below, which adds it.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No valid token (`reason`: the verifier's code, or `missing_token`).
+    Unauthenticated {
+        /// Why.
+        reason: &'static str,
+    },
+    /// Authenticated, but the field's policy does not admit the caller.
+    Forbidden {
+        /// `insufficient_role`, `missing_scope` or `no_tenant`.
+        reason: &'static str,
+    },
+    /// Nothing with that id, as far as the caller can know.
+    NotFound,
+    /// Input that fails validation.
+    BadUserInput {
+        /// The offending argument or input field.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A write that lost a race (stale `expectedVersion`).
+    Conflict(String),
+    /// A bug or an outage; the detail is logged, never sent.
+    Internal(String),
+}
+
+impl ApiError {
+    /// The message clients see.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Unauthenticated { .. } => "authentication required",
+            Self::Forbidden { .. } => "not allowed",
+            Self::NotFound => "not found",
+            Self::BadUserInput { message, .. } | Self::Conflict(message) => message,
+            Self::Internal(_) => "internal error",
+        }
+    }
+
+    /// The stable `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated { .. } => "UNAUTHENTICATED",
+            Self::Forbidden { .. } => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict(_) => "CONFLICT",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(error: ApiError) -> Self {
+        if let ApiError::Internal(detail) = &error {
+            tracing::error!(%detail, "internal error");
+        }
+        async_graphql::Error::new(error.message()).extend_with(|_, ext| {
+            ext.set("code", error.code());
+            match &error {
+                ApiError::Unauthenticated { reason } | ApiError::Forbidden { reason } => {
+                    ext.set("reason", *reason);
+                }
+                ApiError::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+                _ => {}
+            }
+        })
+    }
+}
+
+/// Codes for errors that the GraphQL engine itself raises, so every error a client sees has one.
+pub mod engine_codes {
+    /// The document does not parse.
+    pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The document does not validate against the schema.
+    pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// Nesting deeper than `MAX_QUERY_DEPTH`.
+    pub const TOO_DEEP: &str = "QUERY_TOO_DEEP";
+    /// Complexity above `MAX_QUERY_COMPLEXITY`.
+    pub const TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// More aliases than `MAX_QUERY_ALIASES`.
+    pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
+    /// More operations in a batch than `MAX_BATCH_SIZE`.
+    pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
+    /// `__schema` or `__type` asked of a server with introspection off.
+    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
+    /// A mutation sent with GET.
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    /// The request is not a GraphQL request (body, content type, parameters).
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+}
+
+/// An error with a code, not tied to a field.
+pub fn request_error(code: &'static str, message: impl Into<String>) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions);
+    error
+}
+
+/// Gives every engine error without a code its code; errors from resolvers already have one.
+/// Anything unrecognized that carries a path is a resolver failure: logged, and sent as
+/// `INTERNAL` without its text.
+pub fn classify(error: &mut ServerError) {
+    if error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some())
+    {
+        return;
+    }
+    let code = if error.message.starts_with("Query is nested too deep") {
+        engine_codes::TOO_DEEP
+    } else if error.message.starts_with("Query is too complex") {
+        engine_codes::TOO_COMPLEX
+    } else if error.path.is_empty() {
+        engine_codes::VALIDATION_FAILED
+    } else if error.message.starts_with("Failed to parse")
+        || error.message.starts_with("Invalid value for argument")
+    {
+        "BAD_USER_INPUT"
+    } else {
+        tracing::error!(message = %error.message, path = ?error.path, "unclassified resolver error");
+        error.message = "internal error".to_owned();
+        "INTERNAL"
+    };
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+}

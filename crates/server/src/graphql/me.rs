@@ -1,0 +1,77 @@
+//! `Query.me`: the caller as cognigraph sees them.
+
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::policies;
+use crate::authz::auth;
+use crate::{
+    authz::{Principal, Role},
+    errors::ApiError,
+};
+
+/// The authenticated caller.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Me {
+    /// The user's stable id in the user pool (`sub`).
+    pub sub: String,
+    /// The Cognito username.
+    pub username: Option<String>,
+    /// Every `cognito:groups` entry, whether or not it grants a role.
+    pub groups: Vec<String>,
+    /// The roles the groups grant, highest first (each includes the ones after it).
+    pub roles: Vec<Role>,
+    /// OAuth scopes of the access token.
+    pub scopes: Vec<String>,
+    /// The app client the token was issued to.
+    pub client_id: Option<String>,
+    /// When the access token expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The caller's tenant (`custom:tenant`), when resolved.
+    pub tenant: Option<String>,
+}
+
+impl Me {
+    fn of(principal: &Principal) -> Self {
+        Self {
+            sub: principal.sub().to_owned(),
+            username: principal.username().map(str::to_owned),
+            groups: principal.groups().iter().cloned().collect(),
+            roles: principal
+                .role()
+                .map(Role::with_included)
+                .unwrap_or_default(),
+            scopes: principal.scopes().iter().cloned().collect(),
+            client_id: principal.client_id().map(str::to_owned),
+            expires_at: i64::try_from(principal.expires_at())
+                .ok()
+                .and_then(|secs| DateTime::from_timestamp(secs, 0)),
+            tenant: principal.tenant().map(str::to_owned),
+        }
+    }
+}
+
+#[derive(Default, Debug)]
+pub(super) struct MeQuery;
+
+#[Object]
+impl MeQuery {
+    /// The authenticated caller: identity, groups, roles, scopes and tenant.
+    #[graphql(
+        guard = "policies::ME",
+        directive = auth::apply(
+            policies::ME.requires(0),
+            policies::ME.scope(0),
+            policies::ME.tenant(0),
+            policies::ME.authenticated(0)
+        )
+    )]
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Me> {
+        let principal = ctx
+            .data_opt::<Principal>()
+            .ok_or(ApiError::Unauthenticated {
+                reason: "missing_token",
+            })?;
+        Ok(Me::of(principal))
+    }
+}

@@ -1,0 +1,56 @@
+//! The GraphQL schema: roots, policies, limits.
+
+mod access;
+mod me;
+pub mod policies;
+mod signing_keys;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+use cognigraph_token::CognitoVerifier;
+
+pub use access::FieldPolicy;
+pub use me::Me;
+
+/// Every query field.
+#[derive(MergedObject, Default, Debug)]
+pub struct Query(me::MeQuery, access::AccessQuery);
+
+/// Every mutation field.
+#[derive(MergedObject, Default, Debug)]
+pub struct Mutation(signing_keys::SigningKeysMutation);
+
+/// The schema served at `/graphql`.
+pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Schema-wide settings (per-request data, such as the principal, is added per request).
+#[derive(Debug, Clone)]
+pub struct SchemaOptions {
+    /// Deepest nesting allowed.
+    pub max_depth: usize,
+    /// Largest complexity allowed.
+    pub max_complexity: usize,
+    /// Introspection disabled entirely.
+    pub introspection_off: bool,
+}
+
+/// Builds the schema. `verifier` is app data for the fields that manage signing keys.
+pub fn build(options: &SchemaOptions, verifier: Option<Arc<CognitoVerifier>>) -> ApiSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(options.max_depth)
+        .limit_complexity(options.max_complexity);
+    if options.introspection_off {
+        builder = builder.disable_introspection();
+    }
+    if let Some(verifier) = verifier {
+        builder = builder.data(verifier);
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    let schema = Schema::build(Query::default(), Mutation::default(), EmptySubscription).finish();
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().use_space_ident())
+}

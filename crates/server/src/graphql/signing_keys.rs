@@ -1,0 +1,56 @@
+//! `Mutation.refreshSigningKeys`: fetch the user pool's keys now (after a key rotation).
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, SimpleObject};
+use cognigraph_token::CognitoVerifier;
+
+use super::policies;
+use crate::authz::auth;
+use crate::errors::ApiError;
+
+/// The signing keys after a refresh.
+#[derive(SimpleObject, Debug, Clone)]
+pub(super) struct SigningKeysStatus {
+    /// Whether every configured pool's keys are loaded.
+    pub loaded: bool,
+    /// JWKS fetches that succeeded since start.
+    pub fetches_succeeded: u64,
+    /// JWKS fetches that failed since start.
+    pub fetches_failed: u64,
+}
+
+#[derive(Default, Debug)]
+pub(super) struct SigningKeysMutation;
+
+#[Object]
+impl SigningKeysMutation {
+    /// Refetches every user pool's signing keys now, unless fetched in the last cooldown
+    /// (10 s). Old keys keep serving if the fetch fails. (Nullable: a denial nulls this field.)
+    #[graphql(
+        guard = "policies::REFRESH_SIGNING_KEYS",
+        directive = auth::apply(
+            policies::REFRESH_SIGNING_KEYS.requires(0),
+            policies::REFRESH_SIGNING_KEYS.scope(0),
+            policies::REFRESH_SIGNING_KEYS.tenant(0),
+            policies::REFRESH_SIGNING_KEYS.authenticated(0)
+        )
+    )]
+    async fn refresh_signing_keys(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<SigningKeysStatus>> {
+        let verifier = ctx
+            .data_opt::<Arc<CognitoVerifier>>()
+            .ok_or_else(|| ApiError::Internal("no verifier in the schema data".to_owned()))?;
+        if let Err(error) = verifier.refresh().await {
+            tracing::warn!(%error, "refreshing signing keys failed");
+        }
+        let stats = verifier.jwks_fetch_stats();
+        Ok(Some(SigningKeysStatus {
+            loaded: verifier.keys_loaded(),
+            fetches_succeeded: stats.succeeded,
+            fetches_failed: stats.failed,
+        }))
+    }
+}

@@ -1,0 +1,136 @@
+//! Bearer extraction: the Authorization header becomes a [`Principal`] or a refusal.
+
+use axum::{
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+
+use super::{AppState, graphql::error_body};
+use crate::authz::Principal;
+
+/// Seconds a client should wait when the signing keys cannot be had (the JWKS cooldown).
+const RETRY_AFTER_SECS: u64 = 10;
+
+/// Why a request is not authenticated.
+#[derive(Debug)]
+pub(super) enum AuthRejection {
+    /// No usable Authorization header.
+    Missing { reason: &'static str },
+    /// A Bearer token that the verifier refused, with its code.
+    Invalid { code: &'static str },
+    /// The signing keys cannot be fetched and none are cached: the token may be fine.
+    KeysUnavailable,
+}
+
+/// Authenticates from the headers: `Ok(None)` when there is no Authorization header at all.
+///
+/// The token is never logged; only the verifier's code is.
+pub(super) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, AuthRejection> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = bearer_token(value).ok_or(AuthRejection::Missing {
+        reason: "not_bearer",
+    })?;
+    match state.verifier.verify(token).await {
+        Ok(verified) => {
+            let principal = Principal::from_verified(&verified, &state.role_groups);
+            let span = tracing::Span::current();
+            span.record("sub", principal.sub());
+            if let Some(tenant) = principal.tenant() {
+                span.record("tenant", tenant);
+            }
+            Ok(Some(principal))
+        }
+        Err(error) if error.is_keys_unavailable() => {
+            tracing::error!(%error, "signing keys unavailable");
+            state.metrics.count_auth_failure(error.code());
+            Err(AuthRejection::KeysUnavailable)
+        }
+        Err(error) => {
+            tracing::info!(code = error.code(), %error, "token refused");
+            state.metrics.count_auth_failure(error.code());
+            Err(AuthRejection::Invalid { code: error.code() })
+        }
+    }
+}
+
+/// `Bearer <token>`, the scheme case-insensitive (RFC 7235), one token with no spaces.
+fn bearer_token(value: &HeaderValue) -> Option<&str> {
+    let value = value.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
+}
+
+impl AuthRejection {
+    pub(super) fn missing_token() -> Self {
+        Self::Missing {
+            reason: "missing_token",
+        }
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Missing { reason } => {
+                let challenge = HeaderValue::from_static(r#"Bearer realm="cognigraph""#);
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, challenge)],
+                    error_body("authentication required", "UNAUTHENTICATED", Some(reason)),
+                )
+                    .into_response()
+            }
+            Self::Invalid { code } => {
+                let challenge = format!(
+                    r#"Bearer realm="cognigraph", error="invalid_token", error_description="{code}""#
+                );
+                let mut response = (
+                    StatusCode::UNAUTHORIZED,
+                    error_body("invalid token", "UNAUTHENTICATED", Some(code)),
+                )
+                    .into_response();
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, value);
+                }
+                response
+            }
+            Self::KeysUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
+                error_body(
+                    "the identity provider's signing keys are unavailable; try again later",
+                    "SERVICE_UNAVAILABLE",
+                    Some("keys_unavailable"),
+                ),
+            )
+                .into_response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_strict_about_the_token() {
+        let token = |v: &'static str| bearer_token(&HeaderValue::from_static(v)).map(str::to_owned);
+        assert_eq!(token("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(token("bearer abc").as_deref(), Some("abc"));
+        assert_eq!(token("BEARER  abc").as_deref(), Some("abc"));
+        assert_eq!(token("Bearer"), None);
+        assert_eq!(token("Bearer "), None);
+        assert_eq!(token("Bearer a b"), None);
+        assert_eq!(token("Basic abc"), None);
+        assert_eq!(token("abc"), None);
+    }
+}

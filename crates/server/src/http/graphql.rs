@@ -1,0 +1,369 @@
+//! `POST /graphql` and `GET /graphql`, following the GraphQL over HTTP specification: JSON in,
+//! `application/json` or (when asked) `application/graphql-response+json` out.
+//!
+//! The request is parsed once here (the parsed document is handed to the engine), which is where
+//! the per-request rules live: mutations only over POST, the alias and batch limits, and
+//! anonymous introspection when the policy makes it public.
+
+use std::time::Instant;
+
+use async_graphql::{
+    BatchRequest, BatchResponse, Request, Response as GqlResponse, ServerError,
+    parser::types::{
+        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    },
+};
+use axum::{
+    Json,
+    body::Body,
+    extract::State,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use super::{
+    AppState,
+    auth::{self, AuthRejection},
+};
+use crate::{
+    authz::Principal,
+    config::IntrospectionPolicy,
+    errors::{classify, engine_codes, request_error},
+};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// A GraphQL-shaped error body: `{"errors":[{"message":…,"extensions":{"code":…,"reason":…}}]}`.
+pub(super) fn error_body(
+    message: &str,
+    code: &str,
+    reason: Option<&str>,
+) -> Json<serde_json::Value> {
+    let mut extensions = json!({ "code": code });
+    if let Some(reason) = reason {
+        extensions["reason"] = json!(reason);
+    }
+    Json(json!({ "errors": [{ "message": message, "extensions": extensions }] }))
+}
+
+fn reject(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, error_body(message, code, None)).into_response()
+}
+
+/// Serves one GraphQL request (or a batch of them).
+pub(super) async fn handle(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let media_type = response_media_type(&parts.headers);
+
+    let principal = match auth::authenticate(&state, &parts.headers).await {
+        Ok(principal) => principal,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let batch = match read_batch(&parts, body, state.limits.max_body_bytes).await {
+        Ok(batch) => batch,
+        Err(response) => return response,
+    };
+    let is_batch = matches!(batch, BatchRequest::Batch(_));
+    let requests = match batch {
+        BatchRequest::Single(request) => vec![request],
+        BatchRequest::Batch(requests) => {
+            if requests.len() > state.limits.max_batch {
+                return reject(
+                    StatusCode::BAD_REQUEST,
+                    engine_codes::BATCH_TOO_LARGE,
+                    &format!("at most {} operations per batch", state.limits.max_batch),
+                );
+            }
+            if requests.is_empty() {
+                return reject(
+                    StatusCode::BAD_REQUEST,
+                    engine_codes::BAD_REQUEST,
+                    "empty batch",
+                );
+            }
+            requests
+        }
+    };
+
+    let mut prepared = Vec::with_capacity(requests.len());
+    for request in requests {
+        match prepare(&state, &parts, principal.as_ref(), request) {
+            Ok(step) => prepared.push(step),
+            Err(response) => return *response,
+        }
+    }
+
+    let mut responses = Vec::with_capacity(prepared.len());
+    for step in prepared {
+        let response = match step {
+            Prepared::Run(request, operation_type) => {
+                let mut response = state.schema.execute(*request).await;
+                response.errors.iter_mut().for_each(classify);
+                state
+                    .metrics
+                    .observe_request(operation_type, started.elapsed());
+                response
+            }
+            Prepared::Failed(response) => {
+                state.metrics.observe_request("invalid", started.elapsed());
+                response
+            }
+        };
+        responses.push(response);
+    }
+
+    let request_failed = responses.iter().any(is_request_error);
+    let body = if is_batch {
+        serde_json::to_vec(&BatchResponse::Batch(responses))
+    } else {
+        let single = responses.pop().unwrap_or_default();
+        serde_json::to_vec(&single)
+    };
+    let Ok(body) = body else {
+        tracing::error!("could not serialize a GraphQL response");
+        return reject(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "internal error",
+        );
+    };
+    // application/json: 200 for every well-formed request (the legacy rule); the newer media
+    // type says 400 when the request failed before execution.
+    let status = if media_type == GRAPHQL_RESPONSE_JSON && request_failed && !is_batch {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    response
+}
+
+/// `application/graphql-response+json` when the client lists it, otherwise `application/json`.
+fn response_media_type(headers: &HeaderMap) -> &'static str {
+    let accepts_new = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            item.split(';')
+                .next()
+                .is_some_and(|media| media.trim().eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON))
+        });
+    if accepts_new {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        JSON
+    }
+}
+
+/// A request that failed before execution (no data, an error without a path).
+fn is_request_error(response: &GqlResponse) -> bool {
+    matches!(response.data, async_graphql::Value::Null)
+        && response.errors.iter().any(|e| e.path.is_empty())
+}
+
+/// Reads the GraphQL request: query parameters for GET, a JSON body (one object or an array)
+/// for POST.
+async fn read_batch(
+    parts: &Parts,
+    body: Body,
+    max_body_bytes: usize,
+) -> Result<BatchRequest, Response> {
+    if parts.method == Method::GET {
+        return async_graphql::http::parse_query_string(parts.uri.query().unwrap_or_default())
+            .map(BatchRequest::Single)
+            .map_err(|e| {
+                reject(
+                    StatusCode::BAD_REQUEST,
+                    engine_codes::BAD_REQUEST,
+                    &format!("invalid GraphQL query parameters: {e}"),
+                )
+            });
+    }
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if !media.eq_ignore_ascii_case(JSON) {
+        return Err(reject(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            engine_codes::BAD_REQUEST,
+            "POST /graphql takes Content-Type: application/json",
+        ));
+    }
+    let bytes = axum::body::to_bytes(body, max_body_bytes)
+        .await
+        .map_err(|_| {
+            reject(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                &format!("request bodies are limited to {max_body_bytes} bytes"),
+            )
+        })?;
+    serde_json::from_slice::<BatchRequest>(&bytes).map_err(|e| {
+        reject(
+            StatusCode::BAD_REQUEST,
+            engine_codes::BAD_REQUEST,
+            &format!("the body is not a GraphQL request: {e}"),
+        )
+    })
+}
+
+enum Prepared {
+    Run(Box<Request>, &'static str),
+    Failed(GqlResponse),
+}
+
+/// Parses one request and applies the rules that need the document. An `Err` is an HTTP-level
+/// refusal of the whole request.
+fn prepare(
+    state: &AppState,
+    parts: &Parts,
+    principal: Option<&Principal>,
+    mut request: Request,
+) -> Result<Prepared, Box<Response>> {
+    let failed = |error: ServerError| Ok(Prepared::Failed(GqlResponse::from_errors(vec![error])));
+    if request.query.trim().is_empty() {
+        return Err(Box::new(reject(
+            StatusCode::BAD_REQUEST,
+            engine_codes::BAD_REQUEST,
+            "the request has no `query`",
+        )));
+    }
+    let operation_name = request.operation_name.clone();
+    let document = match request.parsed_query() {
+        Ok(document) => document,
+        Err(error) => {
+            if principal.is_none() {
+                return Err(Box::new(AuthRejection::missing_token().into_response()));
+            }
+            return failed(request_error(engine_codes::PARSE_FAILED, error.message));
+        }
+    };
+    let selected = selected_operation(document, operation_name.as_deref());
+    let operation_type = match selected.map(|(ty, _)| ty) {
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        _ => "query",
+    };
+    if let Some(name) = operation_name.as_deref() {
+        tracing::Span::current().record("operation", name);
+    }
+    if parts.method == Method::GET && operation_type != "query" {
+        let mut response = reject(
+            StatusCode::METHOD_NOT_ALLOWED,
+            engine_codes::METHOD_NOT_ALLOWED,
+            "mutations are sent with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Err(Box::new(response));
+    }
+    let introspection_only = selected.is_some_and(|(_, set)| is_introspection_only(set));
+    let asks_for_schema = selected.is_some_and(|(_, set)| selects_schema(set));
+    let aliases = count_aliases(document);
+
+    match principal {
+        Some(principal) => {
+            request = request.data(principal.clone());
+        }
+        None if state.introspection == IntrospectionPolicy::Public && introspection_only => {
+            request = request.only_introspection();
+        }
+        None => return Err(Box::new(AuthRejection::missing_token().into_response())),
+    }
+    if state.introspection == IntrospectionPolicy::Off {
+        if asks_for_schema {
+            return failed(request_error(
+                engine_codes::INTROSPECTION_DISABLED,
+                "introspection is disabled on this server",
+            ));
+        }
+        request = request.disable_introspection();
+    }
+    if aliases > state.limits.max_aliases {
+        return failed(request_error(
+            engine_codes::TOO_MANY_ALIASES,
+            format!(
+                "the query has {aliases} aliases; at most {} are allowed",
+                state.limits.max_aliases
+            ),
+        ));
+    }
+    Ok(Prepared::Run(Box::new(request), operation_type))
+}
+
+fn selected_operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(OperationType, &'a SelectionSet)> {
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    }?;
+    Some((operation.node.ty, &operation.node.selection_set.node))
+}
+
+/// Whether every root selection is `__schema`, `__type` or `__typename`.
+fn is_introspection_only(set: &SelectionSet) -> bool {
+    set.items.iter().all(|item| match &item.node {
+        Selection::Field(field) => {
+            matches!(
+                field.node.name.node.as_str(),
+                "__schema" | "__type" | "__typename"
+            )
+        }
+        _ => false,
+    })
+}
+
+/// Whether a root selection is `__schema` or `__type`.
+fn selects_schema(set: &SelectionSet) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(field) => matches!(field.node.name.node.as_str(), "__schema" | "__type"),
+        _ => false,
+    })
+}
+
+/// Aliases in every operation and fragment of the document.
+fn count_aliases(document: &ExecutableDocument) -> usize {
+    fn in_set(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(field) => {
+                    usize::from(field.node.alias.is_some()) + in_set(&field.node.selection_set.node)
+                }
+                Selection::InlineFragment(fragment) => in_set(&fragment.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    document
+        .operations
+        .iter()
+        .map(|(_, op)| in_set(&op.node.selection_set.node))
+        .chain(
+            document
+                .fragments
+                .values()
+                .map(|fragment| in_set(&fragment.node.selection_set.node)),
+        )
+        .sum()
+}

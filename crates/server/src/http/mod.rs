@@ -1,0 +1,110 @@
+//! The HTTP surface: `/graphql`, GraphiQL at `/`, `/healthz`, `/readyz`, `/metrics`.
+
+mod auth;
+pub(crate) mod graphiql;
+mod graphql;
+mod ops;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    routing::get,
+};
+use cognigraph_token::CognitoVerifier;
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+pub use graphiql::GraphiqlOptions;
+
+use crate::{
+    authz::RoleGroups,
+    config::{IntrospectionPolicy, LimitSettings},
+    graphql::ApiSchema,
+    metrics::Metrics,
+};
+
+/// The header carrying the request id, taken from the client or generated, and echoed.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<App>);
+
+/// The parts of [`AppState`].
+pub struct App {
+    /// The executable schema.
+    pub schema: ApiSchema,
+    /// The token verifier.
+    pub verifier: Arc<CognitoVerifier>,
+    /// Groups → roles.
+    pub role_groups: RoleGroups,
+    /// Request limits.
+    pub limits: LimitSettings,
+    /// Who may introspect.
+    pub introspection: IntrospectionPolicy,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("role_groups", &self.role_groups)
+            .field("limits", &self.limits)
+            .field("introspection", &self.introspection)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(app: App) -> Self {
+        Self(Arc::new(app))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// The router, with request ids, tracing, timeout and (when origins are given) CORS.
+pub fn router(state: AppState, graphiql: GraphiqlOptions, cors_origins: &[String]) -> Router {
+    let timeout = state.limits.request_timeout();
+    let mut router = Router::new()
+        .route("/graphql", get(graphql::handle).post(graphql::handle))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .merge(graphiql::routes(graphiql))
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ));
+    if !cors_origins.is_empty() {
+        let origins: Vec<HeaderValue> = cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+            .collect();
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID])
+                .expose_headers([REQUEST_ID]),
+        );
+    }
+    router
+        .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

@@ -1,0 +1,41 @@
+//! Operations endpoints: liveness, readiness, metrics.
+
+use axum::{
+    extract::State,
+    http::{StatusCode, header},
+    response::IntoResponse,
+};
+
+use super::AppState;
+
+/// `GET /healthz`: the process is up.
+pub(super) async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: 200 when the signing keys are loaded, else 503. Keys missing are fetched here
+/// (at most once per cooldown), so a service that started while Cognito was unreachable
+/// becomes ready on its own.
+pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if !state.verifier.keys_loaded()
+        && let Err(error) = state.verifier.hydrate().await
+    {
+        tracing::warn!(%error, "not ready: signing keys unavailable");
+    }
+    if state.verifier.keys_loaded() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "signing keys not loaded")
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(state.verifier.jwks_fetch_stats()),
+    )
+}

@@ -1,0 +1,54 @@
+//! `cognigraph token inspect`: why a token would be accepted or refused.
+
+use std::fmt::Write as _;
+
+use cognigraph_token::{CognitoVerifier, Inspection};
+
+use crate::{config::CognitoSettings, startup::StartupError};
+
+/// Runs every check against the configured pool (fetching its keys) and renders the report.
+/// Returns the text and whether the token is accepted.
+pub async fn inspect_token(
+    cognito: &CognitoSettings,
+    token: &str,
+) -> Result<(String, bool), StartupError> {
+    let verifier = CognitoVerifier::new(cognito.verifier_config()?)?;
+    let token = token.trim();
+    let token = token
+        .strip_prefix("Bearer ")
+        .or_else(|| token.strip_prefix("bearer "))
+        .unwrap_or(token);
+    let inspection = verifier.inspect(token).await;
+    Ok((render(&inspection), inspection.accepted()))
+}
+
+/// The report: the untrusted header and claims, then one line per check.
+pub fn render(inspection: &Inspection) -> String {
+    let mut out = String::new();
+    let pretty = |value: &Option<serde_json::Value>| match value {
+        Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+        None => "(does not decode)".to_owned(),
+    };
+    let _ = writeln!(out, "header (untrusted):\n{}", pretty(&inspection.header));
+    let _ = writeln!(out, "claims (untrusted):\n{}", pretty(&inspection.claims));
+    out.push_str("checks:\n");
+    for check in &inspection.checks {
+        match &check.outcome {
+            Ok(detail) if detail.is_empty() => {
+                let _ = writeln!(out, "  ok    {}", check.name);
+            }
+            Ok(detail) => {
+                let _ = writeln!(out, "  ok    {:<11} {detail}", check.name);
+            }
+            Err(error) => {
+                let _ = writeln!(out, "  FAIL  {:<11} {} ({error})", check.name, error.code());
+            }
+        }
+    }
+    out.push_str(if inspection.accepted() {
+        "verdict: accepted\n"
+    } else {
+        "verdict: refused\n"
+    });
+    out
+}

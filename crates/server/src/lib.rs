@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod authz;
+pub mod cli;
+pub mod config;
+pub mod errors;
+pub mod graphql;
+pub mod http;
+pub mod inspect;
+pub mod metrics;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,64 @@
+//! The `cognigraph` binary: parses the command line and hands over to the library.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+
+use cognigraph_server::{
+    cli::{Cli, Command, TokenCommand},
+    config::{self, Settings},
+    graphql, inspect,
+    startup::{Application, shutdown_signal},
+    telemetry,
+};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::try_parse().unwrap_or_else(|error| exit_with(&error));
+    match cli.command {
+        None => {
+            // `cognigraph` alone serves, reading its settings from the environment.
+            let settings = Settings::try_parse_from_env().unwrap_or_else(|error| exit_with(&error));
+            serve(&settings).await
+        }
+        Some(Command::Serve(settings)) => serve(&settings).await,
+        Some(Command::Schema) => {
+            std::io::stdout().write_all(graphql::sdl().as_bytes())?;
+            Ok(())
+        }
+        Some(Command::Migrate) => {
+            eprintln!("cognigraph migrate: there are no migrations yet.");
+            Ok(())
+        }
+        Some(Command::Token {
+            command: TokenCommand::Inspect { token, cognito },
+        }) => {
+            let (report, accepted) = inspect::inspect_token(&cognito, &token).await?;
+            std::io::stdout().write_all(report.as_bytes())?;
+            std::process::exit(if accepted { 0 } else { 1 });
+        }
+    }
+}
+
+/// Exits on a command-line error, naming the environment variable of a bad setting.
+fn exit_with(error: &clap::Error) -> ! {
+    match config::explain(error) {
+        Some(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+        None => error.exit(),
+    }
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    telemetry::init(settings.log_format);
+    let app = Application::build(settings)
+        .await
+        .context("cannot start cognigraph")?;
+    app.hydrate().await;
+    app.run_until(shutdown_signal())
+        .await
+        .context("server error")
+}

@@ -1,0 +1,151 @@
+//! Building and running the application: `Application::build(settings)` binds the listener
+//! (port 0 allowed, the bound port reported), `run_until` serves until the shutdown future
+//! resolves and lets in-flight requests finish.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use cognigraph_token::{CognitoVerifier, ConfigError};
+
+use crate::config::SettingError;
+use tokio::net::TcpListener;
+
+use crate::{
+    authz::RoleGroups,
+    config::{IntrospectionPolicy, Settings},
+    graphql::{self, SchemaOptions},
+    http::{self, App, AppState, GraphiqlOptions},
+    metrics::Metrics,
+};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A Cognito setting is unusable.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    /// The verifier could not be built (its HTTP client).
+    #[error("cannot build the token verifier")]
+    Verifier(#[from] ConfigError),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A bound, ready-to-run service.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: axum::Router,
+    verifier: Arc<CognitoVerifier>,
+}
+
+impl Application {
+    /// Builds the verifier and schema and binds the listener. Fetches nothing yet.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let verifier = Arc::new(CognitoVerifier::new(settings.cognito.verifier_config()?)?);
+        Self::build_with_verifier(settings, verifier).await
+    }
+
+    /// As [`Application::build`], with a verifier built by the caller (tests inject clocks).
+    pub async fn build_with_verifier(
+        settings: &Settings,
+        verifier: Arc<CognitoVerifier>,
+    ) -> Result<Self, StartupError> {
+        let schema = graphql::build(
+            &SchemaOptions {
+                max_depth: settings.limits.max_depth,
+                max_complexity: settings.limits.max_complexity,
+                introspection_off: settings.introspection == IntrospectionPolicy::Off,
+            },
+            Some(Arc::clone(&verifier)),
+        );
+        let state = AppState::new(App {
+            schema,
+            verifier: Arc::clone(&verifier),
+            role_groups: RoleGroups::new(
+                &settings.roles.admin_group,
+                &settings.roles.editor_group,
+                &settings.roles.viewer_group,
+            ),
+            limits: settings.limits.clone(),
+            introspection: settings.introspection,
+            metrics: Metrics::default(),
+        });
+        let graphiql = GraphiqlOptions {
+            default_headers: settings.graphiql_default_headers.clone(),
+        };
+        let router = http::router(state, graphiql, &settings.cors_origins);
+        let listener = TcpListener::bind(settings.listen_addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.listen_addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.listen_addr,
+            source,
+        })?;
+        Ok(Self {
+            listener,
+            addr,
+            router,
+            verifier,
+        })
+    }
+
+    /// The address actually bound (the port is known even when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Preloads the signing keys; a failure is logged and the service still starts (it answers
+    /// 503 until the keys can be had, and `/readyz` says so).
+    pub async fn hydrate(&self) {
+        match self.verifier.hydrate().await {
+            Ok(()) => tracing::info!("signing keys loaded"),
+            Err(error) => tracing::warn!(%error, "signing keys not loaded yet"),
+        }
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.addr, "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down; finishing in-flight requests");
+}

@@ -1,0 +1,278 @@
+//! The contract: `schema.graphql` is current, every root field declares a policy, and each
+//! field's `@auth` directive says exactly what its guard does.
+
+use std::collections::HashMap;
+
+use async_graphql::{Request, Value as GqlValue};
+use async_graphql_parser::types::{
+    BaseType, ConstDirective, FieldDefinition, Type, TypeDefinition, TypeKind, TypeSystemDefinition,
+};
+use cognigraph_server::{
+    authz::{Principal, Role},
+    graphql::{self, SchemaOptions},
+};
+
+#[test]
+fn schema_graphql_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema.graphql");
+    let committed = std::fs::read_to_string(path).expect("schema.graphql at the repository root");
+    let current = graphql::sdl();
+    if committed != current {
+        let line = committed
+            .lines()
+            .zip(current.lines())
+            .position(|(a, b)| a != b)
+            .map_or_else(
+                || committed.lines().count().min(current.lines().count()) + 1,
+                |i| i + 1,
+            );
+        panic!("schema.graphql differs from the code from line {line} on: run `just schema`");
+    }
+}
+
+/// One `@auth(...)` rule as the schema states it.
+#[derive(Debug)]
+struct StatedRule {
+    requires: Option<Role>,
+    scope: Option<String>,
+    tenant: bool,
+}
+
+impl StatedRule {
+    fn from_directive(directive: &ConstDirective) -> Self {
+        let arg = |name: &str| directive.get_argument(name).map(|v| v.node.clone());
+        let requires = arg("requires").map(|v| match v.to_string().as_str() {
+            "VIEWER" => Role::Viewer,
+            "EDITOR" => Role::Editor,
+            "ADMIN" => Role::Admin,
+            other => panic!("unknown role {other}"),
+        });
+        let scope = arg("scope").map(|v| match v {
+            async_graphql::Value::String(s) => s,
+            other => panic!("scope must be a string, not {other}"),
+        });
+        let tenant = matches!(arg("tenant"), Some(async_graphql::Value::Boolean(true)));
+        Self {
+            requires,
+            scope,
+            tenant,
+        }
+    }
+
+    fn admits(&self, caller: &Caller) -> bool {
+        self.requires
+            .is_none_or(|r| caller.role.is_some_and(|c| c >= r))
+            && self
+                .scope
+                .as_ref()
+                .is_none_or(|s| caller.scopes.contains(&s.as_str()))
+            && (!self.tenant || caller.tenant.is_some())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Caller {
+    role: Option<Role>,
+    scopes: Vec<&'static str>,
+    tenant: Option<&'static str>,
+}
+
+fn callers(scopes: &[&'static str]) -> Vec<Caller> {
+    let mut callers = Vec::new();
+    for role in [
+        None,
+        Some(Role::Viewer),
+        Some(Role::Editor),
+        Some(Role::Admin),
+    ] {
+        for tenant in [None, Some("acme")] {
+            for scoped in [false, true] {
+                callers.push(Caller {
+                    role,
+                    scopes: if scoped { scopes.to_vec() } else { Vec::new() },
+                    tenant,
+                });
+            }
+        }
+    }
+    callers
+}
+
+struct SchemaTypes(HashMap<String, TypeDefinition>);
+
+impl SchemaTypes {
+    fn parse(sdl: &str) -> Self {
+        let document = async_graphql_parser::parse_schema(sdl).expect("the SDL parses");
+        let types = document
+            .definitions
+            .into_iter()
+            .filter_map(|definition| match definition {
+                TypeSystemDefinition::Type(ty) => Some((ty.node.name.node.to_string(), ty.node)),
+                _ => None,
+            })
+            .collect();
+        Self(types)
+    }
+
+    fn fields(&self, type_name: &str) -> Vec<FieldDefinition> {
+        match self.0.get(type_name).map(|t| &t.kind) {
+            Some(TypeKind::Object(object)) => {
+                object.fields.iter().map(|f| f.node.clone()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A literal that type-checks for `ty` (required input fields only).
+    fn dummy_value(&self, ty: &Type) -> String {
+        match &ty.base {
+            BaseType::List(_) => "[]".to_owned(),
+            BaseType::Named(name) => match name.as_str() {
+                "ID" | "String" => "\"00000000-0000-0000-0000-000000000000\"".to_owned(),
+                "Int" => "1".to_owned(),
+                "Float" => "1.0".to_owned(),
+                "Boolean" => "true".to_owned(),
+                "DateTime" => "\"2030-01-01T00:00:00Z\"".to_owned(),
+                other => match self.0.get(other).map(|t| &t.kind) {
+                    Some(TypeKind::Enum(e)) => e.values[0].node.value.node.to_string(),
+                    Some(TypeKind::InputObject(input)) => {
+                        let fields: Vec<String> = input
+                            .fields
+                            .iter()
+                            .filter(|f| !f.node.ty.node.nullable)
+                            .map(|f| {
+                                format!(
+                                    "{}: {}",
+                                    f.node.name.node,
+                                    self.dummy_value(&f.node.ty.node)
+                                )
+                            })
+                            .collect();
+                        format!("{{ {} }}", fields.join(", "))
+                    }
+                    _ => "\"x\"".to_owned(),
+                },
+            },
+        }
+    }
+
+    /// `field(required args) { __typename }` (no selection for leaf types).
+    fn call(&self, field: &FieldDefinition) -> String {
+        let args: Vec<String> = field
+            .arguments
+            .iter()
+            .filter(|a| !a.node.ty.node.nullable)
+            .map(|a| {
+                format!(
+                    "{}: {}",
+                    a.node.name.node,
+                    self.dummy_value(&a.node.ty.node)
+                )
+            })
+            .collect();
+        let args = if args.is_empty() {
+            String::new()
+        } else {
+            format!("({})", args.join(", "))
+        };
+        let mut base = &field.ty.node.base;
+        while let BaseType::List(inner) = base {
+            base = &inner.base;
+        }
+        let BaseType::Named(name) = base else {
+            unreachable!()
+        };
+        let leaf = matches!(
+            self.0.get(name.as_str()).map(|t| &t.kind),
+            None | Some(TypeKind::Scalar | TypeKind::Enum(_))
+        );
+        let selection = if leaf { "" } else { " { __typename }" };
+        format!("{}{args}{selection}", field.name.node)
+    }
+}
+
+fn forbidden_or_unauthenticated(response: &async_graphql::Response, field: &str) -> Option<String> {
+    response.errors.iter().find_map(|error| {
+        let code = error.extensions.as_ref()?.get("code")?;
+        let is_field = error.path.first().is_some_and(
+            |segment| matches!(segment, async_graphql::PathSegment::Field(name) if name == field),
+        );
+        match code {
+            GqlValue::String(code)
+                if is_field && (code == "FORBIDDEN" || code == "UNAUTHENTICATED") =>
+            {
+                Some(code.clone())
+            }
+            _ => None,
+        }
+    })
+}
+
+#[tokio::test]
+async fn every_root_field_declares_a_policy_and_its_guard_agrees() {
+    let sdl = graphql::sdl();
+    let types = SchemaTypes::parse(&sdl);
+    let schema = graphql::build(
+        &SchemaOptions {
+            max_depth: 64,
+            max_complexity: 100_000,
+            introspection_off: false,
+        },
+        None,
+    );
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (root, keyword) in [
+        ("Query", "query"),
+        ("Mutation", "mutation"),
+        ("Subscription", "subscription"),
+    ] {
+        for field in types.fields(root) {
+            let name = field.name.node.to_string();
+            let rules: Vec<StatedRule> = field
+                .directives
+                .iter()
+                .filter(|d| d.node.name.node == "auth")
+                .map(|d| StatedRule::from_directive(&d.node))
+                .collect();
+            if rules.is_empty() {
+                failures.push(format!("{root}.{name} declares no @auth policy"));
+                continue;
+            }
+            let operation = format!("{keyword} {{ {} }}", types.call(&field));
+
+            // Deny by default: without a principal every field is refused.
+            let anonymous = schema.execute(Request::new(operation.clone())).await;
+            if forbidden_or_unauthenticated(&anonymous, &name).is_none() {
+                failures.push(format!(
+                    "{root}.{name} answers an anonymous caller: it has no guard ({:?})",
+                    anonymous.errors
+                ));
+            }
+
+            let scopes: Vec<&'static str> = rules
+                .iter()
+                .filter_map(|r| r.scope.clone())
+                .map(|s| &*Box::leak(s.into_boxed_str()))
+                .collect();
+            for caller in callers(&scopes) {
+                let expected = rules.iter().any(|rule| rule.admits(&caller));
+                let principal = Principal::for_tests(caller.role, &caller.scopes, caller.tenant);
+                let response = schema
+                    .execute(Request::new(operation.clone()).data(principal))
+                    .await;
+                let denied = forbidden_or_unauthenticated(&response, &name).is_some();
+                if denied == expected {
+                    failures.push(format!(
+                        "{root}.{name}: @auth says {} for {caller:?}, the guard says {}",
+                        if expected { "allowed" } else { "denied" },
+                        if denied { "denied" } else { "allowed" },
+                    ));
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 3 * 16, "the walk checked only {checked} cases");
+}

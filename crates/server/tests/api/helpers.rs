@@ -1,0 +1,166 @@
+//! `spawn_app()`: each test gets its own issuer, its own app on port 0, its own client.
+
+use std::sync::Arc;
+
+use cognigraph_server::{config::Settings, startup::Application};
+use cognigraph_token::{
+    CognitoVerifier, ManualClock,
+    testing::{TestIssuer, unix_now},
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+pub(crate) struct TestApp {
+    pub(crate) address: String,
+    pub(crate) issuer: TestIssuer,
+    pub(crate) client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+#[derive(Default)]
+pub(crate) struct AppOptions {
+    pub(crate) args: Vec<String>,
+    pub(crate) clock: Option<Arc<ManualClock>>,
+    pub(crate) hydrate: bool,
+}
+
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(AppOptions {
+        hydrate: true,
+        ..AppOptions::default()
+    })
+    .await
+}
+
+pub(crate) async fn spawn_app_with(options: AppOptions) -> TestApp {
+    let issuer = TestIssuer::start().await;
+    spawn_app_for(issuer, options).await
+}
+
+pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> TestApp {
+    let mut args = vec![
+        "--region".to_owned(),
+        "us-east-1".to_owned(),
+        "--user-pool-id".to_owned(),
+        issuer.pool_id().to_owned(),
+        "--client-id".to_owned(),
+        issuer.client_id().to_owned(),
+        "--jwks-url".to_owned(),
+        issuer.jwks_url(),
+        "--listen-addr".to_owned(),
+        "127.0.0.1:0".to_owned(),
+    ];
+    args.extend(options.args);
+    let settings = Settings::try_parse_from_args(args).expect("test settings");
+    let mut builder = CognitoVerifier::builder(settings.cognito.verifier_config().expect("pool"));
+    if let Some(clock) = options.clock {
+        builder = builder.clock(clock);
+    }
+    let verifier = Arc::new(builder.build().expect("verifier"));
+    let app = Application::build_with_verifier(&settings, verifier)
+        .await
+        .expect("application");
+    if options.hydrate {
+        app.hydrate().await;
+    }
+    let address = format!("http://{}", app.local_addr());
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = signal.await;
+    }));
+    TestApp {
+        address,
+        issuer,
+        client: reqwest::Client::new(),
+        shutdown: Some(shutdown),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// An access token whose `cognito:groups` is `groups` (absent when empty).
+    pub(crate) fn token(&self, groups: &[&str]) -> String {
+        self.token_with(groups, json!({}))
+    }
+
+    /// An access token with `groups` and the claims in `changes` (null removes one).
+    pub(crate) fn token_with(&self, groups: &[&str], changes: Value) -> String {
+        let mut claims = self.issuer.access_claims();
+        if groups.is_empty() {
+            claims
+                .as_object_mut()
+                .expect("object")
+                .remove("cognito:groups");
+        } else {
+            claims["cognito:groups"] = json!(groups);
+        }
+        for (name, value) in changes.as_object().expect("object") {
+            if value.is_null() {
+                claims.as_object_mut().expect("object").remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        self.issuer.sign(&claims)
+    }
+
+    pub(crate) fn expired_token(&self) -> String {
+        self.token_with(&["admin"], json!({"exp": unix_now() - 10}))
+    }
+
+    pub(crate) async fn post(&self, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("POST /graphql")
+    }
+
+    /// POSTs `query` and returns the status and the JSON body.
+    pub(crate) async fn query(&self, token: Option<&str>, query: &str) -> (StatusCode, Value) {
+        let response = self.post(token, &json!({ "query": query })).await;
+        let status = response.status();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// Stops the server the graceful way and waits for it.
+    pub(crate) async fn shutdown(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server");
+        }
+    }
+}
+
+/// The `extensions.code` of each error, in order.
+pub(crate) fn error_codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("(none)")
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,13 @@
+//! The server in-process: a real listener on port 0 per test, tokens from the verifier's test
+//! issuer, requests over real HTTP.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first surprise"
+)]
+
+mod authentication;
+mod authorization;
+mod contract;
+mod helpers;
+mod http_rules;
+mod operations;

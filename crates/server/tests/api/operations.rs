@@ -1,0 +1,255 @@
+//! Health, readiness, metrics, introspection policy, shutdown and logs.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use cognigraph_token::{
+    ManualClock,
+    testing::{JwksMode, TestIssuer},
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{AppOptions, error_codes, spawn_app, spawn_app_for, spawn_app_with};
+
+#[tokio::test]
+async fn healthz_answers_while_readyz_waits_for_the_keys() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_mode(JwksMode::Down);
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = spawn_app_for(
+        issuer,
+        AppOptions {
+            clock: Some(Arc::clone(&clock)),
+            hydrate: true,
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    app.issuer.set_mode(JwksMode::Serve);
+    // Within the cooldown readiness does not hammer the issuer.
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_auth_failures_and_jwks_fetches() {
+    let app = spawn_app().await;
+    let _ = app
+        .query(Some(&app.token(&["viewer"])), "{ me { sub } }")
+        .await;
+    let _ = app
+        .query(Some(&app.expired_token()), "{ me { sub } }")
+        .await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    for line in [
+        "cognigraph_graphql_requests_total{operation_type=\"query\"} 1",
+        "cognigraph_graphql_request_duration_seconds_count{operation_type=\"query\"} 1",
+        "cognigraph_auth_failures_total{code=\"token_expired\"} 1",
+        "cognigraph_jwks_fetches_total{outcome=\"success\"} 1",
+        "cognigraph_jwks_fetches_total{outcome=\"failure\"} 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in:\n{text}"
+        );
+    }
+}
+
+const INTROSPECTION: &str = "{ __schema { queryType { name } } }";
+
+#[tokio::test]
+async fn introspection_is_for_authenticated_callers_by_default() {
+    let app = spawn_app().await;
+    let (status, _) = app.query(None, INTROSPECTION).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = app.query(Some(&app.token(&[])), INTROSPECTION).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+}
+
+#[tokio::test]
+async fn public_introspection_serves_the_schema_but_nothing_else_anonymously() {
+    let app = spawn_app_with(AppOptions {
+        args: vec!["--introspection".into(), "public".into()],
+        hydrate: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let (status, body) = app.query(None, INTROSPECTION).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+    let (status, _) = app.query(None, "{ me { sub } }").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .query(None, "{ __schema { queryType { name } } me { sub } }")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn introspection_can_be_turned_off() {
+    let app = spawn_app_with(AppOptions {
+        args: vec!["--introspection".into(), "off".into()],
+        hydrate: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let (_, body) = app.query(Some(&app.token(&["admin"])), INTROSPECTION).await;
+    assert_eq!(error_codes(&body), ["INTROSPECTION_DISABLED"], "{body}");
+    let (_, body) = app
+        .query(Some(&app.token(&["admin"])), "{ me { sub } }")
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    let app = spawn_app_with(AppOptions::default()).await; // no keys yet
+    app.issuer
+        .set_mode(JwksMode::Slow(Duration::from_millis(400)));
+    let token = app.token(&["viewer"]);
+    let request = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ me { username } }" }))
+        .send();
+    let in_flight = tokio::spawn(request);
+    tokio::time::sleep(Duration::from_millis(100)).await; // the request waits on the keys
+    app.shutdown().await;
+    let response = in_flight.await.unwrap().expect("the request completed");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["me"]["username"], "alice");
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn tokens_never_reach_the_logs() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tokens = runtime.block_on(async {
+        let app = spawn_app().await;
+        let good = app.token(&["viewer"]);
+        let expired = app.expired_token();
+        let _ = app.query(Some(&good), "{ me { sub } }").await;
+        let _ = app.query(Some(&expired), "{ me { sub } }").await;
+        let _ = app.query(Some("not.a.token"), "{ me { sub } }").await;
+        app.shutdown().await;
+        [good, expired]
+    });
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("token refused"),
+        "the requests were logged:\n{logs}"
+    );
+    assert!(logs.contains("token_expired"));
+    for token in tokens {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(
+            !logs.contains(signature),
+            "a token signature reached the logs"
+        );
+        let payload = token.split('.').nth(1).unwrap();
+        assert!(!logs.contains(payload), "a token payload reached the logs");
+    }
+}
+
+#[tokio::test]
+async fn token_inspect_explains_acceptance_and_refusal() {
+    use clap::Parser as _;
+    use cognigraph_server::cli::{Cli, Command, TokenCommand};
+
+    let issuer = TestIssuer::start().await;
+    let inspect = |token: String| {
+        Cli::try_parse_from([
+            "cognigraph",
+            "token",
+            "inspect",
+            &format!("Bearer {token}"),
+            "--region",
+            "us-east-1",
+            "--user-pool-id",
+            issuer.pool_id(),
+            "--client-id",
+            issuer.client_id(),
+            "--jwks-url",
+            &issuer.jwks_url(),
+        ])
+        .expect("arguments")
+    };
+    let run = |cli: Cli| async move {
+        let Some(Command::Token {
+            command: TokenCommand::Inspect { token, cognito },
+        }) = cli.command
+        else {
+            panic!("not token inspect")
+        };
+        cognigraph_server::inspect::inspect_token(&cognito, &token)
+            .await
+            .expect("settings")
+    };
+    let (report, accepted) = run(inspect(issuer.sign(&issuer.access_claims()))).await;
+    assert!(accepted, "{report}");
+    assert!(report.contains("\"username\": \"alice\""), "{report}");
+    assert!(report.ends_with("verdict: accepted\n"), "{report}");
+
+    let mut claims = issuer.access_claims();
+    claims["exp"] = json!(1);
+    claims["client_id"] = json!("someoneelse");
+    let (report, accepted) = run(inspect(issuer.sign(&claims))).await;
+    assert!(!accepted);
+    assert!(
+        report.contains("FAIL  exp         token_expired"),
+        "{report}"
+    );
+    assert!(
+        report.contains("FAIL  client_id   invalid_client"),
+        "{report}"
+    );
+    assert!(report.contains("ok    signature"), "{report}");
+    assert!(report.ends_with("verdict: refused\n"), "{report}");
+}
