@@ -5,11 +5,19 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 _default:
     @just --list
 
-# Format check, clippy with warnings denied, and every test of the workspace.
-test: assets
+# Format check, clippy with warnings denied, and every test of the workspace (with a throwaway
+# PostgreSQL cluster, so the domain tests also run on PostgreSQL).
+test: assets lint
+    #!/usr/bin/env bash
+    set -euo pipefail
+    eval "$(.ci/postgres start)"
+    trap '.ci/postgres stop' EXIT
+    cargo test --workspace
+
+# Format check and clippy with warnings denied.
+lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
-    cargo test --workspace
 
 # Criterion benchmarks: full token verification beside a bare RSA-2048 signature check.
 bench:

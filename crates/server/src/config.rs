@@ -7,6 +7,8 @@ use std::{net::SocketAddr, time::Duration};
 use clap::{Args, ValueEnum};
 use cognigraph_token::{ConfigError, TokenUse, UserPoolConfig, VerifierConfig};
 
+use crate::tenancy::TenantSource;
+
 /// Which Cognito user pool and app clients to trust.
 #[derive(Debug, Clone, Args)]
 pub struct CognitoSettings {
@@ -35,8 +37,9 @@ pub struct CognitoSettings {
     #[arg(long, env = "COGNITO_JWKS_URL")]
     pub jwks_url: Option<String>,
 
-    /// Cognito API endpoint override (emulators). Default: https://cognito-idp.{region}.amazonaws.com/.
-    #[arg(long, env = "COGNITO_ENDPOINT")]
+    /// Cognito API endpoint override (emulators), for GetUser. Default:
+    /// https://cognito-idp.{region}.amazonaws.com/.
+    #[arg(long = "cognito-endpoint", env = "COGNITO_ENDPOINT")]
     pub endpoint: Option<String>,
 
     /// Also accept the issuer form https://issuer-cognito-idp.{region}.amazonaws.com/{pool}.
@@ -55,6 +58,13 @@ pub struct SettingError {
 }
 
 impl CognitoSettings {
+    /// The Cognito API endpoint: the override, or the region's public one.
+    pub fn api_endpoint(&self) -> String {
+        self.endpoint
+            .clone()
+            .unwrap_or_else(|| format!("https://cognito-idp.{}.amazonaws.com/", self.region))
+    }
+
     /// The verifier configuration: access tokens only, aws-jwt-verify's tolerances.
     pub fn verifier_config(&self) -> Result<VerifierConfig, SettingError> {
         let named = |variable: &'static str| move |problem| SettingError { variable, problem };
@@ -158,6 +168,16 @@ pub struct Settings {
     /// Address to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     pub listen_addr: SocketAddr,
+
+    /// Where each caller's tenant comes from: the `custom:tenant` claim, Cognito's GetUser, or
+    /// the claim when present and GetUser otherwise.
+    #[arg(long, env = "TENANT_SOURCE", value_enum, default_value_t = TenantSource::Auto)]
+    pub tenant_source: TenantSource,
+
+    /// How long a GetUser answer is reused for the same token, in seconds (0: ask every time).
+    /// Never past the token's expiry. A revoked token is noticed within this time.
+    #[arg(long, env = "USERINFO_CACHE_SECS", default_value_t = 60)]
+    pub userinfo_cache_secs: u64,
 
     /// Who may introspect the schema.
     #[arg(long, env = "INTROSPECTION", value_enum, default_value_t = IntrospectionPolicy::Authenticated)]

@@ -11,3 +11,4 @@ pub mod inspect;
 pub mod metrics;
 pub mod startup;
 pub mod telemetry;
+pub mod tenancy;

@@ -2,7 +2,7 @@
 //! (port 0 allowed, the bound port reported), `run_until` serves until the shutdown future
 //! resolves and lets in-flight requests finish.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use cognigraph_token::{CognitoVerifier, ConfigError};
 
@@ -15,6 +15,7 @@ use crate::{
     graphql::{self, SchemaOptions},
     http::{self, App, AppState, GraphiqlOptions},
     metrics::Metrics,
+    tenancy::{TenancyError, TenantResolver},
 };
 
 /// Why the service could not start.
@@ -26,6 +27,9 @@ pub enum StartupError {
     /// The verifier could not be built (its HTTP client).
     #[error("cannot build the token verifier")]
     Verifier(#[from] ConfigError),
+    /// The GetUser client could not be built.
+    #[error("cannot build the Cognito client")]
+    Tenancy(#[from] TenancyError),
     /// The listen address cannot be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -68,6 +72,11 @@ impl Application {
         let state = AppState::new(App {
             schema,
             verifier: Arc::clone(&verifier),
+            tenants: TenantResolver::new(
+                settings.tenant_source,
+                settings.cognito.api_endpoint(),
+                Duration::from_secs(settings.userinfo_cache_secs),
+            )?,
             role_groups: RoleGroups::new(
                 &settings.roles.admin_group,
                 &settings.roles.editor_group,

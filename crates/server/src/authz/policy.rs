@@ -8,7 +8,7 @@
 use async_graphql::{Context, Guard};
 
 use super::{Principal, Role};
-use crate::errors::ApiError;
+use crate::{errors::ApiError, tenancy::TenantStatus};
 
 /// `@auth` in the schema: who may resolve a field. Repeated, the rules are alternatives (OR);
 /// within one, every given condition must hold (AND).
@@ -86,11 +86,16 @@ impl Rule {
         self.tenant
     }
 
-    /// Why `principal` fails this rule (`no_tenant`, `insufficient_role`, `missing_scope`), or
+    /// Why `principal` fails this rule (`no_tenant`, `invalid_tenant`, `insufficient_role`,
+    /// `missing_scope`), or
     /// `None` when it passes.
     pub fn denial(&self, principal: &Principal) -> Option<&'static str> {
-        if self.tenant && principal.tenant().is_none() {
-            return Some("no_tenant");
+        if self.tenant {
+            match principal.tenant_status() {
+                TenantStatus::Member(_) => {}
+                TenantStatus::Missing => return Some("no_tenant"),
+                TenantStatus::Invalid => return Some("invalid_tenant"),
+            }
         }
         if let Some(role) = self.role
             && !principal.has_role(role)

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use cognigraph_token::VerifiedToken;
 
 use super::{Role, RoleGroups};
+use crate::tenancy::{Resolved, TenantStatus};
 
 /// A verified caller. Built from a verified access token in exactly one place,
 /// [`Principal::from_verified`]; resolvers receive it as request data.
@@ -17,13 +18,18 @@ pub struct Principal {
     scopes: BTreeSet<String>,
     client_id: Option<String>,
     expires_at: u64,
-    tenant: Option<String>,
+    tenant: TenantStatus,
+    email: Option<String>,
 }
 
 impl Principal {
-    /// The one mapping from verified claims to a principal: roles through the allow-list.
-    /// The tenant is not resolved yet (the domain work adds `custom:tenant` and GetUser).
-    pub fn from_verified(token: &VerifiedToken, role_groups: &RoleGroups) -> Self {
+    /// The one mapping from verified claims (and the resolved tenant) to a principal: roles
+    /// through the allow-list.
+    pub fn from_verified(
+        token: &VerifiedToken,
+        role_groups: &RoleGroups,
+        resolved: Resolved,
+    ) -> Self {
         Self {
             sub: token.sub().to_owned(),
             username: token.username().map(str::to_owned),
@@ -32,7 +38,13 @@ impl Principal {
             scopes: token.scopes().clone(),
             client_id: token.client_id().map(str::to_owned),
             expires_at: token.expires_at(),
-            tenant: None,
+            tenant: resolved.tenant,
+            email: resolved.email.or_else(|| {
+                token
+                    .claim("email")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            }),
         }
     }
 
@@ -50,7 +62,10 @@ impl Principal {
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             client_id: Some("testclient".to_owned()),
             expires_at: u64::MAX,
-            tenant: tenant.map(str::to_owned),
+            tenant: tenant.map_or(TenantStatus::Missing, |t| {
+                TenantStatus::Member(t.to_owned())
+            }),
+            email: None,
         }
     }
 
@@ -94,8 +109,21 @@ impl Principal {
         self.expires_at
     }
 
-    /// The caller's tenant, once resolved.
+    /// The caller's tenant, when resolved to a valid id.
     pub fn tenant(&self) -> Option<&str> {
-        self.tenant.as_deref()
+        match &self.tenant {
+            TenantStatus::Member(tenant) => Some(tenant),
+            TenantStatus::Missing | TenantStatus::Invalid => None,
+        }
+    }
+
+    /// The tenant as resolved, including why there is none.
+    pub fn tenant_status(&self) -> &TenantStatus {
+        &self.tenant
+    }
+
+    /// The user's email, when known (GetUser, or an `email` claim).
+    pub fn email(&self) -> Option<&str> {
+        self.email.as_deref()
     }
 }

@@ -6,7 +6,7 @@ use axum::{
 };
 
 use super::{AppState, graphql::error_body};
-use crate::authz::Principal;
+use crate::{authz::Principal, tenancy::TenancyError};
 
 /// Seconds a client should wait when the signing keys cannot be had (the JWKS cooldown).
 const RETRY_AFTER_SECS: u64 = 10;
@@ -20,6 +20,8 @@ pub(super) enum AuthRejection {
     Invalid { code: &'static str },
     /// The signing keys cannot be fetched and none are cached: the token may be fine.
     KeysUnavailable,
+    /// Cognito's GetUser could not be asked: the token may be fine.
+    IdentityProviderUnavailable,
 }
 
 /// Authenticates from the headers: `Ok(None)` when there is no Authorization header at all.
@@ -37,7 +39,21 @@ pub(super) async fn authenticate(
     })?;
     match state.verifier.verify(token).await {
         Ok(verified) => {
-            let principal = Principal::from_verified(&verified, &state.role_groups);
+            let resolved = match state.tenants.resolve(token, &verified).await {
+                Ok(resolved) => resolved,
+                Err(TenancyError::Revoked) => {
+                    tracing::info!(sub = verified.sub(), "token revoked (GetUser)");
+                    state.metrics.count_auth_failure("token_revoked");
+                    return Err(AuthRejection::Invalid {
+                        code: "token_revoked",
+                    });
+                }
+                Err(error @ TenancyError::Unavailable(_)) => {
+                    tracing::error!(%error, "tenant resolution unavailable");
+                    return Err(AuthRejection::IdentityProviderUnavailable);
+                }
+            };
+            let principal = Principal::from_verified(&verified, &state.role_groups, resolved);
             let span = tracing::Span::current();
             span.record("sub", principal.sub());
             if let Some(tenant) = principal.tenant() {
@@ -103,18 +119,25 @@ impl IntoResponse for AuthRejection {
                 }
                 response
             }
-            Self::KeysUnavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
-                error_body(
-                    "the identity provider's signing keys are unavailable; try again later",
-                    "SERVICE_UNAVAILABLE",
-                    Some("keys_unavailable"),
-                ),
-            )
-                .into_response(),
+            Self::KeysUnavailable => unavailable(
+                "the identity provider's signing keys are unavailable; try again later",
+                "keys_unavailable",
+            ),
+            Self::IdentityProviderUnavailable => unavailable(
+                "the identity provider cannot be asked about this user; try again later",
+                "identity_provider_unavailable",
+            ),
         }
     }
+}
+
+fn unavailable(message: &str, reason: &str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
+        error_body(message, "SERVICE_UNAVAILABLE", Some(reason)),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

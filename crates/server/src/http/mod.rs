@@ -27,6 +27,7 @@ use crate::{
     config::{IntrospectionPolicy, LimitSettings},
     graphql::ApiSchema,
     metrics::Metrics,
+    tenancy::TenantResolver,
 };
 
 /// The header carrying the request id, taken from the client or generated, and echoed.
@@ -44,6 +45,8 @@ pub struct App {
     pub verifier: Arc<CognitoVerifier>,
     /// Groups → roles.
     pub role_groups: RoleGroups,
+    /// Callers → tenants.
+    pub tenants: TenantResolver,
     /// Request limits.
     pub limits: LimitSettings,
     /// Who may introspect.

@@ -52,6 +52,10 @@ pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> Te
         "--listen-addr".to_owned(),
         "127.0.0.1:0".to_owned(),
     ];
+    // Tests that exercise GetUser point --cognito-endpoint at a stub and pick the source.
+    if !options.args.iter().any(|a| a == "--tenant-source") {
+        args.extend(["--tenant-source".to_owned(), "claim".to_owned()]);
+    }
     args.extend(options.args);
     let settings = Settings::try_parse_from_args(args).expect("test settings");
     let mut builder = CognitoVerifier::builder(settings.cognito.verifier_config().expect("pool"));

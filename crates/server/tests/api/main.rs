@@ -11,3 +11,4 @@ mod contract;
 mod helpers;
 mod http_rules;
 mod operations;
+mod tenancy;

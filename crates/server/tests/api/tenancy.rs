@@ -1,0 +1,208 @@
+//! Tenant resolution: the claim, Cognito's GetUser (a stub standing in for Cognito here; the
+//! emulator suite uses the real API), its cache, and revoked tokens.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use axum::{
+    Json, Router,
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+    routing::post,
+};
+use serde_json::{Value, json};
+
+use crate::helpers::{AppOptions, TestApp, error_codes, spawn_app_with};
+
+/// What the stub answers for each access token.
+#[derive(Clone, Default)]
+struct StubCognito {
+    users: Arc<Mutex<HashMap<String, Answer>>>,
+    calls: Arc<AtomicUsize>,
+}
+
+#[derive(Clone)]
+enum Answer {
+    Attributes(Vec<(&'static str, &'static str)>),
+    Revoked,
+    Broken,
+}
+
+impl StubCognito {
+    async fn start(&self) -> String {
+        let stub = self.clone();
+        let app = Router::new().route(
+            "/",
+            post(move |headers: HeaderMap, body: String| {
+                let stub = stub.clone();
+                // Cognito's content type is application/x-amz-json-1.1, not application/json.
+                let body: Value = serde_json::from_str(&body).unwrap_or_default();
+                async move { stub.answer(&headers, &body) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    }
+
+    fn answer(&self, headers: &HeaderMap, body: &Value) -> axum::response::Response {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(
+            headers["x-amz-target"],
+            "AWSCognitoIdentityProviderService.GetUser"
+        );
+        assert_eq!(headers["content-type"], "application/x-amz-json-1.1");
+        let token = body["AccessToken"].as_str().unwrap_or_default();
+        let answer = self.users.lock().unwrap().get(token).cloned();
+        match answer {
+            Some(Answer::Attributes(attributes)) => {
+                let attributes: Vec<Value> = attributes
+                    .iter()
+                    .map(|(name, value)| json!({"Name": name, "Value": value}))
+                    .collect();
+                Json(json!({"Username": "alice", "UserAttributes": attributes})).into_response()
+            }
+            Some(Answer::Revoked) | None => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"__type": "NotAuthorizedException", "message": "Invalid token"})),
+            )
+                .into_response(),
+            Some(Answer::Broken) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    }
+
+    fn set(&self, token: &str, answer: Answer) {
+        self.users.lock().unwrap().insert(token.to_owned(), answer);
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+async fn app_with_stub(source: &str, cache_secs: u64) -> (TestApp, StubCognito) {
+    let stub = StubCognito::default();
+    let endpoint = stub.start().await;
+    let app = spawn_app_with(AppOptions {
+        args: vec![
+            "--tenant-source".into(),
+            source.into(),
+            "--cognito-endpoint".into(),
+            endpoint,
+            "--userinfo-cache-secs".into(),
+            cache_secs.to_string(),
+        ],
+        hydrate: true,
+        ..AppOptions::default()
+    })
+    .await;
+    (app, stub)
+}
+
+const ME: &str = "{ me { tenant username } }";
+
+#[tokio::test]
+async fn the_claim_source_reads_custom_tenant_and_never_calls_cognito() {
+    let (app, stub) = app_with_stub("claim", 60).await;
+    let token = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
+    let (_, body) = app.query(Some(&token), ME).await;
+    assert_eq!(body["data"]["me"]["tenant"], "acme");
+    let without = app.token(&["viewer"]);
+    let (_, body) = app.query(Some(&without), ME).await;
+    assert_eq!(body["data"]["me"]["tenant"], Value::Null);
+    let invalid = app.token_with(&["viewer"], json!({"custom:tenant": "acme corp"}));
+    let (status, body) = app.query(Some(&invalid), ME).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["data"]["me"]["tenant"],
+        Value::Null,
+        "refused, not cleaned up"
+    );
+    assert_eq!(stub.calls(), 0);
+}
+
+#[tokio::test]
+async fn userinfo_answers_are_cached_per_token() {
+    let (app, stub) = app_with_stub("userinfo", 60).await;
+    let token = app.token(&["viewer"]);
+    stub.set(
+        &token,
+        Answer::Attributes(vec![
+            ("custom:tenant", "globex"),
+            ("email", "a@example.com"),
+        ]),
+    );
+    for _ in 0..3 {
+        let (_, body) = app.query(Some(&token), ME).await;
+        assert_eq!(body["data"]["me"]["tenant"], "globex");
+    }
+    assert_eq!(stub.calls(), 1, "one GetUser for three requests");
+    let claimed = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
+    stub.set(
+        &claimed,
+        Answer::Attributes(vec![("custom:tenant", "globex")]),
+    );
+    let (_, body) = app.query(Some(&claimed), ME).await;
+    assert_eq!(
+        body["data"]["me"]["tenant"], "globex",
+        "userinfo ignores the claim"
+    );
+}
+
+#[tokio::test]
+async fn auto_prefers_the_claim_and_falls_back_to_userinfo() {
+    let (app, stub) = app_with_stub("auto", 60).await;
+    let claimed = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
+    let (_, body) = app.query(Some(&claimed), ME).await;
+    assert_eq!(body["data"]["me"]["tenant"], "acme");
+    assert_eq!(stub.calls(), 0);
+    let plain = app.token(&["viewer"]);
+    stub.set(
+        &plain,
+        Answer::Attributes(vec![("custom:tenant", "globex")]),
+    );
+    let (_, body) = app.query(Some(&plain), ME).await;
+    assert_eq!(body["data"]["me"]["tenant"], "globex");
+    assert_eq!(stub.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_once_the_cache_lets_go() {
+    let (app, stub) = app_with_stub("userinfo", 0).await;
+    let token = app.token(&["viewer"]);
+    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    let (status, _) = app.query(Some(&token), ME).await;
+    assert_eq!(status, 200);
+    stub.set(&token, Answer::Revoked); // the user signed out everywhere
+    let response = app.post(Some(&token), &json!({ "query": ME })).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        r#"Bearer realm="cognigraph", error="invalid_token", error_description="token_revoked""#
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["reason"], "token_revoked");
+    assert_eq!(stub.calls(), 2, "cache time 0: asked on every request");
+}
+
+#[tokio::test]
+async fn cognito_unreachable_is_503_not_401() {
+    let (app, stub) = app_with_stub("userinfo", 60).await;
+    let token = app.token(&["viewer"]);
+    stub.set(&token, Answer::Broken);
+    let response = app.post(Some(&token), &json!({ "query": ME })).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "10");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["SERVICE_UNAVAILABLE"]);
+    assert_eq!(
+        body["errors"][0]["extensions"]["reason"],
+        "identity_provider_unavailable"
+    );
+}
