@@ -21,8 +21,12 @@ pub enum Command {
     Serve(Box<Settings>),
     /// Print the schema (SDL), as committed in schema.graphql.
     Schema,
-    /// Apply database migrations (the multi-tenant domain adds them).
-    Migrate,
+    /// Apply database migrations.
+    Migrate {
+        /// The database to migrate.
+        #[arg(long, env = "DATABASE_URL", default_value = crate::config::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
     /// Work with tokens.
     Token {
         /// What to do with the token.

@@ -153,6 +153,9 @@ impl LimitSettings {
     }
 }
 
+/// The default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://cognigraph.db?mode=rwc";
+
 /// Everything `cognigraph serve` needs.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -168,6 +171,15 @@ pub struct Settings {
     /// Address to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     pub listen_addr: SocketAddr,
+
+    /// Database URL: `sqlite://FILE?mode=rwc` (the default, a file next to the process) or
+    /// `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Apply database migrations at start (as `cognigraph migrate` does).
+    #[arg(long, env = "MIGRATE_ON_START", default_value_t = false)]
+    pub migrate: bool,
 
     /// Where each caller's tenant comes from: the `custom:tenant` claim, Cognito's GetUser, or
     /// the claim when present and GetUser otherwise.

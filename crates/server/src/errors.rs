@@ -59,6 +59,26 @@ impl ApiError {
     }
 }
 
+impl From<cognigraph_domain::DomainError> for ApiError {
+    fn from(error: cognigraph_domain::DomainError) -> Self {
+        use cognigraph_domain::DomainError as E;
+        match error {
+            E::NotFound => Self::NotFound,
+            E::Forbidden { .. } => Self::Forbidden {
+                reason: "insufficient_role",
+            },
+            E::Conflict { expected, actual } => Self::Conflict(format!(
+                "expectedVersion {expected} is stale: the current version is {actual}"
+            )),
+            E::InvalidInput { field, message } => Self::BadUserInput {
+                field: field.to_owned(),
+                message: format!("{field}: {message}"),
+            },
+            other => Self::Internal(format!("{other:?}")),
+        }
+    }
+}
+
 impl From<ApiError> for async_graphql::Error {
     fn from(error: ApiError) -> Self {
         if let ApiError::Internal(detail) = &error {

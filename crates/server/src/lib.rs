@@ -8,6 +8,7 @@ pub mod errors;
 pub mod graphql;
 pub mod http;
 pub mod inspect;
+pub mod membership;
 pub mod metrics;
 pub mod startup;
 pub mod telemetry;

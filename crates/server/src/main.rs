@@ -27,8 +27,12 @@ async fn main() -> anyhow::Result<()> {
             std::io::stdout().write_all(graphql::sdl().as_bytes())?;
             Ok(())
         }
-        Some(Command::Migrate) => {
-            eprintln!("cognigraph migrate: there are no migrations yet.");
+        Some(Command::Migrate { database_url }) => {
+            let db = cognigraph_domain::Db::connect(&database_url)
+                .await
+                .context("cannot open the database")?;
+            db.migrate().await.context("migrations failed")?;
+            eprintln!("cognigraph migrate: the database is up to date.");
             Ok(())
         }
         Some(Command::Token {

@@ -6,6 +6,8 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use cognigraph_token::{CognitoVerifier, ConfigError};
 
+use cognigraph_domain::{Db, DomainError};
+
 use crate::config::SettingError;
 use tokio::net::TcpListener;
 
@@ -14,6 +16,7 @@ use crate::{
     config::{IntrospectionPolicy, Settings},
     graphql::{self, SchemaOptions},
     http::{self, App, AppState, GraphiqlOptions},
+    membership::Membership,
     metrics::Metrics,
     tenancy::{TenancyError, TenantResolver},
 };
@@ -30,6 +33,9 @@ pub enum StartupError {
     /// The GetUser client could not be built.
     #[error("cannot build the Cognito client")]
     Tenancy(#[from] TenancyError),
+    /// The database cannot be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] DomainError),
     /// The listen address cannot be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -47,6 +53,7 @@ pub struct Application {
     addr: SocketAddr,
     router: axum::Router,
     verifier: Arc<CognitoVerifier>,
+    db: Db,
 }
 
 impl Application {
@@ -69,7 +76,13 @@ impl Application {
             },
             Some(Arc::clone(&verifier)),
         );
+        let db = Db::connect(&settings.database_url).await?;
+        if settings.migrate {
+            db.migrate().await?;
+            tracing::info!("database migrations applied");
+        }
         let state = AppState::new(App {
+            membership: Membership::new(db.clone()),
             schema,
             verifier: Arc::clone(&verifier),
             tenants: TenantResolver::new(
@@ -105,7 +118,13 @@ impl Application {
             addr,
             router,
             verifier,
+            db,
         })
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// The address actually bound (the port is known even when 0 was asked for).

@@ -9,6 +9,7 @@
 use std::{sync::Arc, time::Duration};
 
 use clap::ValueEnum;
+use cognigraph_domain::TenantId;
 use cognigraph_token::VerifiedToken;
 use serde::Deserialize;
 use serde_json::json;
@@ -28,7 +29,7 @@ pub enum TenantSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TenantStatus {
     /// A valid tenant id.
-    Member(String),
+    Member(TenantId),
     /// The user has no tenant attribute.
     Missing,
     /// The attribute is there but not a valid tenant id (refused, never truncated).
@@ -36,21 +37,15 @@ pub enum TenantStatus {
 }
 
 impl TenantStatus {
+    /// Parses the attribute once, at the boundary, into a [`TenantId`] (1–64 characters of
+    /// `[A-Za-z0-9_-]`); anything else is `Invalid`, never truncated.
     fn from_raw(raw: Option<&str>) -> Self {
-        match raw {
+        match raw.map(TenantId::parse) {
             None => Self::Missing,
-            Some(raw) if is_valid_tenant_id(raw) => Self::Member(raw.to_owned()),
-            Some(_) => Self::Invalid,
+            Some(Ok(tenant)) => Self::Member(tenant),
+            Some(Err(_)) => Self::Invalid,
         }
     }
-}
-
-/// 1–64 characters of `[A-Za-z0-9_-]`.
-fn is_valid_tenant_id(raw: &str) -> bool {
-    (1..=64).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// What tenant resolution yields beyond the token.
@@ -238,14 +233,14 @@ mod tests {
 
     #[test]
     fn tenant_ids_are_checked_not_truncated() {
-        assert_eq!(
-            TenantStatus::from_raw(Some("acme")),
-            TenantStatus::Member("acme".into())
-        );
+        let member = |t: &str| TenantStatus::Member(TenantId::parse(t).unwrap());
+        assert_eq!(TenantStatus::from_raw(Some("acme")), member("acme"));
         assert_eq!(
             TenantStatus::from_raw(Some("Acme_Corp-2")),
-            TenantStatus::Member("Acme_Corp-2".into())
+            member("Acme_Corp-2")
         );
+        let longest = "x".repeat(64);
+        assert_eq!(TenantStatus::from_raw(Some(&longest)), member(&longest));
         assert_eq!(TenantStatus::from_raw(None), TenantStatus::Missing);
         for bad in ["", "acme corp", "acme/../globex", "ä", &"x".repeat(65)] {
             assert_eq!(
@@ -254,7 +249,6 @@ mod tests {
                 "{bad}"
             );
         }
-        assert!(is_valid_tenant_id(&"x".repeat(64)));
     }
 
     #[test]

@@ -7,14 +7,14 @@
 
 use async_graphql::{Context, Guard};
 
-use super::{Principal, Role};
+use super::{Principal, Role, RoleValue};
 use crate::{errors::ApiError, tenancy::TenantStatus};
 
 /// `@auth` in the schema: who may resolve a field. Repeated, the rules are alternatives (OR);
 /// within one, every given condition must hold (AND).
 #[async_graphql::TypeDirective(location = "FieldDefinition", repeatable)]
 pub fn auth(
-    requires: Option<Role>,
+    requires: Option<RoleValue>,
     scope: Option<String>,
     tenant: Option<bool>,
     authenticated: Option<bool>,
@@ -139,8 +139,8 @@ impl Policy {
     /// `requires:` of rule `index`'s `@auth` directive. The four argument methods exist
     /// because async-graphql takes a directive only as `auth::apply(…)` written at the field;
     /// deriving each argument from the policy keeps guard and directive one declaration.
-    pub fn requires(&self, index: usize) -> Option<Role> {
-        self.rules[index].role
+    pub fn requires(&self, index: usize) -> Option<RoleValue> {
+        self.rules[index].role.map(RoleValue::from)
     }
 
     /// `scope:` of rule `index`'s `@auth` directive.

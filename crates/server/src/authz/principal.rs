@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use cognigraph_domain::TenantId;
 use cognigraph_token::VerifiedToken;
 
 use super::{Role, RoleGroups};
@@ -50,20 +51,21 @@ impl Principal {
 
     /// A principal for tests of authorization rules, without a token.
     #[cfg(any(test, feature = "test-helpers"))]
+    #[expect(
+        clippy::expect_used,
+        reason = "test helper: a bad tenant is the test's bug"
+    )]
     pub fn for_tests(role: Option<Role>, scopes: &[&str], tenant: Option<&str>) -> Self {
         Self {
             sub: "test-sub".to_owned(),
             username: Some("tester".to_owned()),
-            groups: role
-                .map(|r| r.as_str().to_lowercase())
-                .into_iter()
-                .collect(),
+            groups: role.map(|r| r.as_str().to_owned()).into_iter().collect(),
             role,
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             client_id: Some("testclient".to_owned()),
             expires_at: u64::MAX,
             tenant: tenant.map_or(TenantStatus::Missing, |t| {
-                TenantStatus::Member(t.to_owned())
+                TenantStatus::Member(TenantId::parse(t).expect("a valid test tenant"))
             }),
             email: None,
         }
@@ -110,7 +112,7 @@ impl Principal {
     }
 
     /// The caller's tenant, when resolved to a valid id.
-    pub fn tenant(&self) -> Option<&str> {
+    pub fn tenant(&self) -> Option<&TenantId> {
         match &self.tenant {
             TenantStatus::Member(tenant) => Some(tenant),
             TenantStatus::Missing | TenantStatus::Invalid => None,

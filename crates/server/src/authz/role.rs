@@ -2,34 +2,24 @@
 
 use std::collections::BTreeSet;
 
-/// A role in cognigraph. Each includes the ones below it: `ADMIN ⊇ EDITOR ⊇ VIEWER`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, async_graphql::Enum)]
-pub enum Role {
-    /// Reads.
+pub use cognigraph_domain::Role;
+
+/// `Role` in the GraphQL schema: the domain's roles. Each includes the ones below it:
+/// `ADMIN ⊇ EDITOR ⊇ VIEWER`.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "Role", remote = "Role")]
+pub enum RoleValue {
+    /// Reads projects and tasks.
     Viewer,
-    /// Reads, creates and updates.
+    /// Also creates and updates projects and tasks, assigns, changes status.
     Editor,
-    /// Everything, including archive, delete, budgets, emails and the audit log.
+    /// Everything, including archive, delete, budgets, members' emails and the audit log.
     Admin,
 }
 
-impl Role {
-    /// Every role, lowest first.
-    pub const ALL: [Role; 3] = [Role::Viewer, Role::Editor, Role::Admin];
-
-    /// The schema name: `VIEWER`, `EDITOR`, `ADMIN`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "VIEWER",
-            Role::Editor => "EDITOR",
-            Role::Admin => "ADMIN",
-        }
-    }
-
-    /// This role and every role it includes, highest first.
-    pub fn with_included(self) -> Vec<Role> {
-        Role::ALL.into_iter().rev().filter(|r| *r <= self).collect()
-    }
+/// `role` and every role it includes, highest first.
+pub fn with_included(role: Role) -> Vec<Role> {
+    Role::ALL.into_iter().rev().filter(|r| *r <= role).collect()
 }
 
 /// The allow-list from Cognito group names to roles. Groups not in it grant nothing, including
@@ -100,9 +90,9 @@ mod tests {
     #[test]
     fn roles_include_the_ones_below() {
         assert_eq!(
-            Role::Admin.with_included(),
+            with_included(Role::Admin),
             [Role::Admin, Role::Editor, Role::Viewer]
         );
-        assert_eq!(Role::Viewer.with_included(), [Role::Viewer]);
+        assert_eq!(with_included(Role::Viewer), [Role::Viewer]);
     }
 }

@@ -3,7 +3,7 @@
 use async_graphql::{Object, SimpleObject};
 
 use super::policies;
-use crate::authz::Role;
+use crate::authz::RoleValue;
 use crate::authz::auth;
 
 /// Who may use one root field: allowed when any of its rules holds.
@@ -21,7 +21,7 @@ pub struct FieldPolicy {
 #[derive(SimpleObject, Debug, Clone)]
 pub struct AccessRule {
     /// The minimum role, if any.
-    pub requires: Option<Role>,
+    pub requires: Option<RoleValue>,
     /// The OAuth scope required, if any.
     pub scope: Option<String>,
     /// Whether the caller must belong to a tenant.
@@ -54,7 +54,7 @@ impl AccessQuery {
                     .rules()
                     .iter()
                     .map(|rule| AccessRule {
-                        requires: rule.required_role(),
+                        requires: rule.required_role().map(RoleValue::from),
                         scope: rule.required_scope().map(str::to_owned),
                         tenant: rule.requires_tenant(),
                     })

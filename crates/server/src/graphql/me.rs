@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::policies;
 use crate::authz::auth;
 use crate::{
-    authz::{Principal, Role},
+    authz::{Principal, RoleValue, with_included},
     errors::ApiError,
 };
 
@@ -20,7 +20,7 @@ pub struct Me {
     /// Every `cognito:groups` entry, whether or not it grants a role.
     pub groups: Vec<String>,
     /// The roles the groups grant, highest first (each includes the ones after it).
-    pub roles: Vec<Role>,
+    pub roles: Vec<RoleValue>,
     /// OAuth scopes of the access token.
     pub scopes: Vec<String>,
     /// The app client the token was issued to.
@@ -39,14 +39,17 @@ impl Me {
             groups: principal.groups().iter().cloned().collect(),
             roles: principal
                 .role()
-                .map(Role::with_included)
-                .unwrap_or_default(),
+                .map(with_included)
+                .unwrap_or_default()
+                .into_iter()
+                .map(RoleValue::from)
+                .collect(),
             scopes: principal.scopes().iter().cloned().collect(),
             client_id: principal.client_id().map(str::to_owned),
             expires_at: i64::try_from(principal.expires_at())
                 .ok()
                 .and_then(|secs| DateTime::from_timestamp(secs, 0)),
-            tenant: principal.tenant().map(str::to_owned),
+            tenant: principal.tenant().map(|t| t.as_str().to_owned()),
         }
     }
 }

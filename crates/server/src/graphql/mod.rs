@@ -1,9 +1,16 @@
 //! The GraphQL schema: roots, policies, limits.
 
 mod access;
+mod audit;
+mod connection;
+pub mod context;
+mod ids;
 mod me;
+mod members;
 pub mod policies;
+mod projects;
 mod signing_keys;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -15,11 +22,22 @@ pub use me::Me;
 
 /// Every query field.
 #[derive(MergedObject, Default, Debug)]
-pub struct Query(me::MeQuery, access::AccessQuery);
+pub struct Query(
+    me::MeQuery,
+    access::AccessQuery,
+    projects::ProjectsQuery,
+    tasks::TasksQuery,
+    members::MembersQuery,
+    audit::AuditQuery,
+);
 
 /// Every mutation field.
 #[derive(MergedObject, Default, Debug)]
-pub struct Mutation(signing_keys::SigningKeysMutation);
+pub struct Mutation(
+    signing_keys::SigningKeysMutation,
+    projects::ProjectsMutation,
+    tasks::TasksMutation,
+);
 
 /// The schema served at `/graphql`.
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -57,7 +57,7 @@ pub(super) async fn authenticate(
             let span = tracing::Span::current();
             span.record("sub", principal.sub());
             if let Some(tenant) = principal.tenant() {
-                span.record("tenant", tenant);
+                span.record("tenant", tenant.as_str());
             }
             Ok(Some(principal))
         }

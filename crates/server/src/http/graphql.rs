@@ -26,10 +26,13 @@ use super::{
     AppState,
     auth::{self, AuthRejection},
 };
+use cognigraph_domain::Scope;
+
 use crate::{
     authz::Principal,
     config::IntrospectionPolicy,
     errors::{classify, engine_codes, request_error},
+    graphql::context::TenantContext,
 };
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -65,6 +68,20 @@ pub(super) async fn handle(
         Ok(principal) => principal,
         Err(rejection) => return rejection.into_response(),
     };
+    let scope = match &principal {
+        Some(principal) => match state.membership.scope_for(principal).await {
+            Ok(scope) => scope,
+            Err(error) => {
+                tracing::error!(?error, "member sync failed");
+                return reject(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    "the database is unavailable; try again later",
+                );
+            }
+        },
+        None => None,
+    };
     let batch = match read_batch(&parts, body, state.limits.max_body_bytes).await {
         Ok(batch) => batch,
         Err(response) => return response,
@@ -93,7 +110,7 @@ pub(super) async fn handle(
 
     let mut prepared = Vec::with_capacity(requests.len());
     for request in requests {
-        match prepare(&state, &parts, principal.as_ref(), request) {
+        match prepare(&state, &parts, principal.as_ref(), scope.as_ref(), request) {
             Ok(step) => prepared.push(step),
             Err(response) => return *response,
         }
@@ -233,6 +250,7 @@ fn prepare(
     state: &AppState,
     parts: &Parts,
     principal: Option<&Principal>,
+    scope: Option<&Scope>,
     mut request: Request,
 ) -> Result<Prepared, Box<Response>> {
     let failed = |error: ServerError| Ok(Prepared::Failed(GqlResponse::from_errors(vec![error])));
@@ -280,6 +298,10 @@ fn prepare(
     match principal {
         Some(principal) => {
             request = request.data(principal.clone());
+            if let Some(scope) = scope {
+                let db = state.membership.db().clone();
+                request = request.data(TenantContext::new(scope.clone(), db));
+            }
         }
         None if state.introspection == IntrospectionPolicy::Public && introspection_only => {
             request = request.only_introspection();

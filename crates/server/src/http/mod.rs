@@ -26,6 +26,7 @@ use crate::{
     authz::RoleGroups,
     config::{IntrospectionPolicy, LimitSettings},
     graphql::ApiSchema,
+    membership::Membership,
     metrics::Metrics,
     tenancy::TenantResolver,
 };
@@ -47,6 +48,8 @@ pub struct App {
     pub role_groups: RoleGroups,
     /// Callers → tenants.
     pub tenants: TenantResolver,
+    /// Callers → members and domain scopes (and the database).
+    pub membership: Membership,
     /// Request limits.
     pub limits: LimitSettings,
     /// Who may introspect.

@@ -13,10 +13,14 @@ pub(super) async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: 200 when the signing keys are loaded, else 503. Keys missing are fetched here
-/// (at most once per cooldown), so a service that started while Cognito was unreachable
-/// becomes ready on its own.
+/// `GET /readyz`: 200 when the database answers and the signing keys are loaded, else 503.
+/// Keys missing are fetched here (at most once per cooldown), so a service that started while
+/// Cognito was unreachable becomes ready on its own.
 pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if let Err(error) = state.membership.db().ping().await {
+        tracing::warn!(?error, "not ready: database unavailable");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    }
     if !state.verifier.keys_loaded()
         && let Err(error) = state.verifier.hydrate().await
     {

@@ -13,6 +13,10 @@ use tokio::{sync::oneshot, task::JoinHandle};
 
 pub(crate) struct TestApp {
     pub(crate) address: String,
+    /// The app's own SQLite database (deleted with the app).
+    _database: tempfile::TempDir,
+    /// A handle on the app's database (shares its statement counter).
+    pub(crate) db: cognigraph_domain::Db,
     pub(crate) issuer: TestIssuer,
     pub(crate) client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -40,7 +44,15 @@ pub(crate) async fn spawn_app_with(options: AppOptions) -> TestApp {
 }
 
 pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> TestApp {
+    let database = tempfile::tempdir().expect("a temporary folder");
+    let database_url = format!(
+        "sqlite://{}?mode=rwc",
+        database.path().join("cognigraph.db").display()
+    );
     let mut args = vec![
+        "--database-url".to_owned(),
+        database_url,
+        "--migrate".to_owned(),
         "--region".to_owned(),
         "us-east-1".to_owned(),
         "--user-pool-id".to_owned(),
@@ -70,12 +82,15 @@ pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> Te
         app.hydrate().await;
     }
     let address = format!("http://{}", app.local_addr());
+    let db = app.db().clone();
     let (shutdown, signal) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = signal.await;
     }));
     TestApp {
         address,
+        _database: database,
+        db,
         issuer,
         client: reqwest::Client::new(),
         shutdown: Some(shutdown),

@@ -12,3 +12,4 @@ mod helpers;
 mod http_rules;
 mod operations;
 mod tenancy;
+mod tenant_data;

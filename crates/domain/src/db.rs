@@ -1,0 +1,182 @@
+//! The database handle: SQLite or PostgreSQL, migrations, and a statement counter.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use cognigraph_migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, SqlxPostgresConnector, SqlxSqliteConnector,
+    TransactionTrait,
+};
+
+use crate::DomainError;
+
+/// How long a SQLite statement waits for another connection's lock before failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Reader connections to a SQLite file (writes go through one connection of their own).
+const SQLITE_READERS: u32 = 4;
+/// Connections to PostgreSQL.
+const POSTGRES_CONNECTIONS: u32 = 10;
+
+/// A handle on cognigraph's database. Cheap to clone; clones share the pools and the statement
+/// counter.
+///
+/// It has no public way to run a query: the only way to read or write rows is through the domain
+/// operations, which take a [`crate::Scope`].
+#[derive(Clone)]
+pub struct Db {
+    /// Reads outside transactions.
+    read: DatabaseConnection,
+    /// Transactions (every write). On a SQLite file this is a pool of one connection, so writers
+    /// queue in the process instead of failing with `SQLITE_BUSY`.
+    write: DatabaseConnection,
+    backend: Backend,
+    statements: Arc<AtomicU64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .field("statements", &self.statement_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Connects to `url`:
+    ///
+    /// - `sqlite:PATH`, `sqlite://PATH` (the file is created when missing): WAL journal,
+    ///   `foreign_keys = ON`, `synchronous = NORMAL`, a 5 s busy timeout; one writer connection
+    ///   and up to 4 readers. SQLite is for a single instance of the server.
+    /// - `sqlite::memory:`: a private in-memory database on one connection (tests).
+    /// - `postgres://…` or `postgresql://…`: a pool of up to 10 connections.
+    ///
+    /// Does not apply migrations: call [`Db::migrate`].
+    pub async fn connect(url: &str) -> Result<Db, DomainError> {
+        let statements = Arc::new(AtomicU64::new(0));
+        let (read, write, backend) = if url.starts_with("sqlite:") {
+            let (read, write) = connect_sqlite(url).await?;
+            (read, write, Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(POSTGRES_CONNECTIONS)
+                .connect_with(options)
+                .await?;
+            let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
+            (conn.clone(), conn, Backend::Postgres)
+        } else {
+            return Err(DomainError::invalid(
+                "databaseUrl",
+                "expected a sqlite: or postgres:// URL",
+            ));
+        };
+        let mut db = Db {
+            read,
+            write,
+            backend,
+            statements,
+        };
+        let counter = Arc::clone(&db.statements);
+        db.read.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        let counter = Arc::clone(&db.statements);
+        db.write.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(db)
+    }
+
+    /// Applies every pending migration of `cognigraph-migration`.
+    pub async fn migrate(&self) -> Result<(), DomainError> {
+        Migrator::up(&self.write, None).await?;
+        Ok(())
+    }
+
+    /// Checks that the database answers (both pools on SQLite).
+    pub async fn ping(&self) -> Result<(), DomainError> {
+        self.read.ping().await?;
+        if self.backend == Backend::Sqlite {
+            self.write.ping().await?;
+        }
+        Ok(())
+    }
+
+    /// How many SQL statements this handle (and its clones) has executed so far: every statement
+    /// sea-orm runs, inside transactions or not (not `BEGIN`/`COMMIT`). For tests that prove
+    /// batching, e.g. that a page of tasks loads its assignees with one statement.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Closes the pools, waiting for connections in use to be returned.
+    pub async fn close(self) -> Result<(), DomainError> {
+        self.read.close_by_ref().await?;
+        if self.backend == Backend::Sqlite {
+            self.write.close_by_ref().await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn reader(&self) -> &DatabaseConnection {
+        &self.read
+    }
+
+    /// Starts a transaction. Every write runs in one, with its audit event. Inside it, use only
+    /// the transaction: on `sqlite::memory:` the reader and the writer are the same single
+    /// connection, which the transaction holds.
+    pub(crate) async fn begin(&self) -> Result<DatabaseTransaction, DomainError> {
+        Ok(self.write.begin().await?)
+    }
+}
+
+async fn connect_sqlite(
+    url: &str,
+) -> Result<(DatabaseConnection, DatabaseConnection), DomainError> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT);
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        // An in-memory database lives as long as its connection: keep exactly one, forever.
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        let conn = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
+        return Ok((conn.clone(), conn));
+    }
+    // The writer first: it creates the file and switches it to WAL.
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await?;
+    let readers = SqlitePoolOptions::new()
+        .max_connections(SQLITE_READERS)
+        .connect_with(options)
+        .await?;
+    Ok((
+        SqlxSqliteConnector::from_sqlx_sqlite_pool(readers),
+        SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
+    ))
+}

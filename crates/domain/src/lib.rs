@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod audit;
+mod db;
+mod error;
+mod input;
+pub mod members;
+pub mod page;
+mod policy;
+pub mod projects;
+mod role;
+mod scope;
+mod store;
+pub mod tasks;
+mod tenant;
+
+pub use db::Db;
+pub use error::DomainError;
+pub use page::{Cursor, Page, PageRequest};
+pub use policy::Action;
+pub use role::Role;
+pub use scope::Scope;
+pub use tenant::{InvalidTenantId, TenantId};

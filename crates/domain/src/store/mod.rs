@@ -1,0 +1,339 @@
+//! The only way to rows: tenant-scoped query builders.
+//!
+//! Every `SELECT`, `UPDATE` and `DELETE` this crate runs starts from [`select`], [`update`] or
+//! [`delete`], which filter by `scope.tenant()`; every `INSERT` goes through [`insert`], which sets
+//! `tenant_id` from the scope. The entities are private to this module (the rest of the crate
+//! names them only through the aliases below), and a test scans the other modules for direct
+//! sea-orm entry points (`::find(`, `update_many`, raw statements, …).
+
+mod entity;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DeleteMany, EntityTrait, IdenStatic,
+    IntoActiveModel, Iterable, Order, QueryFilter, QueryOrder, QuerySelect, Select, TryIntoModel,
+    UpdateMany,
+};
+use uuid::Uuid;
+
+use crate::page::{Cursor, Page, PageRequest};
+use crate::{DomainError, Scope};
+
+pub(crate) use entity::audit_events::{
+    ActiveModel as AuditEventRow, Column as AuditEventCol, Entity as AuditEvents,
+    Model as AuditEventModel,
+};
+pub(crate) use entity::members::{
+    ActiveModel as MemberRow, Column as MemberCol, Entity as Members, Model as MemberModel,
+};
+pub(crate) use entity::projects::{
+    ActiveModel as ProjectRow, Column as ProjectCol, Entity as Projects, Model as ProjectModel,
+};
+pub(crate) use entity::tasks::{
+    ActiveModel as TaskRow, Column as TaskCol, Entity as Tasks, Model as TaskModel,
+};
+
+/// A table whose primary key is `(tenant_id, id)`.
+pub(crate) trait TenantTable: EntityTrait {
+    const TENANT: Self::Column;
+    const ID: Self::Column;
+    fn id_of(model: &Self::Model) -> Uuid;
+}
+
+/// A table whose rows carry a `version` for optimistic concurrency.
+pub(crate) trait Versioned: TenantTable {
+    const VERSION: Self::Column;
+    const UPDATED_BY: Self::Column;
+    const UPDATED_AT: Self::Column;
+    fn version_of(model: &Self::Model) -> i32;
+}
+
+macro_rules! tenant_table {
+    ($entity:ty, $col:ident) => {
+        impl TenantTable for $entity {
+            const TENANT: Self::Column = $col::TenantId;
+            const ID: Self::Column = $col::Id;
+            fn id_of(model: &Self::Model) -> Uuid {
+                model.id
+            }
+        }
+    };
+    ($entity:ty, $col:ident, versioned) => {
+        tenant_table!($entity, $col);
+        impl Versioned for $entity {
+            const VERSION: Self::Column = $col::Version;
+            const UPDATED_BY: Self::Column = $col::UpdatedBy;
+            const UPDATED_AT: Self::Column = $col::UpdatedAt;
+            fn version_of(model: &Self::Model) -> i32 {
+                model.version
+            }
+        }
+    };
+}
+
+tenant_table!(Members, MemberCol);
+tenant_table!(Projects, ProjectCol, versioned);
+tenant_table!(Tasks, TaskCol, versioned);
+tenant_table!(AuditEvents, AuditEventCol);
+
+/// `SELECT … FROM e WHERE tenant_id = scope.tenant()`.
+pub(crate) fn select<E: TenantTable>(scope: &Scope) -> Select<E> {
+    E::find().filter(E::TENANT.eq(scope.tenant().as_str()))
+}
+
+/// One row of the caller's tenant by id.
+pub(crate) fn select_by_id<E: TenantTable>(scope: &Scope, id: Uuid) -> Select<E> {
+    select::<E>(scope).filter(E::ID.eq(id))
+}
+
+/// The caller's tenant's rows among `ids`.
+pub(crate) fn select_by_ids<E: TenantTable>(scope: &Scope, ids: &[Uuid]) -> Select<E> {
+    select::<E>(scope).filter(E::ID.is_in(ids.iter().copied()))
+}
+
+/// `UPDATE e SET … WHERE tenant_id = scope.tenant()`.
+pub(crate) fn update<E: TenantTable>(scope: &Scope) -> UpdateMany<E> {
+    E::update_many().filter(E::TENANT.eq(scope.tenant().as_str()))
+}
+
+/// `DELETE FROM e WHERE tenant_id = scope.tenant()`.
+pub(crate) fn delete<E: TenantTable>(scope: &Scope) -> DeleteMany<E> {
+    E::delete_many().filter(E::TENANT.eq(scope.tenant().as_str()))
+}
+
+/// Inserts `row` into the caller's tenant (its `tenant_id` is set from the scope, whatever it was).
+pub(crate) async fn insert<A, C>(scope: &Scope, conn: &C, row: A) -> Result<(), DomainError>
+where
+    A: ActiveModelTrait + Send,
+    A::Entity: TenantTable,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    C: ConnectionTrait,
+{
+    let row = with_tenant(scope, row);
+    <A::Entity as EntityTrait>::insert(row)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Inserts `row` into the caller's tenant unless it conflicts on `conflict`; returns whether it
+/// was inserted.
+pub(crate) async fn insert_unless_conflict<A, C>(
+    scope: &Scope,
+    conn: &C,
+    row: A,
+    conflict: OnConflict,
+) -> Result<bool, DomainError>
+where
+    A: ActiveModelTrait + Send,
+    A::Entity: TenantTable,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    C: ConnectionTrait,
+{
+    let row = with_tenant(scope, row);
+    let inserted = <A::Entity as EntityTrait>::insert(row)
+        .on_conflict(conflict)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(inserted == 1)
+}
+
+fn with_tenant<A>(scope: &Scope, mut row: A) -> A
+where
+    A: ActiveModelTrait,
+    A::Entity: TenantTable,
+{
+    row.set(
+        <A::Entity as TenantTable>::TENANT,
+        scope.tenant().as_str().into(),
+    );
+    row
+}
+
+/// Loads a row for a write made against `expected_version`: [`DomainError::NotFound`] when the
+/// caller's tenant has no such row, [`DomainError::Conflict`] when its version differs.
+pub(crate) async fn load_for_write<E, C>(
+    scope: &Scope,
+    conn: &C,
+    id: Uuid,
+    expected_version: i32,
+) -> Result<E::Model, DomainError>
+where
+    E: Versioned,
+    C: ConnectionTrait,
+{
+    let row = select_by_id::<E>(scope, id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let actual = E::version_of(&row);
+    if actual != expected_version {
+        return Err(DomainError::Conflict {
+            expected: expected_version,
+            actual,
+        });
+    }
+    Ok(row)
+}
+
+/// `UPDATE e SET changes, version = expected + 1 WHERE tenant_id = ? AND id = ? AND version = ?`:
+/// the compare-and-set every write makes. When no row matched, tells [`DomainError::NotFound`]
+/// from [`DomainError::Conflict`].
+pub(crate) async fn compare_and_set<A, C>(
+    scope: &Scope,
+    conn: &C,
+    id: Uuid,
+    expected_version: i32,
+    mut changes: A,
+) -> Result<(), DomainError>
+where
+    A: ActiveModelTrait + Send,
+    A::Entity: Versioned,
+    C: ConnectionTrait,
+{
+    let version_col = <A::Entity as Versioned>::VERSION;
+    changes.try_set(version_col, (expected_version + 1).into())?;
+    let result = update::<A::Entity>(scope)
+        .set(changes)
+        .filter(<A::Entity as TenantTable>::ID.eq(id))
+        .filter(version_col.eq(expected_version))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 1 {
+        return Ok(());
+    }
+    Err(why_not_matched::<A::Entity, C>(scope, conn, id, expected_version).await)
+}
+
+/// Writes `new` over `old` (a row [`load_for_write`] returned): sets `version` to
+/// `old.version + 1`, `updated_by` to the actor and `updated_at` to now, and updates the columns
+/// that differ with [`compare_and_set`]. Returns the row as stored and the names of the columns
+/// the caller changed (for the audit event).
+pub(crate) async fn write<E, C>(
+    scope: &Scope,
+    conn: &C,
+    old: E::Model,
+    new: E::Model,
+) -> Result<(E::Model, Vec<String>), DomainError>
+where
+    E: Versioned,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: TryIntoModel<E::Model> + Send,
+    C: ConnectionTrait,
+{
+    let expected_version = E::version_of(&old);
+    let id = E::id_of(&old);
+    let old = old.into_active_model();
+    let mut new = new.into_active_model();
+    new.try_set(E::VERSION, (expected_version + 1).into())?;
+    new.try_set(E::UPDATED_BY, scope.actor_id().into())?;
+    new.try_set(E::UPDATED_AT, now().into())?;
+    let mut changes = E::ActiveModel::default();
+    let mut changed = Vec::new();
+    for col in <E::Column as Iterable>::iter() {
+        let value = new.get(col).into_value();
+        if value == old.get(col).into_value() {
+            continue;
+        }
+        let name = col.as_str();
+        if ![E::VERSION, E::UPDATED_BY, E::UPDATED_AT]
+            .iter()
+            .any(|bookkeeping| bookkeeping.as_str() == name)
+        {
+            changed.push(name.to_owned());
+        }
+        if let Some(value) = value {
+            changes.try_set(col, value)?;
+        }
+    }
+    compare_and_set(scope, conn, id, expected_version, changes).await?;
+    Ok((new.try_into_model()?, changed))
+}
+
+/// `DELETE FROM e WHERE tenant_id = ? AND id = ? AND version = ?`.
+pub(crate) async fn delete_at_version<E, C>(
+    scope: &Scope,
+    conn: &C,
+    id: Uuid,
+    expected_version: i32,
+) -> Result<(), DomainError>
+where
+    E: Versioned,
+    C: ConnectionTrait,
+{
+    let result = delete::<E>(scope)
+        .filter(E::ID.eq(id))
+        .filter(E::VERSION.eq(expected_version))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 1 {
+        return Ok(());
+    }
+    Err(why_not_matched::<E, C>(scope, conn, id, expected_version).await)
+}
+
+async fn why_not_matched<E, C>(scope: &Scope, conn: &C, id: Uuid, expected: i32) -> DomainError
+where
+    E: Versioned,
+    C: ConnectionTrait,
+{
+    let current: Result<Option<i32>, _> = select_by_id::<E>(scope, id)
+        .select_only()
+        .column(E::VERSION)
+        .into_tuple()
+        .one(conn)
+        .await;
+    match current {
+        Ok(None) => DomainError::NotFound,
+        Ok(Some(actual)) => DomainError::Conflict { expected, actual },
+        Err(err) => err.into(),
+    }
+}
+
+/// Fetches one page of `query` (already scoped and filtered), keyed and ordered by id: ascending
+/// ids are creation order (UUID v7), so a cursor stays valid and stable when rows are inserted.
+/// Costs two statements: the page and the total count.
+pub(crate) async fn page<E, C>(
+    conn: &C,
+    query: Select<E>,
+    order: Order,
+    request: &PageRequest,
+) -> Result<Page<E::Model>, DomainError>
+where
+    E: TenantTable,
+    E::Model: Send + Sync,
+    C: ConnectionTrait,
+{
+    let first = request.validated_first()?;
+    let total_count = sea_orm::PaginatorTrait::count(query.clone(), conn).await?;
+    let mut query = query;
+    if let Some(after) = request.after {
+        query = match order {
+            Order::Desc => query.filter(E::ID.lt(after.key())),
+            _ => query.filter(E::ID.gt(after.key())),
+        };
+    }
+    let mut rows = query
+        .order_by(E::ID, order)
+        .limit(u64::from(first) + 1)
+        .all(conn)
+        .await?;
+    let has_next_page = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(|row| (Cursor::from_key(E::id_of(&row)), row))
+            .collect(),
+        has_next_page,
+        has_previous_page: request.after.is_some(),
+        total_count,
+    })
+}
+
+/// The current time at the database's precision (microseconds), so a value returned from a write
+/// equals the one read back later.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

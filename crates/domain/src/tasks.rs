@@ -1,0 +1,423 @@
+//! Tasks: units of work in a project, with a status and an assignee.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, Order, QueryFilter, QuerySelect};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, Entity};
+use crate::input;
+use crate::page::{Page, PageRequest};
+use crate::store::{
+    self, MemberCol, Members, ProjectCol, Projects, TaskCol, TaskModel, TaskRow, Tasks,
+};
+use crate::{Action, Db, DomainError, Scope};
+
+/// Longest task title, in characters (after trimming).
+pub const MAX_TITLE: usize = 200;
+/// Longest description, in characters.
+pub const MAX_DESCRIPTION: usize = 5000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskStatus {
+    Todo,
+    InProgress,
+    Done,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 3] = [TaskStatus::Todo, TaskStatus::InProgress, TaskStatus::Done];
+
+    /// `"TODO"`, `"IN_PROGRESS"` or `"DONE"`, as stored and as the GraphQL enum spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Todo => "TODO",
+            TaskStatus::InProgress => "IN_PROGRESS",
+            TaskStatus::Done => "DONE",
+        }
+    }
+
+    /// The inverse of [`TaskStatus::as_str`]; anything else is `InvalidInput { field: "status" }`.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == raw)
+            .ok_or_else(|| DomainError::invalid("status", "must be TODO, IN_PROGRESS or DONE"))
+    }
+}
+
+impl fmt::Display for TaskStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: TaskStatus,
+    pub assignee_id: Option<Uuid>,
+    pub due_date: Option<NaiveDate>,
+    /// 1 when created, +1 on every write.
+    pub version: i32,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_by: Uuid,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTask {
+    /// A project of the caller's tenant that is not archived, else
+    /// `InvalidInput { field: "projectId" }`.
+    pub project_id: Uuid,
+    /// 1 to 200 characters once trimmed; stored trimmed.
+    pub title: String,
+    /// At most 5000 characters.
+    pub description: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    /// A member of the caller's tenant, else `InvalidInput { field: "assigneeId" }`.
+    pub assignee_id: Option<Uuid>,
+}
+
+/// Changes to a task: `None` leaves a field as it is; `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskPatch {
+    pub title: Option<String>,
+    pub description: Option<Option<String>>,
+    pub due_date: Option<Option<NaiveDate>>,
+}
+
+/// Which tasks to list; every given field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    pub project_id: Option<Uuid>,
+    pub status: Option<TaskStatus>,
+    pub assignee_id: Option<Uuid>,
+}
+
+impl TryFrom<TaskModel> for Task {
+    type Error = DomainError;
+
+    fn try_from(row: TaskModel) -> Result<Self, DomainError> {
+        let status = TaskStatus::parse(&row.status).map_err(|_| {
+            DomainError::Database(format!("task {} has status {:?}", row.id, row.status))
+        })?;
+        Ok(Self {
+            id: row.id,
+            project_id: row.project_id,
+            title: row.title,
+            description: row.description,
+            status,
+            assignee_id: row.assignee_id,
+            due_date: row.due_date,
+            version: row.version,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            updated_by: row.updated_by,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// One task. [`DomainError::NotFound`] also for another tenant's id. Needs [`Action::ReadTasks`].
+pub async fn get(scope: &Scope, db: &Db, id: Uuid) -> Result<Task, DomainError> {
+    scope.authorize(Action::ReadTasks)?;
+    store::select_by_id::<Tasks>(scope, id)
+        .one(db.reader())
+        .await?
+        .ok_or(DomainError::NotFound)?
+        .try_into()
+}
+
+/// The tenant's tasks among `ids`, in one statement (for DataLoaders). Needs
+/// [`Action::ReadTasks`].
+pub async fn get_many(
+    scope: &Scope,
+    db: &Db,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Task>, DomainError> {
+    scope.authorize(Action::ReadTasks)?;
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    store::select_by_ids::<Tasks>(scope, ids)
+        .all(db.reader())
+        .await?
+        .into_iter()
+        .map(|row| Ok((row.id, row.try_into()?)))
+        .collect()
+}
+
+/// A page of the tenant's tasks, oldest first. Needs [`Action::ReadTasks`].
+pub async fn list(
+    scope: &Scope,
+    db: &Db,
+    filter: TaskFilter,
+    page: PageRequest,
+) -> Result<Page<Task>, DomainError> {
+    scope.authorize(Action::ReadTasks)?;
+    page.validated_first()?;
+    let mut query = store::select::<Tasks>(scope);
+    if let Some(project_id) = filter.project_id {
+        query = query.filter(TaskCol::ProjectId.eq(project_id));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(TaskCol::Status.eq(status.as_str()));
+    }
+    if let Some(assignee_id) = filter.assignee_id {
+        query = query.filter(TaskCol::AssigneeId.eq(assignee_id));
+    }
+    let page = store::page(db.reader(), query, Order::Asc, &page).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|(cursor, row)| Ok((cursor, Task::try_from(row)?)))
+        .collect::<Result<_, DomainError>>()?;
+    Ok(Page {
+        items,
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
+        total_count: page.total_count,
+    })
+}
+
+/// How many tasks each of `projects` has, in one statement; every requested id gets an entry (0
+/// for a project without tasks, or not in the tenant). Needs [`Action::ReadTasks`].
+pub async fn count_by_project(
+    scope: &Scope,
+    db: &Db,
+    projects: &[Uuid],
+) -> Result<HashMap<Uuid, u64>, DomainError> {
+    scope.authorize(Action::ReadTasks)?;
+    let mut counts: HashMap<Uuid, u64> = projects.iter().map(|id| (*id, 0)).collect();
+    if projects.is_empty() {
+        return Ok(counts);
+    }
+    let rows: Vec<(Uuid, i64)> = store::select::<Tasks>(scope)
+        .select_only()
+        .column(TaskCol::ProjectId)
+        .column_as(TaskCol::Id.count(), "tasks")
+        .filter(TaskCol::ProjectId.is_in(projects.iter().copied()))
+        .group_by(TaskCol::ProjectId)
+        .into_tuple()
+        .all(db.reader())
+        .await?;
+    for (project, count) in rows {
+        counts.insert(project, u64::try_from(count).unwrap_or_default());
+    }
+    Ok(counts)
+}
+
+/// Creates a task at version 1, status TODO. Needs [`Action::CreateTask`] (editor). Audit event
+/// `task.created`.
+pub async fn create(scope: &Scope, db: &Db, new: NewTask) -> Result<Task, DomainError> {
+    scope.authorize(Action::CreateTask)?;
+    let title = input::required_text("title", &new.title, MAX_TITLE)?;
+    let description = input::optional_text("description", new.description, MAX_DESCRIPTION)?;
+    let now = store::now();
+    let row = TaskModel {
+        tenant_id: scope.tenant().as_str().to_owned(),
+        id: Uuid::now_v7(),
+        project_id: new.project_id,
+        title,
+        description,
+        status: TaskStatus::Todo.as_str().to_owned(),
+        assignee_id: new.assignee_id,
+        due_date: new.due_date,
+        version: 1,
+        created_by: scope.actor_id(),
+        created_at: now,
+        updated_by: scope.actor_id(),
+        updated_at: now,
+    };
+
+    let txn = db.begin().await?;
+    // FOR SHARE on PostgreSQL: a concurrent archive waits for this task, or this task sees it.
+    let archived: Option<bool> = store::select_by_id::<Projects>(scope, new.project_id)
+        .select_only()
+        .column(ProjectCol::Archived)
+        .lock_shared()
+        .into_tuple()
+        .one(&txn)
+        .await?;
+    match archived {
+        None => return Err(DomainError::invalid("projectId", "no such project")),
+        Some(true) => return Err(DomainError::invalid("projectId", "the project is archived")),
+        Some(false) => {}
+    }
+    if let Some(assignee) = new.assignee_id {
+        check_assignee(scope, &txn, assignee).await?;
+    }
+    store::insert(scope, &txn, TaskRow::from(row.clone())).await?;
+    audit::record(
+        scope,
+        &txn,
+        "task.created",
+        Entity::Task,
+        row.id,
+        json!({ "projectId": row.project_id, "title": row.title }),
+    )
+    .await?;
+    txn.commit().await?;
+    row.try_into()
+}
+
+/// The assignee must be a member of the caller's tenant.
+async fn check_assignee<C: ConnectionTrait>(
+    scope: &Scope,
+    conn: &C,
+    assignee: Uuid,
+) -> Result<(), DomainError> {
+    let member: Option<Uuid> = store::select_by_id::<Members>(scope, assignee)
+        .select_only()
+        .column(MemberCol::Id)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    match member {
+        Some(_) => Ok(()),
+        None => Err(DomainError::invalid("assigneeId", "no such member")),
+    }
+}
+
+/// Applies `patch` if the task is still at `expected_version`. Needs [`Action::UpdateTask`]
+/// (editor). Audit event `task.updated` with the changed fields' names.
+pub async fn update(
+    scope: &Scope,
+    db: &Db,
+    id: Uuid,
+    patch: TaskPatch,
+    expected_version: i32,
+) -> Result<Task, DomainError> {
+    scope.authorize(Action::UpdateTask)?;
+    let title = patch
+        .title
+        .map(|title| input::required_text("title", &title, MAX_TITLE))
+        .transpose()?;
+    let description = patch
+        .description
+        .map(|description| input::optional_text("description", description, MAX_DESCRIPTION))
+        .transpose()?;
+
+    let txn = db.begin().await?;
+    let old = store::load_for_write::<Tasks, _>(scope, &txn, id, expected_version).await?;
+    let mut new = old.clone();
+    if let Some(title) = title {
+        new.title = title;
+    }
+    if let Some(description) = description {
+        new.description = description;
+    }
+    if let Some(due_date) = patch.due_date {
+        new.due_date = due_date;
+    }
+    let (row, changed) = store::write::<Tasks, _>(scope, &txn, old, new).await?;
+    audit::record(
+        scope,
+        &txn,
+        "task.updated",
+        Entity::Task,
+        id,
+        json!({ "changed": changed, "version": row.version }),
+    )
+    .await?;
+    txn.commit().await?;
+    row.try_into()
+}
+
+/// Assigns the task to `assignee_id` (a member of the tenant, else
+/// `InvalidInput { field: "assigneeId" }`), or unassigns it with `None`. Needs
+/// [`Action::AssignTask`] (editor). Audit event `task.assigned` with `from` and `to`.
+pub async fn assign(
+    scope: &Scope,
+    db: &Db,
+    id: Uuid,
+    assignee_id: Option<Uuid>,
+    expected_version: i32,
+) -> Result<Task, DomainError> {
+    scope.authorize(Action::AssignTask)?;
+    let txn = db.begin().await?;
+    let old = store::load_for_write::<Tasks, _>(scope, &txn, id, expected_version).await?;
+    if let Some(assignee) = assignee_id {
+        check_assignee(scope, &txn, assignee).await?;
+    }
+    let from = old.assignee_id;
+    let new = TaskModel {
+        assignee_id,
+        ..old.clone()
+    };
+    let (row, _) = store::write::<Tasks, _>(scope, &txn, old, new).await?;
+    audit::record(
+        scope,
+        &txn,
+        "task.assigned",
+        Entity::Task,
+        id,
+        json!({ "from": from, "to": assignee_id, "version": row.version }),
+    )
+    .await?;
+    txn.commit().await?;
+    row.try_into()
+}
+
+/// Moves the task to `status`. Needs [`Action::SetTaskStatus`] (editor). Audit event
+/// `task.status_changed` with `from` and `to`.
+pub async fn set_status(
+    scope: &Scope,
+    db: &Db,
+    id: Uuid,
+    status: TaskStatus,
+    expected_version: i32,
+) -> Result<Task, DomainError> {
+    scope.authorize(Action::SetTaskStatus)?;
+    let txn = db.begin().await?;
+    let old = store::load_for_write::<Tasks, _>(scope, &txn, id, expected_version).await?;
+    let from = old.status.clone();
+    let new = TaskModel {
+        status: status.as_str().to_owned(),
+        ..old.clone()
+    };
+    let (row, _) = store::write::<Tasks, _>(scope, &txn, old, new).await?;
+    audit::record(
+        scope,
+        &txn,
+        "task.status_changed",
+        Entity::Task,
+        id,
+        json!({ "from": from, "to": status.as_str(), "version": row.version }),
+    )
+    .await?;
+    txn.commit().await?;
+    row.try_into()
+}
+
+/// Deletes the task. Needs [`Action::DeleteTask`] (admin). Audit event `task.deleted`.
+pub async fn delete(
+    scope: &Scope,
+    db: &Db,
+    id: Uuid,
+    expected_version: i32,
+) -> Result<(), DomainError> {
+    scope.authorize(Action::DeleteTask)?;
+    let txn = db.begin().await?;
+    let row = store::load_for_write::<Tasks, _>(scope, &txn, id, expected_version).await?;
+    store::delete_at_version::<Tasks, _>(scope, &txn, id, expected_version).await?;
+    audit::record(
+        scope,
+        &txn,
+        "task.deleted",
+        Entity::Task,
+        id,
+        json!({ "projectId": row.project_id, "title": row.title }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,370 @@
+//! Pagination: first/after, cursors stable under inserts, and every bad argument named.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cognigraph_domain::page::{DEFAULT_FIRST, MAX_FIRST};
+use cognigraph_domain::projects::{self, ProjectFilter};
+use cognigraph_domain::tasks::{self, TaskFilter, TaskStatus};
+use cognigraph_domain::{Cursor, PageRequest, Role, audit};
+use uuid::Uuid;
+
+use crate::support::{TestDb, assert_invalid, db_tests, enter, new_project, project, task};
+
+pub(crate) fn pure_tests() -> Vec<(&'static str, fn())> {
+    vec![
+        ("cursor_round_trip", cursor_round_trip),
+        ("invalid_cursors", invalid_cursors),
+        ("page_request_from_args", page_request_from_args),
+    ]
+}
+
+db_tests![
+    first_one_walks_every_item,
+    default_and_largest_pages,
+    cursor_stable_under_inserts,
+    audit_cursor_stable_under_newer_events,
+    first_out_of_range_is_invalid,
+    project_filters,
+    task_filters,
+];
+
+fn cursor_round_trip() {
+    for id in [Uuid::nil(), Uuid::max(), Uuid::now_v7()] {
+        let request = PageRequest::from_args(None, None).unwrap();
+        assert_eq!(request.after, None);
+        // Cursors are made by the domain; a round trip through the string form is the identity.
+        let cursor = Cursor::decode(&encode_raw(1, id.as_bytes())).unwrap();
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+        assert_eq!(cursor.to_string(), cursor.encode());
+        assert!(
+            !cursor.encode().contains(&id.simple().to_string()),
+            "opaque"
+        );
+    }
+}
+
+fn encode_raw(format: u8, key: &[u8]) -> String {
+    let mut bytes = vec![format];
+    bytes.extend_from_slice(key);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn invalid_cursors() {
+    let id = Uuid::now_v7();
+    let too_long = "A".repeat(10_000);
+    for bad in [
+        "",
+        "not a cursor",
+        "!!!!",
+        &encode_raw(2, id.as_bytes()),
+        &encode_raw(1, &id.as_bytes()[..15]),
+        &encode_raw(1, &[0; 17]),
+        &URL_SAFE_NO_PAD.encode(id.as_bytes()),
+        &too_long,
+    ] {
+        assert_invalid(Cursor::decode(bad), "after");
+        assert_invalid(PageRequest::from_args(Some(5), Some(bad)), "after");
+    }
+}
+
+fn page_request_from_args() {
+    assert_eq!(PageRequest::default().first, DEFAULT_FIRST);
+    assert_eq!(PageRequest::from_args(None, None).unwrap().first, 20);
+    assert_eq!(PageRequest::from_args(Some(1), None).unwrap().first, 1);
+    assert_eq!(
+        PageRequest::from_args(Some(100), None).unwrap().first,
+        MAX_FIRST
+    );
+    for bad in [0, 101, -1, i32::MIN, i32::MAX] {
+        assert_invalid(PageRequest::from_args(Some(bad), None), "first");
+    }
+}
+
+async fn first_one_walks_every_item(t: TestDb) {
+    let editor = enter(&t.db, "acme", Role::Editor, "eve").await;
+    let mut created = Vec::new();
+    for i in 0..5 {
+        created.push(project(&editor, &t.db, &format!("P{i}")).await);
+    }
+    let mut seen = Vec::new();
+    let mut request = PageRequest::first(1);
+    loop {
+        let page = projects::list(&editor, &t.db, ProjectFilter::default(), request)
+            .await
+            .unwrap();
+        assert_eq!(page.total_count, 5);
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.has_previous_page, request.after.is_some());
+        assert_eq!(page.start_cursor(), page.end_cursor());
+        seen.push(page.items[0].1.clone());
+        if !page.has_next_page {
+            break;
+        }
+        request = PageRequest::first(1).after(page.end_cursor().unwrap());
+    }
+    assert_eq!(seen, created, "every project once, oldest first");
+
+    // A page that ends exactly at the last item says so; after it comes an empty page.
+    let page = projects::list(
+        &editor,
+        &t.db,
+        ProjectFilter::default(),
+        PageRequest::first(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.items.len(), 5);
+    assert!(!page.has_next_page);
+    let after_last = PageRequest::first(3).after(page.end_cursor().unwrap());
+    let page = projects::list(&editor, &t.db, ProjectFilter::default(), after_last)
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    assert!(!page.has_next_page);
+    assert_eq!(page.total_count, 5);
+    let page = projects::list(
+        &editor,
+        &t.db,
+        ProjectFilter::default(),
+        PageRequest::first(4),
+    )
+    .await
+    .unwrap();
+    assert!(page.has_next_page);
+}
+
+async fn default_and_largest_pages(t: TestDb) {
+    let editor = enter(&t.db, "acme", Role::Editor, "eve").await;
+    let p = project(&editor, &t.db, "Big").await;
+    for i in 0..(MAX_FIRST + 1) {
+        task(&editor, &t.db, p.id, &format!("T{i}")).await;
+    }
+    let page = tasks::list(
+        &editor,
+        &t.db,
+        TaskFilter::default(),
+        PageRequest::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.items.len(), DEFAULT_FIRST as usize);
+    assert!(page.has_next_page);
+    assert_eq!(page.total_count, u64::from(MAX_FIRST) + 1);
+    let page = tasks::list(
+        &editor,
+        &t.db,
+        TaskFilter::default(),
+        PageRequest::first(MAX_FIRST),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.items.len(), MAX_FIRST as usize);
+    assert!(page.has_next_page);
+    let rest = PageRequest::first(MAX_FIRST).after(page.end_cursor().unwrap());
+    let page = tasks::list(&editor, &t.db, TaskFilter::default(), rest)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert!(!page.has_next_page);
+    assert!(page.has_previous_page);
+}
+
+async fn cursor_stable_under_inserts(t: TestDb) {
+    let editor = enter(&t.db, "acme", Role::Editor, "eve").await;
+    let admin = enter(&t.db, "acme", Role::Admin, "ada").await;
+    for i in 0..4 {
+        project(&editor, &t.db, &format!("P{i}")).await;
+    }
+    let first = projects::list(
+        &editor,
+        &t.db,
+        ProjectFilter::default(),
+        PageRequest::first(2),
+    )
+    .await
+    .unwrap();
+    let next = PageRequest::first(2).after(first.end_cursor().unwrap());
+    let second = projects::list(&editor, &t.db, ProjectFilter::default(), next)
+        .await
+        .unwrap();
+    // Insert after (new projects) and delete before the cursor: the next page does not move.
+    project(&editor, &t.db, "Newer").await;
+    let oldest = &first.items[0].1;
+    projects::delete(&admin, &t.db, oldest.id, oldest.version)
+        .await
+        .unwrap();
+    let again = projects::list(&editor, &t.db, ProjectFilter::default(), next)
+        .await
+        .unwrap();
+    assert_eq!(again.items, second.items);
+    assert!(again.has_next_page, "the new project follows");
+    assert_eq!(again.total_count, 4);
+    // A cursor whose item is gone still works.
+    let deleted_cursor = first.items[0].0;
+    let from_deleted = projects::list(
+        &editor,
+        &t.db,
+        ProjectFilter::default(),
+        PageRequest::first(1).after(deleted_cursor),
+    )
+    .await
+    .unwrap();
+    assert_eq!(from_deleted.items[0].0, first.items[1].0);
+}
+
+/// The audit log is newest first, so new events land before a cursor: pages after it stay put.
+async fn audit_cursor_stable_under_newer_events(t: TestDb) {
+    let admin = enter(&t.db, "acme", Role::Admin, "ada").await;
+    for i in 0..4 {
+        project(&admin, &t.db, &format!("P{i}")).await;
+    }
+    let first = audit::list(&admin, &t.db, PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.total_count, 5,
+        "member.joined and four project.created"
+    );
+    let next = PageRequest::first(2).after(first.end_cursor().unwrap());
+    let second = audit::list(&admin, &t.db, next).await.unwrap();
+    project(&admin, &t.db, "Newer").await;
+    let again = audit::list(&admin, &t.db, next).await.unwrap();
+    assert_eq!(again.items, second.items);
+    let newest = audit::list(&admin, &t.db, PageRequest::first(1))
+        .await
+        .unwrap();
+    assert_eq!(newest.items[0].1.detail["name"], "Newer");
+    assert!(first.items[0].1.at >= first.items[1].1.at, "newest first");
+}
+
+async fn first_out_of_range_is_invalid(t: TestDb) {
+    let admin = enter(&t.db, "acme", Role::Admin, "ada").await;
+    for first in [0, MAX_FIRST + 1, u32::MAX] {
+        let request = PageRequest::first(first);
+        assert_invalid(
+            projects::list(&admin, &t.db, ProjectFilter::default(), request).await,
+            "first",
+        );
+        assert_invalid(
+            tasks::list(&admin, &t.db, TaskFilter::default(), request).await,
+            "first",
+        );
+        assert_invalid(audit::list(&admin, &t.db, request).await, "first");
+    }
+}
+
+async fn project_filters(t: TestDb) {
+    let admin = enter(&t.db, "acme", Role::Admin, "ada").await;
+    let apollo = project(&admin, &t.db, "Apollo Launch").await;
+    let gemini = project(&admin, &t.db, "Gemini").await;
+    let odd = projects::create(&admin, &t.db, new_project("100%_done\\ok"))
+        .await
+        .unwrap();
+    projects::archive(&admin, &t.db, gemini.id, gemini.version)
+        .await
+        .unwrap();
+    let list = |filter: ProjectFilter| {
+        let (admin, db) = (admin.clone(), t.db.clone());
+        async move {
+            let page = projects::list(&admin, &db, filter, PageRequest::first(100))
+                .await
+                .unwrap();
+            assert_eq!(page.total_count as usize, page.items.len());
+            page.items
+                .into_iter()
+                .map(|(_, p)| p.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let search = |text: &str| ProjectFilter {
+        search: Some(text.to_owned()),
+        ..ProjectFilter::default()
+    };
+    assert_eq!(
+        list(ProjectFilter::default()).await,
+        [apollo.id, gemini.id, odd.id]
+    );
+    let archived = |archived| ProjectFilter {
+        archived: Some(archived),
+        ..ProjectFilter::default()
+    };
+    assert_eq!(list(archived(true)).await, [gemini.id]);
+    assert_eq!(list(archived(false)).await, [apollo.id, odd.id]);
+    assert_eq!(list(search("apollo")).await, [apollo.id]);
+    assert_eq!(list(search("  LAUNCH ")).await, [apollo.id]);
+    assert_eq!(
+        list(search("   ")).await.len(),
+        3,
+        "blank search is no filter"
+    );
+    assert_eq!(list(search("%")).await, [odd.id], "% is literal");
+    assert_eq!(list(search("_")).await, [odd.id], "_ is literal");
+    assert_eq!(list(search("\\")).await, [odd.id], "\\ is literal");
+    assert!(list(search("zeppelin")).await.is_empty());
+    let both = ProjectFilter {
+        archived: Some(false),
+        search: Some("gem".to_owned()),
+    };
+    assert!(list(both).await.is_empty());
+    assert_invalid(
+        projects::list(
+            &admin,
+            &t.db,
+            search(&"x".repeat(101)),
+            PageRequest::default(),
+        )
+        .await,
+        "search",
+    );
+    assert_eq!(list(search(&"x".repeat(100))).await.len(), 0);
+}
+
+async fn task_filters(t: TestDb) {
+    let editor = enter(&t.db, "acme", Role::Editor, "eve").await;
+    let other = enter(&t.db, "acme", Role::Viewer, "otto").await;
+    let p1 = project(&editor, &t.db, "One").await;
+    let p2 = project(&editor, &t.db, "Two").await;
+    let t1 = task(&editor, &t.db, p1.id, "a").await;
+    let t2 = task(&editor, &t.db, p1.id, "b").await;
+    let t3 = task(&editor, &t.db, p2.id, "c").await;
+    tasks::set_status(&editor, &t.db, t2.id, TaskStatus::Done, 1)
+        .await
+        .unwrap();
+    tasks::assign(&editor, &t.db, t3.id, Some(other.actor_id()), 1)
+        .await
+        .unwrap();
+    let ids = |filter: TaskFilter| {
+        let (scope, db) = (editor.clone(), t.db.clone());
+        async move {
+            let page = tasks::list(&scope, &db, filter, PageRequest::first(10))
+                .await
+                .unwrap();
+            assert_eq!(page.total_count as usize, page.items.len());
+            page.items
+                .into_iter()
+                .map(|(_, t)| t.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(TaskFilter::default()).await, [t1.id, t2.id, t3.id]);
+    let by_project = TaskFilter {
+        project_id: Some(p1.id),
+        ..TaskFilter::default()
+    };
+    assert_eq!(ids(by_project.clone()).await, [t1.id, t2.id]);
+    let done = TaskFilter {
+        status: Some(TaskStatus::Done),
+        ..by_project
+    };
+    assert_eq!(ids(done).await, [t2.id]);
+    let assigned = TaskFilter {
+        assignee_id: Some(other.actor_id()),
+        ..TaskFilter::default()
+    };
+    assert_eq!(ids(assigned).await, [t3.id]);
+    let todo = TaskFilter {
+        status: Some(TaskStatus::Todo),
+        ..TaskFilter::default()
+    };
+    assert_eq!(ids(todo).await, [t1.id, t3.id]);
+}

@@ -1,0 +1,85 @@
+//! The audit trail: one event per successful write.
+
+use async_graphql::{Context, Object};
+use chrono::{DateTime, Utc};
+use cognigraph_domain::audit::{self, AuditEvent as DomainEvent};
+
+use super::{
+    connection::{PageOf, connection, page_request},
+    context::{DomainResultExt as _, TenantContext},
+    members::Member,
+    policies,
+};
+use crate::authz::auth;
+
+/// One write, as recorded in the same transaction.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditEvent(DomainEvent);
+
+#[Object]
+impl AuditEvent {
+    /// The event id.
+    async fn id(&self) -> async_graphql::ID {
+        self.0.id.into()
+    }
+
+    /// Who wrote.
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
+        let tenant = TenantContext::of(ctx)?;
+        let member = tenant.members.load_one(self.0.actor_id).await.api()?;
+        Ok(member.map(Member))
+    }
+
+    /// What was done, e.g. `create_project`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    /// `project`, `task` or `member`.
+    async fn entity(&self) -> &str {
+        &self.0.entity
+    }
+
+    /// The id of what was written.
+    async fn entity_id(&self) -> async_graphql::ID {
+        self.0.entity_id.into()
+    }
+
+    /// When.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+
+    /// A small JSON detail (e.g. the changed fields).
+    async fn detail(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(self.0.detail.clone())
+    }
+}
+
+#[derive(Default, Debug)]
+pub(super) struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The tenant's audit trail, oldest first. Admins only.
+    #[graphql(
+        guard = "policies::READ_AUDIT_LOG",
+        directive = auth::apply(
+            policies::READ_AUDIT_LOG.requires(0),
+            policies::READ_AUDIT_LOG.scope(0),
+            policies::READ_AUDIT_LOG.tenant(0),
+            policies::READ_AUDIT_LOG.authenticated(0)
+        )
+    )]
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Option<PageOf<AuditEvent>>> {
+        let tenant = TenantContext::of(ctx)?;
+        let page = page_request(first, after.as_deref())?;
+        let events = audit::list(&tenant.scope, &tenant.db, page).await.api()?;
+        Ok(Some(connection(events, AuditEvent)))
+    }
+}

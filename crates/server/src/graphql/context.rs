@@ -1,0 +1,141 @@
+//! What tenant-data resolvers need from the request: the caller's domain scope, the database
+//! and the per-request DataLoaders.
+
+use std::collections::HashMap;
+
+use async_graphql::{
+    Context,
+    dataloader::{DataLoader, Loader},
+};
+use cognigraph_domain::{
+    Db, DomainError, Scope,
+    members::{self, Member},
+    projects::{self, Project},
+    tasks,
+};
+use uuid::Uuid;
+
+use crate::errors::ApiError;
+
+/// Request data for tenant-scoped fields. Present only for callers with a tenant and a role.
+pub struct TenantContext {
+    /// The caller's scope.
+    pub scope: Scope,
+    /// The database.
+    pub db: Db,
+    /// Members by id.
+    pub members: DataLoader<MemberLoader>,
+    /// Projects by id.
+    pub projects: DataLoader<ProjectLoader>,
+    /// Task counts by project id.
+    pub task_counts: DataLoader<TaskCountLoader>,
+}
+
+impl std::fmt::Debug for TenantContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantContext")
+            .field("tenant", &self.scope.tenant())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TenantContext {
+    /// The context of one request.
+    pub fn new(scope: Scope, db: Db) -> Self {
+        let members = DataLoader::new(
+            MemberLoader {
+                scope: scope.clone(),
+                db: db.clone(),
+            },
+            tokio::spawn,
+        );
+        let projects = DataLoader::new(
+            ProjectLoader {
+                scope: scope.clone(),
+                db: db.clone(),
+            },
+            tokio::spawn,
+        );
+        let task_counts = DataLoader::new(
+            TaskCountLoader {
+                scope: scope.clone(),
+                db: db.clone(),
+            },
+            tokio::spawn,
+        );
+        Self {
+            scope,
+            db,
+            members,
+            projects,
+            task_counts,
+        }
+    }
+
+    /// The tenant context of the request. The field's guard has already required a tenant and a
+    /// role, so a missing context is a server bug.
+    pub fn of<'a>(ctx: &Context<'a>) -> Result<&'a TenantContext, ApiError> {
+        ctx.data_opt::<TenantContext>()
+            .ok_or_else(|| ApiError::Internal("tenant field resolved without a scope".to_owned()))
+    }
+}
+
+/// Loads members of the caller's tenant by id.
+#[derive(Debug)]
+pub struct MemberLoader {
+    scope: Scope,
+    db: Db,
+}
+
+impl Loader<Uuid> for MemberLoader {
+    type Value = Member;
+    type Error = DomainError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Member>, DomainError> {
+        members::get_many(&self.scope, &self.db, keys).await
+    }
+}
+
+/// Loads projects of the caller's tenant by id.
+#[derive(Debug)]
+pub struct ProjectLoader {
+    scope: Scope,
+    db: Db,
+}
+
+impl Loader<Uuid> for ProjectLoader {
+    type Value = Project;
+    type Error = DomainError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Project>, DomainError> {
+        projects::get_many(&self.scope, &self.db, keys).await
+    }
+}
+
+/// Counts tasks per project.
+#[derive(Debug)]
+pub struct TaskCountLoader {
+    scope: Scope,
+    db: Db,
+}
+
+impl Loader<Uuid> for TaskCountLoader {
+    type Value = u64;
+    type Error = DomainError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, u64>, DomainError> {
+        tasks::count_by_project(&self.scope, &self.db, keys).await
+    }
+}
+
+/// `Result<T, DomainError>` into the one client error mapping.
+pub trait DomainResultExt<T> {
+    /// Maps the domain error to its [`ApiError`].
+    fn api(self) -> Result<T, ApiError>;
+}
+
+impl<T> DomainResultExt<T> for Result<T, DomainError> {
+    fn api(self) -> Result<T, ApiError> {
+        self.map_err(ApiError::from)
+    }
+}

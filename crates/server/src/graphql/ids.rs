@@ -1,0 +1,19 @@
+//! Ids at the boundary: GraphQL `ID` strings parsed into UUIDs once.
+
+use async_graphql::ID;
+use uuid::Uuid;
+
+use crate::errors::ApiError;
+
+/// Parses `id`, naming `field` when it is not an id at all.
+pub(crate) fn parse_id(field: &str, id: &ID) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id.as_str()).map_err(|_| ApiError::BadUserInput {
+        field: field.to_owned(),
+        message: format!("{field}: not an id"),
+    })
+}
+
+/// Parses an optional id.
+pub(crate) fn parse_optional_id(field: &str, id: Option<&ID>) -> Result<Option<Uuid>, ApiError> {
+    id.map(|id| parse_id(field, id)).transpose()
+}

@@ -1,0 +1,305 @@
+//! Projects: queries, mutations and the `Project` type.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, Utc};
+use cognigraph_domain::projects::{
+    self, NewProject, Project as DomainProject, ProjectFilter, ProjectPatch,
+};
+
+use super::{
+    connection::{PageOf, connection, page_request},
+    context::{DomainResultExt as _, TenantContext},
+    ids::parse_id,
+    members::Member,
+    policies,
+};
+use crate::authz::auth;
+
+/// A project of the caller's tenant.
+#[derive(Debug, Clone)]
+pub(crate) struct Project(pub(super) DomainProject);
+
+#[Object]
+impl Project {
+    /// The project id.
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    /// The name (1–200 characters).
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// A description.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// The budget, an integer amount. Admins only.
+    #[graphql(
+        guard = "policies::READ_BUDGET",
+        directive = auth::apply(
+            policies::READ_BUDGET.requires(0),
+            policies::READ_BUDGET.scope(0),
+            policies::READ_BUDGET.tenant(0),
+            policies::READ_BUDGET.authenticated(0)
+        )
+    )]
+    async fn budget(&self) -> Option<i64> {
+        self.0.budget
+    }
+
+    /// Whether the project is archived (no new tasks).
+    async fn archived(&self) -> bool {
+        self.0.archived
+    }
+
+    /// The version, for `expectedVersion` on the next write.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// How many tasks the project has.
+    async fn task_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let tenant = TenantContext::of(ctx)?;
+        Ok(tenant
+            .task_counts
+            .load_one(self.0.id)
+            .await
+            .api()?
+            .unwrap_or(0))
+    }
+
+    /// Who created it.
+    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
+        load_member(ctx, self.0.created_by).await
+    }
+
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// Who changed it last.
+    async fn updated_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
+        load_member(ctx, self.0.updated_by).await
+    }
+
+    /// When it changed last.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+pub(super) async fn load_member(
+    ctx: &Context<'_>,
+    id: uuid::Uuid,
+) -> async_graphql::Result<Option<Member>> {
+    let tenant = TenantContext::of(ctx)?;
+    Ok(tenant.members.load_one(id).await.api()?.map(Member))
+}
+
+/// Which projects to list.
+#[derive(InputObject, Debug, Default)]
+pub(crate) struct ProjectFilterInput {
+    /// Only archived (true) or only active (false) projects; both when absent.
+    pub archived: Option<bool>,
+    /// Projects whose name contains this text (case-insensitive, at most 100 characters).
+    pub search: Option<String>,
+}
+
+/// A new project.
+#[derive(InputObject, Debug)]
+pub(crate) struct CreateProjectInput {
+    /// 1–200 characters.
+    pub name: String,
+    /// At most 5000 characters.
+    pub description: Option<String>,
+    /// A non-negative integer amount.
+    pub budget: Option<i64>,
+}
+
+/// Changes to a project: absent fields stay, `null` clears.
+#[derive(InputObject, Debug)]
+pub(crate) struct UpdateProjectInput {
+    /// 1–200 characters.
+    pub name: Option<String>,
+    /// At most 5000 characters; `null` clears it.
+    pub description: MaybeUndefined<String>,
+    /// A non-negative integer amount; `null` clears it.
+    pub budget: MaybeUndefined<i64>,
+}
+
+fn patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+#[derive(Default, Debug)]
+pub(super) struct ProjectsQuery;
+
+#[Object]
+impl ProjectsQuery {
+    /// The tenant's projects, oldest first.
+    #[graphql(
+        guard = "policies::READ_PROJECTS",
+        directive = auth::apply(
+            policies::READ_PROJECTS.requires(0),
+            policies::READ_PROJECTS.scope(0),
+            policies::READ_PROJECTS.tenant(0),
+            policies::READ_PROJECTS.authenticated(0)
+        )
+    )]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ProjectFilterInput>,
+    ) -> async_graphql::Result<Option<PageOf<Project>>> {
+        let tenant = TenantContext::of(ctx)?;
+        let page = page_request(first, after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let filter = ProjectFilter {
+            archived: filter.archived,
+            search: filter.search,
+        };
+        let projects = projects::list(&tenant.scope, &tenant.db, filter, page)
+            .await
+            .api()?;
+        Ok(Some(connection(projects, Project)))
+    }
+
+    /// One project; `null` and `NOT_FOUND` when there is none in the caller's tenant.
+    #[graphql(
+        guard = "policies::READ_PROJECTS",
+        directive = auth::apply(
+            policies::READ_PROJECTS.requires(0),
+            policies::READ_PROJECTS.scope(0),
+            policies::READ_PROJECTS.tenant(0),
+            policies::READ_PROJECTS.authenticated(0)
+        )
+    )]
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Project>> {
+        let tenant = TenantContext::of(ctx)?;
+        let id = parse_id("id", &id)?;
+        let project = projects::get(&tenant.scope, &tenant.db, id).await.api()?;
+        Ok(Some(Project(project)))
+    }
+}
+
+#[derive(Default, Debug)]
+pub(super) struct ProjectsMutation;
+
+#[Object]
+impl ProjectsMutation {
+    /// Creates a project.
+    #[graphql(
+        guard = "policies::CREATE_PROJECT",
+        directive = auth::apply(
+            policies::CREATE_PROJECT.requires(0),
+            policies::CREATE_PROJECT.scope(0),
+            policies::CREATE_PROJECT.tenant(0),
+            policies::CREATE_PROJECT.authenticated(0)
+        )
+    )]
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProjectInput,
+    ) -> async_graphql::Result<Option<Project>> {
+        let tenant = TenantContext::of(ctx)?;
+        let new = NewProject {
+            name: input.name,
+            description: input.description,
+            budget: input.budget,
+        };
+        let project = projects::create(&tenant.scope, &tenant.db, new)
+            .await
+            .api()?;
+        Ok(Some(Project(project)))
+    }
+
+    /// Changes a project, if it is still at `expectedVersion` (else `CONFLICT`).
+    #[graphql(
+        guard = "policies::UPDATE_PROJECT",
+        directive = auth::apply(
+            policies::UPDATE_PROJECT.requires(0),
+            policies::UPDATE_PROJECT.scope(0),
+            policies::UPDATE_PROJECT.tenant(0),
+            policies::UPDATE_PROJECT.authenticated(0)
+        )
+    )]
+    async fn update_project(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: UpdateProjectInput,
+    ) -> async_graphql::Result<Option<Project>> {
+        let tenant = TenantContext::of(ctx)?;
+        let id = parse_id("id", &id)?;
+        let changes = ProjectPatch {
+            name: input.name,
+            description: patch(input.description),
+            budget: patch(input.budget),
+        };
+        let project = projects::update(&tenant.scope, &tenant.db, id, changes, expected_version)
+            .await
+            .api()?;
+        Ok(Some(Project(project)))
+    }
+
+    /// Archives a project, if it is still at `expectedVersion`. Admins only.
+    #[graphql(
+        guard = "policies::ARCHIVE_PROJECT",
+        directive = auth::apply(
+            policies::ARCHIVE_PROJECT.requires(0),
+            policies::ARCHIVE_PROJECT.scope(0),
+            policies::ARCHIVE_PROJECT.tenant(0),
+            policies::ARCHIVE_PROJECT.authenticated(0)
+        )
+    )]
+    async fn archive_project(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> async_graphql::Result<Option<Project>> {
+        let tenant = TenantContext::of(ctx)?;
+        let id = parse_id("id", &id)?;
+        let project = projects::archive(&tenant.scope, &tenant.db, id, expected_version)
+            .await
+            .api()?;
+        Ok(Some(Project(project)))
+    }
+
+    /// Deletes a project and its tasks, if it is still at `expectedVersion`. Admins only.
+    /// Returns the deleted id.
+    #[graphql(
+        guard = "policies::DELETE_PROJECT",
+        directive = auth::apply(
+            policies::DELETE_PROJECT.requires(0),
+            policies::DELETE_PROJECT.scope(0),
+            policies::DELETE_PROJECT.tenant(0),
+            policies::DELETE_PROJECT.authenticated(0)
+        )
+    )]
+    async fn delete_project(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> async_graphql::Result<Option<ID>> {
+        let tenant = TenantContext::of(ctx)?;
+        let uuid = parse_id("id", &id)?;
+        projects::delete(&tenant.scope, &tenant.db, uuid, expected_version)
+            .await
+            .api()?;
+        Ok(Some(id))
+    }
+}

@@ -1,0 +1,429 @@
+//! Tenant data over HTTP: the role × operation matrix in two tenants, isolation, field policies,
+//! NOT_FOUND for foreign ids, DataLoader batching.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_codes, spawn_app};
+
+/// A user of the test pool: groups, tenant, sub.
+struct User {
+    token: String,
+}
+
+fn user(app: &TestApp, group: &str, tenant: &str) -> User {
+    let sub = format!("{tenant}-{group}");
+    let groups: Vec<&str> = if group.is_empty() {
+        vec![]
+    } else {
+        vec![group]
+    };
+    User {
+        token: app.token_with(
+            &groups,
+            json!({"custom:tenant": tenant, "sub": sub, "username": sub}),
+        ),
+    }
+}
+
+async fn gql(app: &TestApp, who: &User, query: &str, variables: Value) -> Value {
+    let response = app
+        .post(
+            Some(&who.token),
+            &json!({ "query": query, "variables": variables }),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{query}");
+    response.json().await.unwrap()
+}
+
+async fn create_project(app: &TestApp, who: &User, name: &str) -> (String, i64) {
+    let body = gql(
+        app,
+        who,
+        "mutation($name: String!) { createProject(input: {name: $name, budget: 1000}) { id version } }",
+        json!({"name": name}),
+    )
+    .await;
+    let project = &body["data"]["createProject"];
+    assert!(project.is_object(), "{body}");
+    (
+        project["id"].as_str().unwrap().to_owned(),
+        project["version"].as_i64().unwrap(),
+    )
+}
+
+async fn create_task(app: &TestApp, who: &User, project: &str, title: &str) -> (String, i64) {
+    let body = gql(
+        app,
+        who,
+        "mutation($p: ID!, $t: String!) { createTask(input: {projectId: $p, title: $t}) { id version } }",
+        json!({"p": project, "t": title}),
+    )
+    .await;
+    let task = &body["data"]["createTask"];
+    assert!(task.is_object(), "{body}");
+    (
+        task["id"].as_str().unwrap().to_owned(),
+        task["version"].as_i64().unwrap(),
+    )
+}
+
+/// The outcome of one operation: ok, or its error code.
+fn outcome(body: &Value) -> String {
+    error_codes(body)
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "ok".to_owned())
+}
+
+#[tokio::test]
+async fn every_role_against_every_operation() {
+    let app = spawn_app().await;
+    // Each operation runs on its own fresh rows, so the order of cells does not matter.
+    type Cell = (&'static str, [&'static str; 3]); // (operation, expected for viewer/editor/admin)
+    let matrix: [Cell; 13] = [
+        ("projects", ["ok", "ok", "ok"]),
+        ("project", ["ok", "ok", "ok"]),
+        ("tasks", ["ok", "ok", "ok"]),
+        ("task", ["ok", "ok", "ok"]),
+        ("members", ["FORBIDDEN", "FORBIDDEN", "ok"]),
+        ("auditEvents", ["FORBIDDEN", "FORBIDDEN", "ok"]),
+        ("createProject", ["FORBIDDEN", "ok", "ok"]),
+        ("updateProject", ["FORBIDDEN", "ok", "ok"]),
+        ("archiveProject", ["FORBIDDEN", "FORBIDDEN", "ok"]),
+        ("deleteProject", ["FORBIDDEN", "FORBIDDEN", "ok"]),
+        ("createTask", ["FORBIDDEN", "ok", "ok"]),
+        ("setTaskStatus", ["FORBIDDEN", "ok", "ok"]),
+        ("deleteTask", ["FORBIDDEN", "FORBIDDEN", "ok"]),
+    ];
+    let more: [Cell; 2] = [
+        ("updateTask", ["FORBIDDEN", "ok", "ok"]),
+        ("assignTask", ["FORBIDDEN", "ok", "ok"]),
+    ];
+    for (tenant_index, tenant) in ["acme", "globex"].into_iter().enumerate() {
+        let owner = user(&app, "admin", tenant);
+        for (operation, expected) in matrix.iter().chain(more.iter()) {
+            for (role, want) in ["viewer", "editor", "admin"].iter().zip(expected) {
+                let caller = user(&app, role, tenant);
+                let (project, project_version) = create_project(&app, &owner, "P").await;
+                let (task, task_version) = create_task(&app, &owner, &project, "T").await;
+                let (query, variables) = match *operation {
+                    "projects" => ("{ projects { totalCount } }", json!({})),
+                    "project" => (
+                        "query($id: ID!) { project(id: $id) { name } }",
+                        json!({"id": project}),
+                    ),
+                    "tasks" => ("{ tasks { totalCount } }", json!({})),
+                    "task" => (
+                        "query($id: ID!) { task(id: $id) { title } }",
+                        json!({"id": task}),
+                    ),
+                    "members" => ("{ members { username } }", json!({})),
+                    "auditEvents" => ("{ auditEvents { totalCount } }", json!({})),
+                    "createProject" => (
+                        "mutation { createProject(input: {name: \"N\"}) { id } }",
+                        json!({}),
+                    ),
+                    "updateProject" => (
+                        "mutation($id: ID!, $v: Int!) { updateProject(id: $id, expectedVersion: $v, input: {name: \"R\"}) { version } }",
+                        json!({"id": project, "v": project_version}),
+                    ),
+                    "archiveProject" => (
+                        "mutation($id: ID!, $v: Int!) { archiveProject(id: $id, expectedVersion: $v) { archived } }",
+                        json!({"id": project, "v": project_version}),
+                    ),
+                    "deleteProject" => (
+                        "mutation($id: ID!, $v: Int!) { deleteProject(id: $id, expectedVersion: $v) }",
+                        json!({"id": project, "v": project_version}),
+                    ),
+                    "createTask" => (
+                        "mutation($p: ID!) { createTask(input: {projectId: $p, title: \"X\"}) { id } }",
+                        json!({"p": project}),
+                    ),
+                    "updateTask" => (
+                        "mutation($id: ID!, $v: Int!) { updateTask(id: $id, expectedVersion: $v, input: {title: \"Y\"}) { version } }",
+                        json!({"id": task, "v": task_version}),
+                    ),
+                    "assignTask" => (
+                        "mutation($id: ID!, $v: Int!) { assignTask(id: $id, expectedVersion: $v, assigneeId: null) { version } }",
+                        json!({"id": task, "v": task_version}),
+                    ),
+                    "setTaskStatus" => (
+                        "mutation($id: ID!, $v: Int!) { setTaskStatus(id: $id, expectedVersion: $v, status: DONE) { status } }",
+                        json!({"id": task, "v": task_version}),
+                    ),
+                    "deleteTask" => (
+                        "mutation($id: ID!, $v: Int!) { deleteTask(id: $id, expectedVersion: $v) }",
+                        json!({"id": task, "v": task_version}),
+                    ),
+                    other => unreachable!("{other}"),
+                };
+                let body = gql(&app, &caller, query, variables).await;
+                assert_eq!(
+                    outcome(&body),
+                    *want,
+                    "{operation} as {role} of {tenant} (#{tenant_index}): {body}"
+                );
+            }
+        }
+    }
+    // A caller without a tenant gets `me` but nothing of any tenant's data.
+    let loner = User {
+        token: app.token(&["admin"]),
+    };
+    let body = gql(
+        &app,
+        &loner,
+        "{ me { tenant } projects { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(body["data"]["me"]["tenant"], Value::Null);
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+    assert_eq!(body["errors"][0]["extensions"]["reason"], "no_tenant");
+}
+
+/// Every row of tenant `acme`, as an admin of acme sees it.
+async fn snapshot(app: &TestApp, admin: &User) -> Value {
+    gql(
+        app,
+        admin,
+        "{ projects(first: 100) { edges { node { id name description budget archived version updatedAt } } }
+           tasks(first: 100) { edges { node { id title description status dueDate version updatedAt assignee { id } } } } }",
+        json!({}),
+    )
+    .await["data"]
+        .clone()
+}
+
+#[tokio::test]
+async fn another_tenants_ids_are_not_found_and_change_nothing() {
+    let app = spawn_app().await;
+    let acme = user(&app, "admin", "acme");
+    let intruder = user(&app, "admin", "globex");
+    let (project, pv) = create_project(&app, &acme, "Secret").await;
+    let (task, tv) = create_task(&app, &acme, &project, "Secret task").await;
+    let before = snapshot(&app, &acme).await;
+
+    let attempts = [
+        (
+            "query($id: ID!) { project(id: $id) { name } }",
+            json!({"id": project}),
+        ),
+        (
+            "query($id: ID!) { task(id: $id) { title } }",
+            json!({"id": task}),
+        ),
+        (
+            "mutation($id: ID!, $v: Int!) { updateProject(id: $id, expectedVersion: $v, input: {name: \"pwned\"}) { id } }",
+            json!({"id": project, "v": pv}),
+        ),
+        (
+            "mutation($id: ID!, $v: Int!) { archiveProject(id: $id, expectedVersion: $v) { id } }",
+            json!({"id": project, "v": pv}),
+        ),
+        (
+            "mutation($id: ID!, $v: Int!) { deleteProject(id: $id, expectedVersion: $v) }",
+            json!({"id": project, "v": pv}),
+        ),
+        (
+            "mutation($id: ID!, $v: Int!) { updateTask(id: $id, expectedVersion: $v, input: {title: \"pwned\"}) { id } }",
+            json!({"id": task, "v": tv}),
+        ),
+        (
+            "mutation($id: ID!, $v: Int!) { assignTask(id: $id, expectedVersion: $v, assigneeId: null) { id } }",
+            json!({"id": task, "v": tv}),
+        ),
+        (
+            "mutation($id: ID!, $v: Int!) { setTaskStatus(id: $id, expectedVersion: $v, status: DONE) { id } }",
+            json!({"id": task, "v": tv}),
+        ),
+        (
+            "mutation($id: ID!, $v: Int!) { deleteTask(id: $id, expectedVersion: $v) }",
+            json!({"id": task, "v": tv}),
+        ),
+    ];
+    for (query, variables) in attempts {
+        let body = gql(&app, &intruder, query, variables).await;
+        assert_eq!(error_codes(&body), ["NOT_FOUND"], "{query}: {body}");
+    }
+    // Creating a task in acme's project from globex: the project is not there for globex.
+    let body = gql(
+        &app,
+        &intruder,
+        "mutation($p: ID!) { createTask(input: {projectId: $p, title: \"x\"}) { id } }",
+        json!({"p": project}),
+    )
+    .await;
+    let code = outcome(&body);
+    assert!(code == "NOT_FOUND" || code == "BAD_USER_INPUT", "{body}");
+    // Listings show nothing of acme.
+    let body = gql(
+        &app,
+        &intruder,
+        "{ projects { totalCount } tasks { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(body["data"]["projects"]["totalCount"], 0);
+    assert_eq!(body["data"]["tasks"]["totalCount"], 0);
+
+    assert_eq!(
+        snapshot(&app, &acme).await,
+        before,
+        "acme's rows are unchanged"
+    );
+}
+
+#[tokio::test]
+async fn budgets_and_emails_are_admin_fields() {
+    let app = spawn_app().await;
+    let admin = user(&app, "admin", "acme");
+    let editor = user(&app, "editor", "acme");
+    let (project, _) = create_project(&app, &admin, "Budgeted").await;
+    // The editor becomes a member (first request) and gets a task assigned.
+    let me = gql(&app, &editor, "{ me { username } }", json!({})).await;
+    assert_eq!(me["data"]["me"]["username"], "acme-editor");
+    let members = gql(&app, &admin, "{ members { id username } }", json!({})).await;
+    let editor_id = members["data"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["username"] == "acme-editor")
+        .unwrap()["id"]
+        .clone();
+    let (task, version) = create_task(&app, &admin, &project, "T").await;
+    let assigned = gql(
+        &app,
+        &admin,
+        "mutation($id: ID!, $v: Int!, $a: ID) { assignTask(id: $id, expectedVersion: $v, assigneeId: $a) { assignee { username } } }",
+        json!({"id": task, "v": version, "a": editor_id}),
+    )
+    .await;
+    assert_eq!(
+        assigned["data"]["assignTask"]["assignee"]["username"],
+        "acme-editor"
+    );
+
+    let query = "query($id: ID!) { project(id: $id) { name budget } task: tasks { edges { node { title assignee { username email } } } } }";
+    let as_editor = gql(&app, &editor, query, json!({"id": project})).await;
+    assert_eq!(as_editor["data"]["project"]["name"], "Budgeted");
+    assert_eq!(as_editor["data"]["project"]["budget"], Value::Null);
+    let node = &as_editor["data"]["task"]["edges"][0]["node"];
+    assert_eq!(node["assignee"]["username"], "acme-editor");
+    assert_eq!(node["assignee"]["email"], Value::Null);
+    let mut paths: Vec<Value> = as_editor["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["extensions"]["code"], "FORBIDDEN");
+            e["path"].clone()
+        })
+        .collect();
+    paths.sort_by_key(ToString::to_string);
+    assert_eq!(
+        paths,
+        [
+            json!(["project", "budget"]),
+            json!(["task", "edges", 0, "node", "assignee", "email"])
+        ]
+    );
+
+    let as_admin = gql(&app, &admin, query, json!({"id": project})).await;
+    assert!(as_admin.get("errors").is_none(), "{as_admin}");
+    assert_eq!(as_admin["data"]["project"]["budget"], 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_versions_conflict_and_change_nothing() {
+    let app = spawn_app().await;
+    let editor = user(&app, "editor", "acme");
+    let (project, version) = create_project(&app, &editor, "Race").await;
+    let update = "mutation($id: ID!, $v: Int!, $n: String!) { updateProject(id: $id, expectedVersion: $v, input: {name: $n}) { version } }";
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let request = app
+                .client
+                .post(format!("{}/graphql", app.address))
+                .bearer_auth(&editor.token)
+                .json(&json!({
+                    "query": update,
+                    "variables": {"id": project, "v": version, "n": format!("name {i}")},
+                }));
+            tokio::spawn(
+                async move { request.send().await.unwrap().json::<Value>().await.unwrap() },
+            )
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let wins = results.iter().filter(|b| outcome(b) == "ok").count();
+    let conflicts = results.iter().filter(|b| outcome(b) == "CONFLICT").count();
+    assert_eq!((wins, conflicts), (1, 5), "{results:?}");
+    let body = gql(
+        &app,
+        &editor,
+        "query($id: ID!) { project(id: $id) { version } }",
+        json!({"id": project}),
+    )
+    .await;
+    assert_eq!(body["data"]["project"]["version"], version + 1);
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field() {
+    let app = spawn_app().await;
+    let editor = user(&app, "editor", "acme");
+    let cases = [
+        (
+            "mutation { createProject(input: {name: \"  \"}) { id } }",
+            "name",
+        ),
+        (
+            "mutation { createProject(input: {name: \"ok\", budget: -1}) { id } }",
+            "budget",
+        ),
+        ("{ projects(first: 0) { totalCount } }", "first"),
+        ("{ projects(after: \"garbage\") { totalCount } }", "after"),
+        ("{ project(id: \"not-an-id\") { id } }", "id"),
+    ];
+    for (query, field) in cases {
+        let body = gql(&app, &editor, query, json!({})).await;
+        assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{query}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn nested_fields_are_batched_per_page() {
+    let app = spawn_app().await;
+    let admin = user(&app, "admin", "acme");
+    let (project, _) = create_project(&app, &admin, "P0").await;
+    for i in 0..8 {
+        let (p, _) = create_project(&app, &admin, &format!("P{}", i + 1)).await;
+        create_task(&app, &admin, &p, "t").await;
+        create_task(&app, &admin, &project, &format!("t{i}")).await;
+    }
+    let query = "query($n: Int!) {
+        projects(first: $n) { edges { node { name taskCount createdBy { username } updatedBy { username } } } }
+        tasks(first: $n) { edges { node { title project { name createdBy { username } } assignee { username } createdBy { username } } } }
+    }";
+    let mut counts = Vec::new();
+    for n in [2, 8] {
+        let before = app.db.statement_count();
+        let body = gql(&app, &admin, query, json!({"n": n})).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(
+            body["data"]["projects"]["edges"].as_array().unwrap().len(),
+            n
+        );
+        counts.push(app.db.statement_count() - before);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for 2 and for 8 items: {counts:?}"
+    );
+}
