@@ -10,7 +10,9 @@ _default:
 test: assets lint
     #!/usr/bin/env bash
     set -euo pipefail
-    eval "$(.ci/postgres start)"
+    # An assignment first, so that a failing start stops the run (eval "$(…)" would hide it).
+    postgres_env=$(.ci/postgres start)
+    eval "$postgres_env"
     trap '.ci/postgres stop' EXIT
     cargo test --workspace
 
