@@ -5,15 +5,30 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 _default:
     @just --list
 
-# Format check, clippy with warnings denied, and every test of the workspace (with a throwaway
-# PostgreSQL cluster, so the domain tests also run on PostgreSQL).
+# The service on SQLite against the Cognito emulator, with seeded users in two tenants.
+dev: emulator assets
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --quiet -p cognigraph-server
+    target/debug/cognigraph dev seed
+    set -a; . .dev/cognigraph.env; set +a
+    exec target/debug/cognigraph serve
+
+# Format check, clippy with warnings denied, and every test of the workspace, with the
+# Cognito emulator and a throwaway PostgreSQL cluster running.
 test: assets lint
     #!/usr/bin/env bash
     set -euo pipefail
-    # An assignment first, so that a failing start stops the run (eval "$(…)" would hide it).
+    # Assignments first, so that a failing start stops the run (eval "$(…)" would hide it).
+    emulator_env=$(.ci/emulator start)
+    eval "$emulator_env"
     postgres_env=$(.ci/postgres start)
     eval "$postgres_env"
-    trap '.ci/postgres stop' EXIT
+    cleanup() {
+      .ci/postgres stop
+      if [ "$EMULATOR_STARTED" = 1 ]; then .ci/emulator stop; fi
+    }
+    trap cleanup EXIT
     cargo test --workspace
 
 # Format check and clippy with warnings denied.
@@ -21,10 +36,20 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Criterion benchmarks: full token verification beside a bare RSA-2048 signature check.
+# Start the Cognito emulator (moto) on 127.0.0.1:5000 unless one answers; installs it if missing.
+emulator:
+    @.ci/emulator start >/dev/null
+
+# Stop the emulator that `just emulator` started.
+emulator-stop:
+    @.ci/emulator stop
+
+# Benchmarks: token verification (criterion, beside a bare RSA check) and a load generator
+# against the service on loopback.
 bench:
     cargo bench -p cognigraph-token --bench verify
     python3 .ci/bench-report.py target/criterion
+    cargo bench -p cognigraph-server --bench load
 
 # Fetch GraphiQL and React from the npm registry into crates/server/assets/vendor (not committed).
 assets:
@@ -33,8 +58,3 @@ assets:
 # Rewrite schema.graphql from the code.
 schema:
     cargo run --quiet -p cognigraph-server -- schema > schema.graphql
-
-# Run the service with seeded emulator users (arrives with the emulator work, issue 5).
-dev:
-    @echo "just dev: the emulator seeding (issue 5) is not built yet; run 'cargo run -p cognigraph-server -- serve --help' to serve against a user pool." >&2
-    @exit 1

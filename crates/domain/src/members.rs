@@ -16,7 +16,8 @@ use crate::{Action, Db, DomainError, Role, Scope, TenantId};
 /// Longest `sub` and username accepted, in characters.
 const MAX_NAME: usize = 255;
 /// Longest email accepted (RFC 5321 path limit, rounded up).
-const MAX_EMAIL: usize = 320;
+/// The longest email kept (longer ones are refused by `enter`).
+pub const MAX_EMAIL: usize = 320;
 
 /// A member of a tenant: someone who has used cognigraph with a token of that tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +67,8 @@ pub async fn enter(
     sub: &str,
     profile: MemberProfile,
 ) -> Result<Scope, DomainError> {
-    let sub = input::required_text("sub", sub, MAX_NAME)?;
+    // The sub identifies the member: taken exactly as given, never trimmed into someone else's.
+    let sub = input::exact_text("sub", sub, MAX_NAME)?;
     let username = input::required_text("username", &profile.username, MAX_NAME)?;
     let email = input::optional_text("email", profile.email, MAX_EMAIL)?;
     let now = store::now();

@@ -221,6 +221,7 @@ pub async fn create(scope: &Scope, db: &Db, new: NewTask) -> Result<Task, Domain
     scope.authorize(Action::CreateTask)?;
     let title = input::required_text("title", &new.title, MAX_TITLE)?;
     let description = input::optional_text("description", new.description, MAX_DESCRIPTION)?;
+    let due_date = input::due_date(new.due_date)?;
     let now = store::now();
     let row = TaskModel {
         tenant_id: scope.tenant().as_str().to_owned(),
@@ -230,7 +231,7 @@ pub async fn create(scope: &Scope, db: &Db, new: NewTask) -> Result<Task, Domain
         description,
         status: TaskStatus::Todo.as_str().to_owned(),
         assignee_id: new.assignee_id,
-        due_date: new.due_date,
+        due_date,
         version: 1,
         created_by: scope.actor_id(),
         created_at: now,
@@ -316,7 +317,7 @@ pub async fn update(
         new.description = description;
     }
     if let Some(due_date) = patch.due_date {
-        new.due_date = due_date;
+        new.due_date = input::due_date(due_date)?;
     }
     let (row, changed) = store::write::<Tasks, _>(scope, &txn, old, new).await?;
     audit::record(

@@ -27,6 +27,12 @@ pub enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = crate::config::DEFAULT_DATABASE_URL)]
         database_url: String,
     },
+    /// Development tooling.
+    Dev {
+        /// What to do.
+        #[command(subcommand)]
+        command: DevCommand,
+    },
     /// Work with tokens.
     Token {
         /// What to do with the token.
@@ -46,5 +52,33 @@ pub enum TokenCommand {
         /// The pool to check against.
         #[command(flatten)]
         cognito: CognitoSettings,
+    },
+}
+
+/// `cognigraph dev …`.
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Seed the Cognito emulator with the development pool, groups and users (two tenants),
+    /// sign them in, and write the service's settings and the users' tokens to files.
+    Seed {
+        /// The emulator (moto).
+        #[arg(
+            long,
+            env = "COGNITO_EMULATOR_URL",
+            default_value = "http://127.0.0.1:5000"
+        )]
+        emulator: String,
+        /// The pool to find or create.
+        #[arg(long, default_value = "cognigraph-dev")]
+        pool_name: String,
+        /// Where to write the settings (sourceable shell `KEY='value'` lines).
+        #[arg(long, default_value = ".dev/cognigraph.env")]
+        env_file: std::path::PathBuf,
+        /// Where to write the users and their access tokens (JSON).
+        #[arg(long, default_value = ".dev/tokens.json")]
+        tokens_file: std::path::PathBuf,
+        /// Where the service will listen (for the printed commands).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen_addr: String,
     },
 }

@@ -4,6 +4,7 @@
 pub mod authz;
 pub mod cli;
 pub mod config;
+pub mod dev;
 pub mod errors;
 pub mod graphql;
 pub mod http;

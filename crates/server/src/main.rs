@@ -6,8 +6,9 @@ use anyhow::Context as _;
 use clap::Parser as _;
 
 use cognigraph_server::{
-    cli::{Cli, Command, TokenCommand},
+    cli::{Cli, Command, DevCommand, TokenCommand},
     config::{self, Settings},
+    dev::{cognito::CognitoApi, seed},
     graphql, inspect,
     startup::{Application, shutdown_signal},
     telemetry,
@@ -33,6 +34,39 @@ async fn main() -> anyhow::Result<()> {
                 .context("cannot open the database")?;
             db.migrate().await.context("migrations failed")?;
             eprintln!("cognigraph migrate: the database is up to date.");
+            Ok(())
+        }
+        Some(Command::Dev {
+            command:
+                DevCommand::Seed {
+                    emulator,
+                    pool_name,
+                    env_file,
+                    tokens_file,
+                    listen_addr,
+                },
+        }) => {
+            let api = CognitoApi::new(&format!("{}/", emulator.trim_end_matches('/')))?;
+            let seeded = seed::seed(&api, &pool_name, seed::DEV_USERS)
+                .await
+                .with_context(|| {
+                    format!("seeding the emulator at {emulator} (is it running? `just emulator`)")
+                })?;
+            let folder = env_file
+                .parent()
+                .unwrap_or_else(|| std::path::Path::new("."));
+            std::fs::create_dir_all(folder)?;
+            let database_url = format!(
+                "sqlite://{}?mode=rwc",
+                folder.join("cognigraph.db").display()
+            );
+            std::fs::write(&env_file, seed::env_file(&seeded, &emulator, &database_url))?;
+            std::fs::write(
+                &tokens_file,
+                serde_json::to_string_pretty(&seed::tokens_json(&seeded))?,
+            )?;
+            let summary = seed::summary(&seeded, &listen_addr, &tokens_file.display().to_string());
+            std::io::stdout().write_all(summary.as_bytes())?;
             Ok(())
         }
         Some(Command::Token {

@@ -54,7 +54,11 @@ impl Membership {
                 .username()
                 .unwrap_or_else(|| principal.sub())
                 .to_owned(),
-            email: principal.email().map(str::to_owned),
+            // An email the domain would refuse is dropped, not allowed to lock the user out.
+            email: principal
+                .email()
+                .filter(|email| email.chars().count() <= members::MAX_EMAIL)
+                .map(str::to_owned),
         };
         self.scopes
             .try_get_with(key, async {

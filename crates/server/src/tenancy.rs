@@ -132,7 +132,10 @@ impl TenantResolver {
         verified: &VerifiedToken,
     ) -> Result<Resolved, TenancyError> {
         let now = cognigraph_token::Clock::now(&cognigraph_token::SystemClock::default()).as_secs();
-        let key = verified.jti().map(str::to_owned);
+        // Keyed by user and token id together (defence in depth: a jti is only unique per pool).
+        let key = verified
+            .jti()
+            .map(|jti| format!("{}\u{0}{jti}", verified.sub()));
         if !self.ttl.is_zero()
             && let Some(key) = &key
             && let Some((resolved, expires)) = self.cache.get(key).await

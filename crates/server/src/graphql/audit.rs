@@ -30,7 +30,7 @@ impl AuditEvent {
         Ok(member.map(Member))
     }
 
-    /// What was done, e.g. `create_project`.
+    /// What was done, e.g. `project.created`.
     async fn action(&self) -> &str {
         &self.0.action
     }
@@ -61,7 +61,7 @@ pub(super) struct AuditQuery;
 
 #[Object]
 impl AuditQuery {
-    /// The tenant's audit trail, oldest first. Admins only.
+    /// The tenant's audit trail, newest first. Admins only.
     #[graphql(
         guard = "policies::READ_AUDIT_LOG",
         directive = auth::apply(

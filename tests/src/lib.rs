@@ -1,0 +1,234 @@
+//! The world of an integration test: its own user pool in the Cognito emulator (moto), its own
+//! users and groups, its own SQLite database, and cognigraph in-process on port 0.
+//!
+//! The emulator is at `COGNITO_EMULATOR_URL` (default `http://127.0.0.1:5000`); `just test`
+//! starts it. Without it every test fails at once saying to run `just emulator`: never a skip.
+
+use std::sync::Arc;
+
+use cognigraph_server::{
+    config::Settings,
+    dev::{
+        cognito::{CognitoApi, Tokens},
+        seed::{ROLE_GROUPS, emulated_jwks_url},
+    },
+    startup::Application,
+};
+use cognigraph_token::CognitoVerifier;
+use serde_json::{Value, json};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// Every test user's password.
+pub const PASSWORD: &str = "Integration-test-1";
+
+/// The emulator's URL.
+pub fn emulator_url() -> String {
+    std::env::var("COGNITO_EMULATOR_URL").unwrap_or_else(|_| "http://127.0.0.1:5000".to_owned())
+}
+
+/// Fails (never skips) when no emulator answers.
+///
+/// # Panics
+/// When the emulator does not answer.
+pub async fn require_emulator() {
+    let url = format!("{}/moto-api/", emulator_url().trim_end_matches('/'));
+    let answered = reqwest::get(&url)
+        .await
+        .is_ok_and(|r| r.status().is_success());
+    assert!(
+        answered,
+        "no Cognito emulator answers at {url}: run `just emulator` (or `just test`, which starts it)"
+    );
+}
+
+/// A fresh user pool of the emulator with an app client and the role groups.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    /// The emulator API.
+    pub api: CognitoApi,
+    /// The pool id.
+    pub pool_id: String,
+    /// The app client id.
+    pub client_id: String,
+}
+
+impl Pool {
+    /// Creates a pool with a unique name, an app client and the groups admin/editor/viewer.
+    ///
+    /// # Panics
+    /// When the emulator is missing or refuses.
+    pub async fn create() -> Self {
+        require_emulator().await;
+        let api = CognitoApi::new(&format!("{}/", emulator_url().trim_end_matches('/')))
+            .expect("emulator client");
+        let name = format!("it-{}", uuid::Uuid::new_v4().simple());
+        let pool_id = api.create_user_pool(&name).await.expect("CreateUserPool");
+        let client_id = api
+            .create_user_pool_client(&pool_id, &format!("{name}-app"))
+            .await
+            .expect("CreateUserPoolClient");
+        for group in ROLE_GROUPS {
+            api.create_group(&pool_id, group)
+                .await
+                .expect("CreateGroup");
+        }
+        Self {
+            api,
+            pool_id,
+            client_id,
+        }
+    }
+
+    /// Creates a user with `groups` and, when given, `custom:tenant`.
+    ///
+    /// # Panics
+    /// When the emulator refuses.
+    pub async fn user(&self, username: &str, groups: &[&str], tenant: Option<&str>) {
+        let email = format!("{username}@example.com");
+        let mut attributes = vec![("email", email.as_str())];
+        if let Some(tenant) = tenant {
+            attributes.push(("custom:tenant", tenant));
+        }
+        self.api
+            .create_user(&self.pool_id, username, PASSWORD, &attributes)
+            .await
+            .expect("AdminCreateUser");
+        for group in groups {
+            self.api
+                .add_user_to_group(&self.pool_id, username, group)
+                .await
+                .expect("AdminAddUserToGroup");
+        }
+    }
+
+    /// Signs `username` in (USER_PASSWORD_AUTH).
+    ///
+    /// # Panics
+    /// When the emulator refuses.
+    pub async fn sign_in(&self, username: &str) -> Tokens {
+        self.api
+            .sign_in(&self.client_id, username, PASSWORD)
+            .await
+            .expect("InitiateAuth")
+    }
+}
+
+/// cognigraph serving `pool` on 127.0.0.1 port 0, with its own SQLite database.
+#[derive(Debug)]
+pub struct App {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    _database: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl App {
+    /// Starts cognigraph for `pool` (keys and GetUser from the pool's own emulator): tenants from
+    /// GetUser (`auto`, as moto's access tokens have no `custom:tenant`) unless `extra` names a
+    /// `--tenant-source`, userinfo cache `userinfo_cache_secs`, and the `extra` arguments.
+    ///
+    /// # Panics
+    /// When the app cannot start.
+    pub async fn start(pool: &Pool, userinfo_cache_secs: u64, extra: &[&str]) -> Self {
+        let database = tempfile::tempdir().expect("temporary folder");
+        let emulator = pool.api.endpoint().trim_end_matches('/').to_owned();
+        let mut args = vec![
+            "--region".to_owned(),
+            "us-east-1".to_owned(),
+            "--user-pool-id".to_owned(),
+            pool.pool_id.clone(),
+            "--client-id".to_owned(),
+            pool.client_id.clone(),
+            "--jwks-url".to_owned(),
+            emulated_jwks_url(&emulator, &pool.pool_id),
+            "--cognito-endpoint".to_owned(),
+            format!("{}/", emulator.trim_end_matches('/')),
+            "--userinfo-cache-secs".to_owned(),
+            userinfo_cache_secs.to_string(),
+            "--database-url".to_owned(),
+            format!(
+                "sqlite://{}?mode=rwc",
+                database.path().join("cognigraph.db").display()
+            ),
+            "--migrate".to_owned(),
+            "--listen-addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ];
+        if !extra.contains(&"--tenant-source") {
+            args.extend(["--tenant-source".to_owned(), "auto".to_owned()]);
+        }
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let settings = Settings::try_parse_from_args(args).expect("settings");
+        let verifier = Arc::new(
+            CognitoVerifier::new(settings.cognito.verifier_config().expect("pool settings"))
+                .expect("verifier"),
+        );
+        let app = Application::build_with_verifier(&settings, verifier)
+            .await
+            .expect("application");
+        app.hydrate().await;
+        let address = format!("http://{}", app.local_addr());
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = signal.await;
+        }));
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            _database: database,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        }
+    }
+
+    /// POSTs a GraphQL query with `token`; returns the status and the JSON body.
+    ///
+    /// # Panics
+    /// When the request fails at the HTTP level or the body is not JSON.
+    pub async fn graphql(&self, token: &str, query: &str, variables: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("POST /graphql");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// Stops the app gracefully.
+    ///
+    /// # Panics
+    /// When the server task failed.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server");
+        }
+    }
+}
+
+/// The `extensions.code` of each error.
+pub fn error_codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("(none)")
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
