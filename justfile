@@ -29,7 +29,7 @@ test: assets lint
       if [ "$EMULATOR_STARTED" = 1 ]; then .ci/emulator stop; fi
     }
     trap cleanup EXIT
-    cargo test --workspace
+    cargo test --workspace --no-fail-fast
 
 # Format check and clippy with warnings denied.
 lint:

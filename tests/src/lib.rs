@@ -113,14 +113,68 @@ impl Pool {
     }
 }
 
-/// cognigraph serving `pool` on 127.0.0.1 port 0, with its own SQLite database.
+/// The database of one test: a SQLite file in a temporary folder, or, when `TEST_POSTGRES_URL`
+/// (an admin URL) is set, a fresh PostgreSQL database on that server. (`just test` sets it to a
+/// throwaway cluster, deleted afterwards, so the databases are not dropped one by one.)
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The `DATABASE_URL` for cognigraph.
+    pub url: String,
+    _folder: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// Creates the database.
+    ///
+    /// # Panics
+    /// When the folder or the PostgreSQL database cannot be created.
+    pub async fn create() -> Self {
+        match std::env::var("TEST_POSTGRES_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                use sea_orm::sqlx::{Connection as _, Executor as _};
+                let name = format!("it_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sea_orm::sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("CREATE DATABASE");
+                let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+                let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+                let query = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{query}")
+                };
+                Self {
+                    url: format!("{server}/{name}{query}"),
+                    _folder: None,
+                }
+            }
+            _ => {
+                let folder = tempfile::tempdir().expect("temporary folder");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    folder.path().join("cognigraph.db").display()
+                );
+                Self {
+                    url,
+                    _folder: Some(folder),
+                }
+            }
+        }
+    }
+}
+
+/// cognigraph serving `pool` on 127.0.0.1 port 0, with its own database ([`TestDatabase`]).
 #[derive(Debug)]
 pub struct App {
     /// `http://127.0.0.1:PORT`.
     pub address: String,
     /// An HTTP client.
     pub client: reqwest::Client,
-    _database: tempfile::TempDir,
+    _database: TestDatabase,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -133,7 +187,7 @@ impl App {
     /// # Panics
     /// When the app cannot start.
     pub async fn start(pool: &Pool, userinfo_cache_secs: u64, extra: &[&str]) -> Self {
-        let database = tempfile::tempdir().expect("temporary folder");
+        let database = TestDatabase::create().await;
         let emulator = pool.api.endpoint().trim_end_matches('/').to_owned();
         let mut args = vec![
             "--region".to_owned(),
@@ -149,10 +203,7 @@ impl App {
             "--userinfo-cache-secs".to_owned(),
             userinfo_cache_secs.to_string(),
             "--database-url".to_owned(),
-            format!(
-                "sqlite://{}?mode=rwc",
-                database.path().join("cognigraph.db").display()
-            ),
+            database.url.clone(),
             "--migrate".to_owned(),
             "--listen-addr".to_owned(),
             "127.0.0.1:0".to_owned(),

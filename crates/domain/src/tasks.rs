@@ -215,6 +215,28 @@ pub async fn count_by_project(
     Ok(counts)
 }
 
+/// The first `first` tasks (1–100, oldest first) of each of `projects`, in one statement.
+/// Needs [`Action::ReadTasks`]. Projects without tasks, or of other tenants, map to nothing.
+pub async fn first_by_project(
+    scope: &Scope,
+    db: &Db,
+    projects: &[Uuid],
+    first: u32,
+) -> Result<HashMap<Uuid, Vec<Task>>, DomainError> {
+    scope.authorize(Action::ReadTasks)?;
+    let first = PageRequest::first(first).validated_first()?;
+    let mut by_project: HashMap<Uuid, Vec<Task>> = HashMap::new();
+    if projects.is_empty() {
+        return Ok(by_project);
+    }
+    let rows = store::first_tasks_per_project(scope, db.reader(), projects, first).await?;
+    for row in rows {
+        let task = Task::try_from(row)?;
+        by_project.entry(task.project_id).or_default().push(task);
+    }
+    Ok(by_project)
+}
+
 /// Creates a task at version 1, status TODO. Needs [`Action::CreateTask`] (editor). Audit event
 /// `task.created`.
 pub async fn create(scope: &Scope, db: &Db, new: NewTask) -> Result<Task, DomainError> {

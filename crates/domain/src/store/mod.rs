@@ -332,6 +332,33 @@ where
     })
 }
 
+/// The first `first` tasks (by id, that is creation order) of each of `projects`, in one
+/// statement: a task is kept when fewer than `first` tasks of its project precede it. Scoped to
+/// the tenant like every query here (the subquery compares within the outer row's tenant).
+pub(crate) async fn first_tasks_per_project<C: ConnectionTrait>(
+    scope: &Scope,
+    conn: &C,
+    projects: &[Uuid],
+    first: u32,
+) -> Result<Vec<TaskModel>, DomainError> {
+    use sea_orm::sea_query::Expr;
+    // `first` is a number (validated 1–100 by the caller), written into the SQL as such:
+    // sea-query keeps `?` literally on PostgreSQL in custom expressions.
+    let earlier_count = Expr::cust(format!(
+        "(SELECT COUNT(*) FROM tasks AS earlier \
+          WHERE earlier.tenant_id = tasks.tenant_id \
+            AND earlier.project_id = tasks.project_id \
+            AND earlier.id < tasks.id) < {first}"
+    ));
+    Ok(select::<Tasks>(scope)
+        .filter(TaskCol::ProjectId.is_in(projects.iter().copied()))
+        .filter(earlier_count)
+        .order_by(TaskCol::ProjectId, Order::Asc)
+        .order_by(TaskCol::Id, Order::Asc)
+        .all(conn)
+        .await?)
+}
+
 /// The current time at the database's precision (microseconds), so a value returned from a write
 /// equals the one read back later.
 pub(crate) fn now() -> DateTime<Utc> {

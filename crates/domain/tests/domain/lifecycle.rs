@@ -16,6 +16,7 @@ db_tests![
     project_input_is_validated,
     task_input_is_validated,
     batched_reads_cost_one_statement,
+    first_tasks_per_project_in_one_statement,
 ];
 
 async fn project_lifecycle(t: TestDb) {
@@ -382,4 +383,34 @@ async fn batched_reads_cost_one_statement(t: TestDb) {
     let before = db.statement_count();
     project(&editor, db, "Counted").await;
     assert!(statements(before) >= 2, "the insert and its audit event");
+}
+
+async fn first_tasks_per_project_in_one_statement(t: TestDb) {
+    let db = &t.db;
+    let admin = enter(db, "acme", Role::Admin, "ada").await;
+    let busy = project(&admin, db, "Busy").await;
+    let quiet = project(&admin, db, "Quiet").await;
+    let mut created = Vec::new();
+    for i in 0..5 {
+        created.push(task(&admin, db, busy.id, &format!("t{i}")).await.id);
+    }
+    // Another tenant's tasks never show, even with the same project ids asked.
+    let other = enter(db, "globex", Role::Admin, "gus").await;
+    let theirs = project(&other, db, "Theirs").await;
+    task(&other, db, theirs.id, "x").await;
+
+    let viewer = enter(db, "acme", Role::Viewer, "vic").await;
+    let before = db.statement_count();
+    let first = tasks::first_by_project(&viewer, db, &[busy.id, quiet.id, theirs.id], 3)
+        .await
+        .unwrap();
+    assert_eq!(db.statement_count() - before, 1);
+    let ids: Vec<_> = first[&busy.id].iter().map(|t| t.id).collect();
+    assert_eq!(ids, created[..3]);
+    assert!(!first.contains_key(&quiet.id));
+    assert!(!first.contains_key(&theirs.id));
+    assert_invalid(
+        tasks::first_by_project(&viewer, db, &[busy.id], 0).await,
+        "first",
+    );
 }

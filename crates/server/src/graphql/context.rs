@@ -11,7 +11,7 @@ use cognigraph_domain::{
     Db, DomainError, Scope,
     members::{self, Member},
     projects::{self, Project},
-    tasks,
+    tasks::{self, Task},
 };
 use uuid::Uuid;
 
@@ -29,6 +29,8 @@ pub struct TenantContext {
     pub projects: DataLoader<ProjectLoader>,
     /// Task counts by project id.
     pub task_counts: DataLoader<TaskCountLoader>,
+    /// The first tasks of projects, by (project id, how many).
+    pub project_tasks: DataLoader<ProjectTasksLoader>,
 }
 
 impl std::fmt::Debug for TenantContext {
@@ -63,12 +65,20 @@ impl TenantContext {
             },
             tokio::spawn,
         );
+        let project_tasks = DataLoader::new(
+            ProjectTasksLoader {
+                scope: scope.clone(),
+                db: db.clone(),
+            },
+            tokio::spawn,
+        );
         Self {
             scope,
             db,
             members,
             projects,
             task_counts,
+            project_tasks,
         }
     }
 
@@ -125,6 +135,37 @@ impl Loader<Uuid> for TaskCountLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, u64>, DomainError> {
         tasks::count_by_project(&self.scope, &self.db, keys).await
+    }
+}
+
+/// Loads the first tasks of projects: one statement per distinct `first` in the batch.
+#[derive(Debug)]
+pub struct ProjectTasksLoader {
+    scope: Scope,
+    db: Db,
+}
+
+impl Loader<(Uuid, u32)> for ProjectTasksLoader {
+    type Value = Vec<Task>;
+    type Error = DomainError;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, u32)],
+    ) -> Result<HashMap<(Uuid, u32), Vec<Task>>, DomainError> {
+        let mut by_first: HashMap<u32, Vec<Uuid>> = HashMap::new();
+        for (project, first) in keys {
+            by_first.entry(*first).or_default().push(*project);
+        }
+        let mut loaded = HashMap::new();
+        for (first, projects) in by_first {
+            let mut tasks =
+                tasks::first_by_project(&self.scope, &self.db, &projects, first).await?;
+            for project in projects {
+                loaded.insert((project, first), tasks.remove(&project).unwrap_or_default());
+            }
+        }
+        Ok(loaded)
     }
 }
 

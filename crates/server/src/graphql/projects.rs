@@ -6,6 +6,7 @@ use cognigraph_domain::projects::{
     self, NewProject, Project as DomainProject, ProjectFilter, ProjectPatch,
 };
 
+use super::tasks::Task;
 use super::{
     connection::{PageOf, connection, page_request},
     context::{DomainResultExt as _, TenantContext},
@@ -13,7 +14,7 @@ use super::{
     members::Member,
     policies,
 };
-use crate::authz::auth;
+use crate::{authz::auth, errors::ApiError};
 
 /// A project of the caller's tenant.
 #[derive(Debug, Clone)]
@@ -69,6 +70,28 @@ impl Project {
             .await
             .api()?
             .unwrap_or(0))
+    }
+
+    /// The project's first tasks, oldest first (`first` 1–100, default 20). Loaded for a whole
+    /// page of projects at once; to page through one project's tasks, use
+    /// `tasks(projectId: …)`.
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> async_graphql::Result<Vec<Task>> {
+        let tenant = TenantContext::of(ctx)?;
+        let first = u32::try_from(first).map_err(|_| ApiError::BadUserInput {
+            field: "first".to_owned(),
+            message: "first: must be between 1 and 100".to_owned(),
+        })?;
+        let tasks = tenant
+            .project_tasks
+            .load_one((self.0.id, first))
+            .await
+            .api()?
+            .unwrap_or_default();
+        Ok(tasks.into_iter().map(Task).collect())
     }
 
     /// Who created it.

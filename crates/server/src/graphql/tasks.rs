@@ -30,7 +30,7 @@ pub(crate) enum TaskStatusValue {
 
 /// A task of a project.
 #[derive(Debug, Clone)]
-pub(crate) struct Task(DomainTask);
+pub(crate) struct Task(pub(super) DomainTask);
 
 #[Object]
 impl Task {

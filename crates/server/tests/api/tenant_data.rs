@@ -399,6 +399,7 @@ async fn bad_input_names_the_field() {
 
 #[tokio::test]
 async fn nested_fields_are_batched_per_page() {
+    // (P0 gets eight tasks t0..t7; P1..P8 one task each.)
     let app = spawn_app().await;
     let admin = user(&app, "admin", "acme");
     let (project, _) = create_project(&app, &admin, "P0").await;
@@ -414,11 +415,13 @@ async fn nested_fields_are_batched_per_page() {
     // window, which is why this is a bound rather than an exact count). One query per item
     // would cost at least 8.
     let queries = [
-        // rows + total + taskCount + members (createdBy and updatedBy together)
+        // rows + total + taskCount + members (createdBy, updatedBy) + the projects' first tasks
+        // + members (the tasks' assignees and creators)
         (
             "query($n: Int!) { projects(first: $n) { edges { node {
-            name taskCount createdBy { username } updatedBy { username } } } } }",
-            4,
+            name taskCount createdBy { username } updatedBy { username }
+            tasks(first: 3) { title createdBy { username } } } } } }",
+            6,
         ),
         // rows + total + projects + members (assignee, createdBy) + members (project.createdBy)
         (
@@ -445,4 +448,117 @@ async fn nested_fields_are_batched_per_page() {
             "statements for 2 and 8 items: {counts:?}, more than {bound} ({query})"
         );
     }
+}
+
+#[tokio::test]
+async fn a_projects_tasks_are_its_first_tasks_oldest_first() {
+    let app = spawn_app().await;
+    let admin = user(&app, "admin", "acme");
+    let (busy, _) = create_project(&app, &admin, "Busy").await;
+    create_project(&app, &admin, "Quiet").await;
+    for i in 0..5 {
+        create_task(&app, &admin, &busy, &format!("t{i}")).await;
+    }
+    let body = gql(
+        &app,
+        &admin,
+        "{ projects { edges { node { name taskCount tasks(first: 3) { title } all: tasks { title } } } } }",
+        json!({}),
+    )
+    .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let edges = body["data"]["projects"]["edges"].as_array().unwrap();
+    let node = |name: &str| {
+        edges
+            .iter()
+            .map(|e| &e["node"])
+            .find(|n| n["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(node("Busy")["taskCount"], 5);
+    assert_eq!(
+        node("Busy")["tasks"],
+        json!([{"title": "t0"}, {"title": "t1"}, {"title": "t2"}])
+    );
+    assert_eq!(node("Busy")["all"].as_array().unwrap().len(), 5);
+    assert_eq!(node("Quiet")["tasks"], json!([]));
+    let body = gql(
+        &app,
+        &admin,
+        "{ projects { edges { node { tasks(first: 0) { title } } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        error_codes(&body),
+        ["BAD_USER_INPUT", "BAD_USER_INPUT"],
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn members_are_synced_once_not_on_every_request() {
+    let app = spawn_app().await;
+    let viewer = user(&app, "viewer", "acme");
+    let first = app.db.statement_count();
+    gql(&app, &viewer, "{ me { username } }", json!({})).await;
+    let entering = app.db.statement_count() - first;
+    assert!(entering > 0, "the first request makes the member");
+    let before = app.db.statement_count();
+    for _ in 0..3 {
+        gql(&app, &viewer, "{ me { username } }", json!({})).await;
+    }
+    assert_eq!(
+        app.db.statement_count(),
+        before,
+        "later requests write nothing"
+    );
+    let admin = user(&app, "admin", "acme");
+    let body = gql(
+        &app,
+        &admin,
+        "{ members { username firstSeenAt lastSeenAt } }",
+        json!({}),
+    )
+    .await;
+    let members = body["data"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 2, "{body}");
+    assert!(members.iter().any(|m| m["username"] == "acme-viewer"));
+}
+
+#[tokio::test]
+async fn a_viewer_gets_null_budgets_and_the_rest_of_the_data() {
+    let app = spawn_app().await;
+    let admin = user(&app, "admin", "acme");
+    let viewer = user(&app, "viewer", "acme");
+    let (project, _) = create_project(&app, &admin, "Visible").await;
+    let body = gql(
+        &app,
+        &viewer,
+        "query($id: ID!) { project(id: $id) { name budget archived } }",
+        json!({"id": project}),
+    )
+    .await;
+    assert_eq!(body["data"]["project"]["name"], "Visible");
+    assert_eq!(body["data"]["project"]["archived"], false);
+    assert_eq!(body["data"]["project"]["budget"], Value::Null);
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+    assert_eq!(body["errors"][0]["path"], json!(["project", "budget"]));
+}
+
+#[tokio::test]
+async fn an_invalid_tenant_attribute_is_refused_not_truncated() {
+    let app = spawn_app().await;
+    let token = app.token_with(&["admin"], json!({"custom:tenant": "acme corp"}));
+    let body = gql(
+        &app,
+        &User { token },
+        "{ me { tenant } projects { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(body["data"]["me"]["tenant"], Value::Null);
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+    assert_eq!(body["errors"][0]["extensions"]["reason"], "invalid_tenant");
 }
