@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use cognigraph_server::dev::{cognito::CognitoApi, seed::ROLE_GROUPS};
+use cognigraph_server::dev::cognito::CognitoApi;
 use cognigraph_tests::{App, Pool};
 use serde_json::json;
 
@@ -86,24 +86,8 @@ impl Drop for PrivateEmulator {
 #[tokio::test]
 async fn cached_keys_outlive_the_emulator() {
     let mut emulator = PrivateEmulator::start().await;
-    let endpoint = format!("{}/", emulator.url);
-    let api = CognitoApi::new(&endpoint).expect("emulator client");
-    let name = format!("outage-{}", uuid::Uuid::new_v4().simple());
-    let pool_id = api.create_user_pool(&name).await.expect("CreateUserPool");
-    let client_id = api
-        .create_user_pool_client(&pool_id, &format!("{name}-app"))
-        .await
-        .expect("CreateUserPoolClient");
-    for group in ROLE_GROUPS {
-        api.create_group(&pool_id, group)
-            .await
-            .expect("CreateGroup");
-    }
-    let pool = Pool {
-        api,
-        pool_id,
-        client_id,
-    };
+    let api = CognitoApi::new(&format!("{}/", emulator.url)).expect("emulator client");
+    let pool = Pool::create_on(api).await;
     // Tenants from the claim (none here), so that only the signing keys need the emulator.
     let app = App::start(&pool, 60, &["--tenant-source", "claim"]).await;
     let tokens = signed_in(&pool, "survivor", &["admin"], None).await;

@@ -61,6 +61,14 @@ impl Pool {
         require_emulator().await;
         let api = CognitoApi::new(&format!("{}/", emulator_url().trim_end_matches('/')))
             .expect("emulator client");
+        Self::create_on(api).await
+    }
+
+    /// As [`Pool::create`], on the emulator behind `api` (a test's private one, say).
+    ///
+    /// # Panics
+    /// When the emulator refuses.
+    pub async fn create_on(api: CognitoApi) -> Self {
         let name = format!("it-{}", uuid::Uuid::new_v4().simple());
         let pool_id = api.create_user_pool(&name).await.expect("CreateUserPool");
         let client_id = api
