@@ -120,6 +120,11 @@ impl Db {
     /// How many SQL statements this handle (and its clones) has executed so far: every statement
     /// sea-orm runs, inside transactions or not (not `BEGIN`/`COMMIT`). For tests that prove
     /// batching, e.g. that a page of tasks loads its assignees with one statement.
+    /// Whether the database is PostgreSQL (else SQLite).
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
     pub fn statement_count(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
     }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, LikeExpr, extension::postgres::PgExpr as _};
 use sea_orm::{ColumnTrait, Order, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -134,11 +134,16 @@ pub async fn list(
         input::at_most("search", &search, MAX_SEARCH)?;
         let search = search.trim();
         if !search.is_empty() {
-            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-            query = query.filter(
-                Expr::expr(Func::lower(Expr::col(ProjectCol::Name)))
-                    .like(LikeExpr::new(pattern).escape('\\')),
-            );
+            // Case-insensitive by the database's own rules, the same on both sides of the
+            // comparison: ILIKE on PostgreSQL (locale-aware; backslash is its default escape,
+            // and sea-query renders no ESCAPE clause after ILIKE), LIKE on SQLite (ASCII letters).
+            let pattern = format!("%{}%", escape_like(search));
+            let name = Expr::col(ProjectCol::Name);
+            query = query.filter(if db.is_postgres() {
+                name.ilike(LikeExpr::new(pattern))
+            } else {
+                name.like(LikeExpr::new(pattern).escape('\\'))
+            });
         }
     }
     let rows = store::page(db.reader(), query, Order::Asc, &page).await?;

@@ -25,6 +25,7 @@ db_tests![
     audit_cursor_stable_under_newer_events,
     first_out_of_range_is_invalid,
     project_filters,
+    search_finds_names_beyond_ascii,
     task_filters,
 ];
 
@@ -367,4 +368,33 @@ async fn task_filters(t: TestDb) {
         ..TaskFilter::default()
     };
     assert_eq!(ids(todo).await, [t1.id, t3.id]);
+}
+
+async fn search_finds_names_beyond_ascii(t: TestDb) {
+    let db = &t.db;
+    let admin = enter(db, "acme", Role::Admin, "ada").await;
+    let ecole = project(&admin, db, "École Polytechnique").await;
+    project(&admin, db, "Other").await;
+    let search = |text: &str| {
+        let (admin, db) = (admin.clone(), t.db.clone());
+        let filter = ProjectFilter {
+            search: Some(text.to_owned()),
+            ..ProjectFilter::default()
+        };
+        async move {
+            projects::list(&admin, &db, filter, PageRequest::first(10))
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|(_, p)| p.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("École").await, [ecole.id], "the exact text matches");
+    assert_eq!(
+        search("polytech").await,
+        [ecole.id],
+        "ASCII letters in any case"
+    );
 }
