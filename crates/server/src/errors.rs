@@ -139,23 +139,32 @@ pub fn classify(error: &mut ServerError) {
     {
         return;
     }
+    let mut field = None;
     let code = if error.message.starts_with("Query is nested too deep") {
         engine_codes::TOO_DEEP
     } else if error.message.starts_with("Query is too complex") {
         engine_codes::TOO_COMPLEX
+    } else if let Some(argument) = error.message.strip_prefix("Invalid value for argument \"") {
+        // `Invalid value for argument "input.budget", expected type "Int"`: the field is the
+        // last segment of the quoted path.
+        field = argument
+            .split('"')
+            .next()
+            .and_then(|path| path.rsplit('.').next())
+            .map(str::to_owned);
+        "BAD_USER_INPUT"
     } else if error.path.is_empty() {
         engine_codes::VALIDATION_FAILED
-    } else if error.message.starts_with("Failed to parse")
-        || error.message.starts_with("Invalid value for argument")
-    {
+    } else if error.message.starts_with("Failed to parse") {
         "BAD_USER_INPUT"
     } else {
         tracing::error!(message = %error.message, path = ?error.path, "unclassified resolver error");
         error.message = "internal error".to_owned();
         "INTERNAL"
     };
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", code);
+    if let Some(field) = field {
+        extensions.set("field", field);
+    }
 }
