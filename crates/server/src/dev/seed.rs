@@ -187,7 +187,7 @@ pub fn summary(seeded: &SeededPool, listen_addr: &str, tokens_file: &str) -> Str
     ));
     for (user, _) in seeded.users.iter().take(2) {
         out.push_str(&format!(
-            "  TOKEN=$(jq -r '.users[] | select(.username==\"{name}\") | .accessToken' {tokens_file})\n  \
+            "  TOKEN=$(python3 -c \"import json; print(next(u['accessToken'] for u in json.load(open('{tokens_file}'))['users'] if u['username'] == '{name}'))\")\n  \
              curl -s http://{listen_addr}/graphql -H \"Authorization: Bearer $TOKEN\" \
              -H 'Content-Type: application/json' \
              -d '{{\"query\":\"{{ me {{ username roles tenant }} projects {{ totalCount }} }}\"}}'\n",
