@@ -41,6 +41,9 @@ pub struct Db {
     statements: Arc<AtomicU64>,
 }
 
+/// The advisory lock key that serializes migrations across instances ("cgraph" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0000_6367_7261_7068;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
     Sqlite,
@@ -103,8 +106,25 @@ impl Db {
     }
 
     /// Applies every pending migration of `cognigraph-migration`.
+    ///
+    /// Several instances may run it at once (`serve --migrate` on PostgreSQL): there the
+    /// migrations run inside a transaction that first takes an advisory lock, so one instance
+    /// migrates and the others wait, then find nothing left to do. SQLite has a single writer.
     pub async fn migrate(&self) -> Result<(), DomainError> {
-        Migrator::up(&self.write, None).await?;
+        match self.backend {
+            Backend::Postgres => {
+                use sea_orm::{ConnectionTrait as _, TransactionTrait as _};
+                let txn = self.write.begin().await?;
+                txn.execute(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
+                ))
+                .await?;
+                Migrator::up(&txn, None).await?;
+                txn.commit().await?;
+            }
+            Backend::Sqlite => Migrator::up(&self.write, None).await?,
+        }
         Ok(())
     }
 

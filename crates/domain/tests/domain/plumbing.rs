@@ -33,6 +33,7 @@ db_tests![
     ping_and_statement_count,
     the_database_refuses_an_author_from_outside_the_tenant,
     migrations_go_down_and_up_again,
+    concurrent_migrations_do_not_race,
 ];
 
 fn tenant_id_parse_edge_cases() {
@@ -348,4 +349,36 @@ async fn migrations_go_down_and_up_again(t: TestDb) {
     let admin = enter(&db, "acme", Role::Admin, "ada").await;
     project(&admin, &db, "After the round trip").await;
     db.close().await.unwrap();
+}
+
+async fn concurrent_migrations_do_not_race(t: TestDb) {
+    // Several instances share one PostgreSQL database; a SQLite file serves one instance (one
+    // writer), so there is no race to test there.
+    if t.url.starts_with("sqlite") {
+        return;
+    }
+    // Back to an empty schema, then four instances migrate at once.
+    let conn = sea_orm::Database::connect(&t.url).await.unwrap();
+    Migrator::down(&conn, None).await.unwrap();
+    let mut instances = Vec::new();
+    for _ in 0..4 {
+        instances.push(Db::connect(&t.url).await.unwrap());
+    }
+    let runs: Vec<_> = instances
+        .iter()
+        .map(|db| {
+            let db = db.clone();
+            tokio::spawn(async move { db.migrate().await })
+        })
+        .collect();
+    for run in runs {
+        run.await.unwrap().unwrap();
+    }
+    assert!(
+        Migrator::get_pending_migrations(&conn)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    t.db.ping().await.unwrap();
 }
