@@ -255,13 +255,8 @@ impl CognitoApi {
         username: &str,
         group: &str,
     ) -> Result<(), CognitoApiError> {
-        let _: Value = self
-            .call(
-                "AdminAddUserToGroup",
-                json!({ "UserPoolId": pool_id, "Username": username, "GroupName": group }),
-            )
-            .await?;
-        Ok(())
+        self.group_membership("AdminAddUserToGroup", pool_id, username, group)
+            .await
     }
 
     /// Removes a user from a group.
@@ -271,9 +266,20 @@ impl CognitoApi {
         username: &str,
         group: &str,
     ) -> Result<(), CognitoApiError> {
+        self.group_membership("AdminRemoveUserFromGroup", pool_id, username, group)
+            .await
+    }
+
+    async fn group_membership(
+        &self,
+        action: &'static str,
+        pool_id: &str,
+        username: &str,
+        group: &str,
+    ) -> Result<(), CognitoApiError> {
         let _: Value = self
             .call(
-                "AdminRemoveUserFromGroup",
+                action,
                 json!({ "UserPoolId": pool_id, "Username": username, "GroupName": group }),
             )
             .await?;

@@ -4,7 +4,7 @@ mod access;
 mod audit;
 mod connection;
 pub mod context;
-mod ids;
+mod inputs;
 mod me;
 mod members;
 pub mod policies;

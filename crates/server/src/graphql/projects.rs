@@ -10,7 +10,7 @@ use super::tasks::Task;
 use super::{
     connection::{PageOf, connection, page_request},
     context::{DomainResultExt as _, TenantContext},
-    ids::parse_id,
+    inputs::{parse_id, patch},
     members::Member,
     policies,
 };
@@ -152,14 +152,6 @@ pub(crate) struct UpdateProjectInput {
     pub description: MaybeUndefined<String>,
     /// A non-negative integer amount; `null` clears it.
     pub budget: MaybeUndefined<i64>,
-}
-
-fn patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
 }
 
 #[derive(Default, Debug)]

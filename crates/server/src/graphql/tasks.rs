@@ -9,7 +9,7 @@ use cognigraph_domain::tasks::{
 use super::{
     connection::{PageOf, connection, page_request},
     context::{DomainResultExt as _, TenantContext},
-    ids::{parse_id, parse_optional_id},
+    inputs::{parse_id, parse_optional_id, patch},
     members::Member,
     policies,
     projects::{Project, load_member},
@@ -128,14 +128,6 @@ pub(crate) struct UpdateTaskInput {
     pub description: MaybeUndefined<String>,
     /// `null` clears it.
     pub due_date: MaybeUndefined<NaiveDate>,
-}
-
-fn patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
 }
 
 #[derive(Default, Debug)]

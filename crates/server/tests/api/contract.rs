@@ -4,8 +4,12 @@
 use std::collections::HashMap;
 
 use async_graphql::{Request, Value as GqlValue};
-use async_graphql_parser::types::{
-    BaseType, ConstDirective, FieldDefinition, Type, TypeDefinition, TypeKind, TypeSystemDefinition,
+use async_graphql_parser::{
+    Positioned,
+    types::{
+        BaseType, ConstDirective, FieldDefinition, InputValueDefinition, Type, TypeDefinition,
+        TypeKind, TypeSystemDefinition,
+    },
 };
 use cognigraph_server::{
     authz::{Principal, Role},
@@ -39,6 +43,16 @@ struct StatedRule {
 }
 
 impl StatedRule {
+    /// The `@auth` rules the schema states for `field` (repeated directives are alternatives).
+    fn of_field(field: &FieldDefinition) -> Vec<Self> {
+        field
+            .directives
+            .iter()
+            .filter(|d| d.node.name.node == "auth")
+            .map(|d| Self::from_directive(&d.node))
+            .collect()
+    }
+
     fn from_directive(directive: &ConstDirective) -> Self {
         let arg = |name: &str| directive.get_argument(name).map(|v| v.node.clone());
         let requires = arg("requires").map(|v| match v.to_string().as_str() {
@@ -136,19 +150,7 @@ impl SchemaTypes {
                 other => match self.0.get(other).map(|t| &t.kind) {
                     Some(TypeKind::Enum(e)) => e.values[0].node.value.node.to_string(),
                     Some(TypeKind::InputObject(input)) => {
-                        let fields: Vec<String> = input
-                            .fields
-                            .iter()
-                            .filter(|f| !f.node.ty.node.nullable)
-                            .map(|f| {
-                                format!(
-                                    "{}: {}",
-                                    f.node.name.node,
-                                    self.dummy_value(&f.node.ty.node)
-                                )
-                            })
-                            .collect();
-                        format!("{{ {} }}", fields.join(", "))
+                        format!("{{ {} }}", self.required(&input.fields).join(", "))
                     }
                     _ => "\"x\"".to_owned(),
                 },
@@ -156,20 +158,24 @@ impl SchemaTypes {
         }
     }
 
-    /// `field(required args) { __typename }` (no selection for leaf types).
-    fn call(&self, field: &FieldDefinition) -> String {
-        let args: Vec<String> = field
-            .arguments
+    /// `name: value` for each non-null argument or input field.
+    fn required(&self, values: &[Positioned<InputValueDefinition>]) -> Vec<String> {
+        values
             .iter()
-            .filter(|a| !a.node.ty.node.nullable)
-            .map(|a| {
+            .filter(|v| !v.node.ty.node.nullable)
+            .map(|v| {
                 format!(
                     "{}: {}",
-                    a.node.name.node,
-                    self.dummy_value(&a.node.ty.node)
+                    v.node.name.node,
+                    self.dummy_value(&v.node.ty.node)
                 )
             })
-            .collect();
+            .collect()
+    }
+
+    /// `field(required args) { __typename }` (no selection for leaf types).
+    fn call(&self, field: &FieldDefinition) -> String {
+        let args = self.required(&field.arguments);
         let args = if args.is_empty() {
             String::new()
         } else {
@@ -229,12 +235,7 @@ async fn every_root_field_declares_a_policy_and_its_guard_agrees() {
     ] {
         for field in types.fields(root) {
             let name = field.name.node.to_string();
-            let rules: Vec<StatedRule> = field
-                .directives
-                .iter()
-                .filter(|d| d.node.name.node == "auth")
-                .map(|d| StatedRule::from_directive(&d.node))
-                .collect();
+            let rules = StatedRule::of_field(&field);
             if rules.is_empty() {
                 failures.push(format!("{root}.{name} declares no @auth policy"));
                 continue;
@@ -367,12 +368,7 @@ async fn every_guarded_object_field_behaves_as_its_directive_says() {
             continue;
         }
         for field in types.fields(type_name) {
-            let rules: Vec<StatedRule> = field
-                .directives
-                .iter()
-                .filter(|d| d.node.name.node == "auth")
-                .map(|d| StatedRule::from_directive(&d.node))
-                .collect();
+            let rules = StatedRule::of_field(&field);
             if rules.is_empty() {
                 continue;
             }
