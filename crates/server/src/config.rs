@@ -7,7 +7,7 @@ use std::{net::SocketAddr, time::Duration};
 use clap::{Args, ValueEnum};
 use cognigraph_token::{ConfigError, TokenUse, UserPoolConfig, VerifierConfig};
 
-use crate::tenancy::TenantSource;
+use crate::tenancy::{RevocationCheck, TenantSource};
 
 /// Which Cognito user pool and app clients to trust.
 #[derive(Debug, Clone, Args)]
@@ -190,6 +190,14 @@ pub struct Settings {
     /// Never past the token's expiry. A revoked token is noticed within this time.
     #[arg(long, env = "USERINFO_CACHE_SECS", default_value_t = 60)]
     pub userinfo_cache_secs: u64,
+
+    /// Whether every request asks Cognito's GetUser if its token was revoked (a global sign-out,
+    /// an admin's sign-out): `getuser` costs one GetUser per token per USERINFO_CACHE_SECS and
+    /// needs the `aws.cognito.signin.user.admin` scope in every token; `off` (the default)
+    /// trusts a verified token until it expires (Cognito's default: one hour), as API Gateway's
+    /// JWT authorizers do, and works with tokens of any scope.
+    #[arg(long, env = "REVOCATION_CHECK", value_enum, default_value_t = RevocationCheck::Off)]
+    pub revocation_check: RevocationCheck,
 
     /// Who may introspect the schema.
     #[arg(long, env = "INTROSPECTION", value_enum, default_value_t = IntrospectionPolicy::Authenticated)]

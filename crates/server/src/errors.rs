@@ -7,7 +7,7 @@ use async_graphql::{ErrorExtensions as _, ServerError};
 ///
 /// Deliberately not `Display`: async-graphql turns any `Display` error into a client error
 /// without a code, so `?` on an `ApiError` goes through the `From` below, which adds it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     /// No valid token (`reason`: the verifier's code, or `missing_token`).
     Unauthenticated {
@@ -21,6 +21,11 @@ pub enum ApiError {
     },
     /// Nothing with that id, as far as the caller can know.
     NotFound,
+    /// Something the field needs (Cognito, the database) cannot be had now; worth a retry.
+    ServiceUnavailable {
+        /// `identity_provider_unavailable` or `database_unavailable`.
+        reason: &'static str,
+    },
     /// Input that fails validation.
     BadUserInput {
         /// The offending argument or input field.
@@ -41,6 +46,7 @@ impl ApiError {
             Self::Unauthenticated { .. } => "authentication required",
             Self::Forbidden { .. } => "not allowed",
             Self::NotFound => "not found",
+            Self::ServiceUnavailable { .. } => "temporarily unavailable; try again later",
             Self::BadUserInput { message, .. } | Self::Conflict(message) => message,
             Self::Internal(_) => "internal error",
         }
@@ -52,6 +58,7 @@ impl ApiError {
             Self::Unauthenticated { .. } => "UNAUTHENTICATED",
             Self::Forbidden { .. } => "FORBIDDEN",
             Self::NotFound => "NOT_FOUND",
+            Self::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE",
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::Internal(_) => "INTERNAL",
@@ -79,6 +86,23 @@ impl From<cognigraph_domain::DomainError> for ApiError {
     }
 }
 
+impl From<crate::tenancy::TenancyError> for ApiError {
+    fn from(error: crate::tenancy::TenancyError) -> Self {
+        use crate::tenancy::TenancyError as E;
+        match error {
+            E::Revoked => Self::Unauthenticated {
+                reason: "token_revoked",
+            },
+            E::Unavailable(detail) => {
+                tracing::error!(%detail, "tenant lookup failed");
+                Self::ServiceUnavailable {
+                    reason: "identity_provider_unavailable",
+                }
+            }
+        }
+    }
+}
+
 impl From<ApiError> for async_graphql::Error {
     fn from(error: ApiError) -> Self {
         if let ApiError::Internal(detail) = &error {
@@ -87,7 +111,9 @@ impl From<ApiError> for async_graphql::Error {
         async_graphql::Error::new(error.message()).extend_with(|_, ext| {
             ext.set("code", error.code());
             match &error {
-                ApiError::Unauthenticated { reason } | ApiError::Forbidden { reason } => {
+                ApiError::Unauthenticated { reason }
+                | ApiError::Forbidden { reason }
+                | ApiError::ServiceUnavailable { reason } => {
                     ext.set("reason", *reason);
                 }
                 ApiError::BadUserInput { field, .. } => ext.set("field", field.as_str()),

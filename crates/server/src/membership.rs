@@ -1,5 +1,5 @@
-//! Members enter their tenant just in time: the first authorized request of a (tenant, sub)
-//! upserts the member and yields the caller's domain [`Scope`]. Scopes are cached for a minute,
+//! Members enter their tenant just in time: the first field of a (tenant, sub) that needs tenant
+//! data upserts the member and yields the caller's domain [`Scope`]. Scopes are cached for a minute,
 //! so it is not a write per request (and `lastSeenAt` is accurate to about a minute).
 
 use std::{sync::Arc, time::Duration};
@@ -9,7 +9,7 @@ use cognigraph_domain::{
     members::{self, MemberProfile},
 };
 
-use crate::authz::Principal;
+use crate::{authz::Principal, errors::ApiError, tenancy::TenantStatus};
 
 /// Turns principals into domain scopes. This and the tests' helpers are the only places where
 /// scopes are made.
@@ -42,11 +42,31 @@ impl Membership {
         &self.db
     }
 
-    /// The caller's scope, when they have a tenant and a role (otherwise no tenant data is
-    /// theirs to see, and nothing is written).
-    pub async fn scope_for(&self, principal: &Principal) -> Result<Option<Scope>, DomainError> {
-        let (Some(tenant), Some(role)) = (principal.tenant(), principal.role()) else {
-            return Ok(None);
+    /// The caller's scope: their tenant (looked up now if no field has yet) and role. The
+    /// field's guard has already required both; without them this is FORBIDDEN all the same.
+    ///
+    /// Errors: the tenant lookup's (SERVICE_UNAVAILABLE, or UNAUTHENTICATED `token_revoked`);
+    /// a profile the domain refuses is FORBIDDEN `invalid_profile` (never a 503); a database
+    /// failure is SERVICE_UNAVAILABLE `database_unavailable`.
+    pub async fn scope_for(&self, principal: &Principal) -> Result<Scope, ApiError> {
+        let resolved = principal.tenant().await?;
+        let tenant = match &resolved.tenant {
+            TenantStatus::Member(tenant) => tenant,
+            TenantStatus::Missing => {
+                return Err(ApiError::Forbidden {
+                    reason: "no_tenant",
+                });
+            }
+            TenantStatus::Invalid => {
+                return Err(ApiError::Forbidden {
+                    reason: "invalid_tenant",
+                });
+            }
+        };
+        let Some(role) = principal.role() else {
+            return Err(ApiError::Forbidden {
+                reason: "insufficient_role",
+            });
         };
         let key = (tenant.clone(), principal.sub().to_owned(), role);
         let profile = MemberProfile {
@@ -56,7 +76,7 @@ impl Membership {
                 .to_owned(),
             // An email the domain would refuse is dropped, not allowed to lock the user out.
             email: principal
-                .email()
+                .email(resolved)
                 .filter(|email| email.chars().count() <= members::MAX_EMAIL)
                 .map(str::to_owned),
         };
@@ -65,7 +85,19 @@ impl Membership {
                 members::enter(&self.db, tenant.clone(), role, principal.sub(), profile).await
             })
             .await
-            .map(Some)
-            .map_err(|error: Arc<DomainError>| (*error).clone())
+            .map_err(|error: Arc<DomainError>| match &*error {
+                DomainError::InvalidInput { field, .. } => {
+                    tracing::warn!(%field, "member profile refused");
+                    ApiError::Forbidden {
+                        reason: "invalid_profile",
+                    }
+                }
+                other => {
+                    tracing::error!(error = ?other, "member sync failed");
+                    ApiError::ServiceUnavailable {
+                        reason: "database_unavailable",
+                    }
+                }
+            })
     }
 }

@@ -90,6 +90,7 @@ impl Application {
                 settings.cognito.api_endpoint(),
                 Duration::from_secs(settings.userinfo_cache_secs),
             )?,
+            revocation_check: settings.revocation_check,
             role_groups: RoleGroups::new(
                 &settings.roles.admin_group,
                 &settings.roles.editor_group,

@@ -58,7 +58,7 @@ pub struct Resolved {
 }
 
 /// Why the tenant could not be resolved.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TenancyError {
     /// Cognito says the access token is no longer valid (revoked, user signed out everywhere).
     #[error("the access token was revoked")]
@@ -66,6 +66,98 @@ pub enum TenancyError {
     /// Cognito could not be asked (network, 5xx, unexpected answer).
     #[error("Cognito GetUser failed: {0}")]
     Unavailable(String),
+}
+
+/// Whether every request asks Cognito's `GetUser` if its access token was revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RevocationCheck {
+    /// Trust a verified token until its `exp` (the default): no call to Cognito per request.
+    Off,
+    /// One `GetUser` per token per `USERINFO_CACHE_SECS`: a signed-out or revoked token is
+    /// refused within that time. Needs the `aws.cognito.signin.user.admin` scope in tokens.
+    Getuser,
+}
+
+/// The caller's tenant for one request: looked up the first time a field needs it, at most
+/// once per request, and never for requests that need no tenant (`me`, introspection).
+#[derive(Clone)]
+pub struct TenantLookup(Arc<Lookup>);
+
+struct Lookup {
+    source: LookupSource,
+    answer: tokio::sync::OnceCell<Result<Resolved, TenancyError>>,
+}
+
+enum LookupSource {
+    /// Already known (tests).
+    Known(Resolved),
+    /// Per the configured source: the claim, or Cognito's `GetUser` with the caller's token.
+    Resolver(Box<ResolverRequest>),
+}
+
+struct ResolverRequest {
+    resolver: TenantResolver,
+    access_token: String,
+    verified: VerifiedToken,
+}
+
+impl std::fmt::Debug for TenantLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the access token.
+        f.debug_struct("TenantLookup")
+            .field("answer", &self.0.answer.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TenantLookup {
+    /// A lookup for the caller of `access_token`, through `resolver` when first asked.
+    pub fn new(resolver: &TenantResolver, access_token: &str, verified: &VerifiedToken) -> Self {
+        Self::with_source(LookupSource::Resolver(Box::new(ResolverRequest {
+            resolver: resolver.clone(),
+            access_token: access_token.to_owned(),
+            verified: verified.clone(),
+        })))
+    }
+
+    /// A lookup whose answer is known already.
+    pub fn known(resolved: Resolved) -> Self {
+        Self::with_source(LookupSource::Known(resolved))
+    }
+
+    fn with_source(source: LookupSource) -> Self {
+        Self(Arc::new(Lookup {
+            source,
+            answer: tokio::sync::OnceCell::new(),
+        }))
+    }
+
+    /// The tenant (and email), resolved on the first call; later calls share the answer.
+    pub async fn get(&self) -> Result<&Resolved, TenancyError> {
+        let answer = self
+            .0
+            .answer
+            .get_or_init(|| async {
+                match &self.0.source {
+                    LookupSource::Known(resolved) => Ok(resolved.clone()),
+                    LookupSource::Resolver(request) => {
+                        let ResolverRequest {
+                            resolver,
+                            access_token,
+                            verified,
+                        } = &**request;
+                        resolver.resolve(access_token, verified).await
+                    }
+                }
+            })
+            .await;
+        answer.as_ref().map_err(Clone::clone)
+    }
+
+    /// Whether a lookup of this request found the token revoked.
+    pub fn found_revoked(&self) -> bool {
+        matches!(self.0.answer.get(), Some(Err(TenancyError::Revoked)))
+    }
 }
 
 /// Resolves tenants per the configured source, with the `GetUser` cache.
@@ -100,6 +192,16 @@ impl TenantResolver {
                 .build(),
             ttl,
         })
+    }
+
+    /// Asks Cognito whether `access_token` is still valid (through the same cache as tenant
+    /// answers): `Err(Revoked)` after a global sign-out or revocation.
+    pub async fn check_revocation(
+        &self,
+        access_token: &str,
+        verified: &VerifiedToken,
+    ) -> Result<(), TenancyError> {
+        self.ask_cognito(access_token, verified).await.map(drop)
     }
 
     /// The tenant (and email) of the caller of `access_token`.

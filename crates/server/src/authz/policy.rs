@@ -1,9 +1,11 @@
 //! Field policies: deny by default, one declaration that is both the guard and the directive.
 //!
-//! Every root field carries `#[graphql(guard = "policies::X", directive = auth::apply(…))]`, the
-//! directive's arguments read from the same constant `X`, so what runs and what `schema.graphql`
-//! shows are one declaration; a test walks the schema and executes every root field as every
-//! kind of caller to prove they agree.
+//! Every root field (and every guarded object field) carries `#[auth(RULE, …)]` inside an
+//! `#[authorized]` impl block (see `cognigraph-authz-macros`): its guard is
+//! `Policy::any_of(&[RULE, …])` and each rule is one `@auth` directive, so what runs and what
+//! `schema.graphql` shows are one declaration; `Query.accessPolicy` is read from those
+//! directives. A test walks the schema and executes every root field as every kind of caller to
+//! prove guard, directive and `accessPolicy` agree.
 
 use async_graphql::{Context, Guard};
 
@@ -86,28 +88,61 @@ impl Rule {
         self.tenant
     }
 
-    /// Why `principal` fails this rule (`no_tenant`, `invalid_tenant`, `insufficient_role`,
-    /// `missing_scope`), or
-    /// `None` when it passes.
-    pub fn denial(&self, principal: &Principal) -> Option<&'static str> {
-        if self.tenant {
-            match principal.tenant_status() {
-                TenantStatus::Member(_) => {}
-                TenantStatus::Missing => return Some("no_tenant"),
-                TenantStatus::Invalid => return Some("invalid_tenant"),
-            }
-        }
+    /// `requires:` of this rule's `@auth` directive.
+    pub fn requires_arg(&self) -> Option<RoleValue> {
+        self.role.map(RoleValue::from)
+    }
+
+    /// `scope:` of this rule's `@auth` directive.
+    pub fn scope_arg(&self) -> Option<String> {
+        self.scope.map(str::to_owned)
+    }
+
+    /// `tenant:` of this rule's `@auth` directive (absent unless required).
+    pub fn tenant_arg(&self) -> Option<bool> {
+        self.tenant.then_some(true)
+    }
+
+    /// `authenticated: true` when this rule asks for nothing but a valid token.
+    pub fn authenticated_arg(&self) -> Option<bool> {
+        (*self == Rule::AUTHENTICATED).then_some(true)
+    }
+
+    /// `Ok` when `principal` satisfies this rule; otherwise why not: FORBIDDEN with
+    /// `insufficient_role`, `missing_scope`, `no_tenant` or `invalid_tenant`, or the failure of
+    /// the tenant lookup. Role and scope are checked first, so a caller who fails them never
+    /// causes a tenant lookup.
+    pub async fn check(&self, principal: &Principal) -> Result<(), ApiError> {
         if let Some(role) = self.role
             && !principal.has_role(role)
         {
-            return Some("insufficient_role");
+            return Err(ApiError::Forbidden {
+                reason: "insufficient_role",
+            });
         }
         if let Some(scope) = self.scope
             && !principal.scopes().contains(scope)
         {
-            return Some("missing_scope");
+            return Err(ApiError::Forbidden {
+                reason: "missing_scope",
+            });
         }
-        None
+        if self.tenant {
+            match &principal.tenant().await?.tenant {
+                TenantStatus::Member(_) => {}
+                TenantStatus::Missing => {
+                    return Err(ApiError::Forbidden {
+                        reason: "no_tenant",
+                    });
+                }
+                TenantStatus::Invalid => {
+                    return Err(ApiError::Forbidden {
+                        reason: "invalid_tenant",
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -118,13 +153,6 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Allowed when `rule` holds.
-    pub const fn one(rule: &'static Rule) -> Policy {
-        Policy {
-            rules: std::slice::from_ref(rule),
-        }
-    }
-
     /// Allowed when any of `rules` holds (at least one rule).
     pub const fn any_of(rules: &'static [Rule]) -> Policy {
         assert!(!rules.is_empty(), "a policy needs at least one rule");
@@ -136,42 +164,18 @@ impl Policy {
         self.rules
     }
 
-    /// `requires:` of rule `index`'s `@auth` directive. The four argument methods exist
-    /// because async-graphql takes a directive only as `auth::apply(…)` written at the field;
-    /// deriving each argument from the policy keeps guard and directive one declaration.
-    pub fn requires(&self, index: usize) -> Option<RoleValue> {
-        self.rules[index].role.map(RoleValue::from)
-    }
-
-    /// `scope:` of rule `index`'s `@auth` directive.
-    pub fn scope(&self, index: usize) -> Option<String> {
-        self.rules[index].scope.map(str::to_owned)
-    }
-
-    /// `tenant:` of rule `index`'s `@auth` directive (absent unless required).
-    pub fn tenant(&self, index: usize) -> Option<bool> {
-        self.rules[index].tenant.then_some(true)
-    }
-
-    /// `authenticated: true` when rule `index` asks for nothing but a valid token.
-    pub fn authenticated(&self, index: usize) -> Option<bool> {
-        (self.rules[index] == Rule::AUTHENTICATED).then_some(true)
-    }
-
-    /// `Ok` when `principal` satisfies a rule; otherwise the reason the first rule gives.
-    pub fn check_principal(&self, principal: &Principal) -> Result<(), ApiError> {
-        let mut first_denial = None;
+    /// `Ok` when `principal` satisfies a rule; otherwise the first rule's refusal.
+    pub async fn check_principal(&self, principal: &Principal) -> Result<(), ApiError> {
+        let mut first_refusal = None;
         for rule in self.rules {
-            match rule.denial(principal) {
-                None => return Ok(()),
-                Some(reason) => {
-                    first_denial.get_or_insert(reason);
+            match rule.check(principal).await {
+                Ok(()) => return Ok(()),
+                Err(refusal) => {
+                    first_refusal.get_or_insert(refusal);
                 }
             }
         }
-        Err(ApiError::Forbidden {
-            reason: first_denial.unwrap_or("denied"),
-        })
+        Err(first_refusal.unwrap_or(ApiError::Forbidden { reason: "denied" }))
     }
 }
 
@@ -183,7 +187,7 @@ impl Guard for Policy {
             }
             .into());
         };
-        self.check_principal(principal).map_err(Into::into)
+        self.check_principal(principal).await.map_err(Into::into)
     }
 }
 
@@ -194,39 +198,45 @@ mod tests {
     const EDITOR_IN_TENANT: Rule = Rule::role(Role::Editor).and_tenant();
     const ADMIN_OR_SCOPE: &[Rule] = &[Rule::role(Role::Admin), Rule::scope("cognigraph/ops")];
 
-    fn reason(policy: Policy, principal: &Principal) -> Option<&'static str> {
-        match policy.check_principal(principal) {
+    async fn reason(policy: Policy, principal: &Principal) -> Option<&'static str> {
+        match policy.check_principal(principal).await {
             Ok(()) => None,
             Err(ApiError::Forbidden { reason }) => Some(reason),
             Err(other) => panic!("{other:?}"),
         }
     }
 
-    #[test]
-    fn and_needs_every_condition() {
-        let policy = Policy::one(&EDITOR_IN_TENANT);
+    #[tokio::test]
+    async fn and_needs_every_condition() {
+        let policy = Policy::any_of(&[EDITOR_IN_TENANT]);
         let admin_in_tenant = Principal::for_tests(Some(Role::Admin), &[], Some("acme"));
         let editor_no_tenant = Principal::for_tests(Some(Role::Editor), &[], None);
         let viewer_in_tenant = Principal::for_tests(Some(Role::Viewer), &[], Some("acme"));
-        assert_eq!(reason(policy, &admin_in_tenant), None);
-        assert_eq!(reason(policy, &editor_no_tenant), Some("no_tenant"));
-        assert_eq!(reason(policy, &viewer_in_tenant), Some("insufficient_role"));
+        assert_eq!(reason(policy, &admin_in_tenant).await, None);
+        assert_eq!(reason(policy, &editor_no_tenant).await, Some("no_tenant"));
+        assert_eq!(
+            reason(policy, &viewer_in_tenant).await,
+            Some("insufficient_role")
+        );
     }
 
-    #[test]
-    fn or_needs_one_rule() {
+    #[tokio::test]
+    async fn or_needs_one_rule() {
         let policy = Policy::any_of(ADMIN_OR_SCOPE);
         let admin = Principal::for_tests(Some(Role::Admin), &[], None);
         let ops_client = Principal::for_tests(None, &["cognigraph/ops"], None);
         let viewer = Principal::for_tests(Some(Role::Viewer), &["openid"], None);
-        assert_eq!(reason(policy, &admin), None);
-        assert_eq!(reason(policy, &ops_client), None);
-        assert_eq!(reason(policy, &viewer), Some("insufficient_role"));
+        assert_eq!(reason(policy, &admin).await, None);
+        assert_eq!(reason(policy, &ops_client).await, None);
+        assert_eq!(reason(policy, &viewer).await, Some("insufficient_role"));
     }
 
-    #[test]
-    fn authenticated_admits_a_caller_without_role() {
+    #[tokio::test]
+    async fn authenticated_admits_a_caller_without_role() {
         let anyone = Principal::for_tests(None, &[], None);
-        assert_eq!(reason(Policy::one(&Rule::AUTHENTICATED), &anyone), None);
+        assert_eq!(
+            reason(Policy::any_of(&[Rule::AUTHENTICATED]), &anyone).await,
+            None
+        );
     }
 }

@@ -6,7 +6,7 @@ use cognigraph_domain::TenantId;
 use cognigraph_token::VerifiedToken;
 
 use super::{Role, RoleGroups};
-use crate::tenancy::{Resolved, TenantStatus};
+use crate::tenancy::{Resolved, TenancyError, TenantLookup, TenantStatus};
 
 /// A verified caller. Built from a verified access token in exactly one place,
 /// [`Principal::from_verified`]; resolvers receive it as request data.
@@ -19,17 +19,17 @@ pub struct Principal {
     scopes: BTreeSet<String>,
     client_id: Option<String>,
     expires_at: u64,
-    tenant: TenantStatus,
-    email: Option<String>,
+    tenant: TenantLookup,
+    email_claim: Option<String>,
 }
 
 impl Principal {
-    /// The one mapping from verified claims (and the resolved tenant) to a principal: roles
-    /// through the allow-list.
+    /// The one mapping from verified claims to a principal: roles through the allow-list; the
+    /// tenant looked up by `tenant` when a field first needs it.
     pub fn from_verified(
         token: &VerifiedToken,
         role_groups: &RoleGroups,
-        resolved: Resolved,
+        tenant: TenantLookup,
     ) -> Self {
         Self {
             sub: token.sub().to_owned(),
@@ -39,13 +39,11 @@ impl Principal {
             scopes: token.scopes().clone(),
             client_id: token.client_id().map(str::to_owned),
             expires_at: token.expires_at(),
-            tenant: resolved.tenant,
-            email: resolved.email.or_else(|| {
-                token
-                    .claim("email")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            }),
+            tenant,
+            email_claim: token
+                .claim("email")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
         }
     }
 
@@ -64,10 +62,13 @@ impl Principal {
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             client_id: Some("testclient".to_owned()),
             expires_at: u64::MAX,
-            tenant: tenant.map_or(TenantStatus::Missing, |t| {
-                TenantStatus::Member(TenantId::parse(t).expect("a valid test tenant"))
+            tenant: TenantLookup::known(Resolved {
+                tenant: tenant.map_or(TenantStatus::Missing, |t| {
+                    TenantStatus::Member(TenantId::parse(t).expect("a valid test tenant"))
+                }),
+                email: None,
             }),
-            email: None,
+            email_claim: None,
         }
     }
 
@@ -111,21 +112,20 @@ impl Principal {
         self.expires_at
     }
 
-    /// The caller's tenant, when resolved to a valid id.
-    pub fn tenant(&self) -> Option<&TenantId> {
-        match &self.tenant {
-            TenantStatus::Member(tenant) => Some(tenant),
-            TenantStatus::Missing | TenantStatus::Invalid => None,
-        }
+    /// The caller's tenant and email, looked up on the first call (the claim, or Cognito's
+    /// `GetUser`), shared by every later call in the request.
+    pub async fn tenant(&self) -> Result<&Resolved, TenancyError> {
+        self.tenant.get().await
     }
 
-    /// The tenant as resolved, including why there is none.
-    pub fn tenant_status(&self) -> &TenantStatus {
+    /// The request's tenant lookup (to see, after execution, whether it found the token
+    /// revoked).
+    pub fn tenant_lookup(&self) -> &TenantLookup {
         &self.tenant
     }
 
-    /// The user's email, when known (GetUser, or an `email` claim).
-    pub fn email(&self) -> Option<&str> {
-        self.email.as_deref()
+    /// The user's email, when known (from `GetUser` when it was asked, else an `email` claim).
+    pub fn email<'a>(&'a self, resolved: &'a Resolved) -> Option<&'a str> {
+        resolved.email.as_deref().or(self.email_claim.as_deref())
     }
 }

@@ -1,10 +1,13 @@
 //! `Query.accessPolicy`: the authorization table, for front ends that hide what users cannot do.
 
-use async_graphql::{Object, SimpleObject};
+use async_graphql::{
+    Context, InputType as _, Object, SimpleObject, Value,
+    parser::types::{ConstDirective, TypeKind, TypeSystemDefinition},
+};
+use cognigraph_authz_macros::authorized;
 
 use super::policies;
 use crate::authz::RoleValue;
-use crate::authz::auth;
 
 /// Who may use one root field: allowed when any of its rules holds.
 #[derive(SimpleObject, Debug, Clone)]
@@ -28,39 +31,72 @@ pub struct AccessRule {
     pub tenant: bool,
 }
 
+/// Every root field's policy, read from the schema's `@auth` directives (which the fields'
+/// `#[auth]` declarations produce): nothing here is typed twice.
+#[derive(Debug, Clone, Default)]
+pub(super) struct AccessTable(Vec<FieldPolicy>);
+
+impl AccessTable {
+    /// The table of the schema whose SDL is `sdl`.
+    pub(super) fn from_sdl(sdl: &str) -> Self {
+        let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
+            tracing::error!("the schema's own SDL does not parse: accessPolicy is empty");
+            return Self::default();
+        };
+        let mut table = Vec::new();
+        for definition in document.definitions {
+            let TypeSystemDefinition::Type(definition) = definition else {
+                continue;
+            };
+            let name = definition.node.name.node.as_str();
+            let TypeKind::Object(object) = &definition.node.kind else {
+                continue;
+            };
+            if name != "Query" && name != "Mutation" {
+                continue;
+            }
+            for field in &object.fields {
+                table.push(FieldPolicy {
+                    operation_type: name.to_owned(),
+                    field: field.node.name.node.to_string(),
+                    rules: field
+                        .node
+                        .directives
+                        .iter()
+                        .filter(|directive| directive.node.name.node == "auth")
+                        .map(|directive| AccessRule::from_directive(&directive.node))
+                        .collect(),
+                });
+            }
+        }
+        Self(table)
+    }
+}
+
+impl AccessRule {
+    fn from_directive(directive: &ConstDirective) -> Self {
+        let argument = |name: &str| directive.get_argument(name).map(|v| v.node.clone());
+        Self {
+            requires: argument("requires").and_then(|v| RoleValue::parse(Some(v)).ok()),
+            scope: argument("scope").and_then(|v| match v {
+                Value::String(scope) => Some(scope),
+                _ => None,
+            }),
+            tenant: argument("tenant") == Some(Value::Boolean(true)),
+        }
+    }
+}
+
 #[derive(Default, Debug)]
 pub(super) struct AccessQuery;
 
+#[authorized]
 #[Object]
 impl AccessQuery {
-    /// The policy of every root field. (Nullable, as every guarded root field: a denial nulls
-    /// this field only, and the rest of the response is served.)
-    #[graphql(
-        guard = "policies::ACCESS_POLICY",
-        directive = auth::apply(
-            policies::ACCESS_POLICY.requires(0),
-            policies::ACCESS_POLICY.scope(0),
-            policies::ACCESS_POLICY.tenant(0),
-            policies::ACCESS_POLICY.authenticated(0)
-        )
-    )]
-    async fn access_policy(&self) -> Option<Vec<FieldPolicy>> {
-        let policies = policies::ROOT_FIELDS
-            .iter()
-            .map(|(operation_type, field, policy)| FieldPolicy {
-                operation_type: (*operation_type).to_owned(),
-                field: (*field).to_owned(),
-                rules: policy
-                    .rules()
-                    .iter()
-                    .map(|rule| AccessRule {
-                        requires: rule.required_role().map(RoleValue::from),
-                        scope: rule.required_scope().map(str::to_owned),
-                        tenant: rule.requires_tenant(),
-                    })
-                    .collect(),
-            })
-            .collect();
-        Some(policies)
+    /// The policy of every root field, as its `@auth` directives state it.
+    #[auth(policies::ACCESS_POLICY)]
+    async fn access_policy(&self, ctx: &Context<'_>) -> Option<Vec<FieldPolicy>> {
+        // Nullable as every guarded root field: a denial nulls this field only.
+        ctx.data_opt::<AccessTable>().map(|table| table.0.clone())
     }
 }

@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Object};
 use chrono::{DateTime, Utc};
+use cognigraph_authz_macros::authorized;
 use cognigraph_domain::audit::{self, AuditEvent as DomainEvent};
 
 use super::{
@@ -10,7 +11,6 @@ use super::{
     members::Member,
     policies,
 };
-use crate::authz::auth;
 
 /// One write, as recorded in the same transaction.
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ impl AuditEvent {
 
     /// Who wrote.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let member = tenant.members.load_one(self.0.actor_id).await.api()?;
         Ok(member.map(Member))
     }
@@ -59,25 +59,18 @@ impl AuditEvent {
 #[derive(Default, Debug)]
 pub(super) struct AuditQuery;
 
+#[authorized]
 #[Object]
 impl AuditQuery {
     /// The tenant's audit trail, newest first. Admins only.
-    #[graphql(
-        guard = "policies::READ_AUDIT_LOG",
-        directive = auth::apply(
-            policies::READ_AUDIT_LOG.requires(0),
-            policies::READ_AUDIT_LOG.scope(0),
-            policies::READ_AUDIT_LOG.tenant(0),
-            policies::READ_AUDIT_LOG.authenticated(0)
-        )
-    )]
+    #[auth(policies::READ_AUDIT_LOG)]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Option<PageOf<AuditEvent>>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let page = page_request(first, after.as_deref())?;
         let events = audit::list(&tenant.scope, &tenant.db, page).await.api()?;
         Ok(Some(connection(events, AuditEvent)))

@@ -1,5 +1,6 @@
 //! What tenant-data resolvers need from the request: the caller's domain scope, the database
-//! and the per-request DataLoaders.
+//! and the per-request DataLoaders, made by the first field that asks ([`TenantContext::of`]), so
+//! a request that needs no tenant data never looks up a tenant or touches the database.
 
 use std::collections::HashMap;
 
@@ -15,9 +16,57 @@ use cognigraph_domain::{
 };
 use uuid::Uuid;
 
-use crate::errors::ApiError;
+use crate::{authz::Principal, errors::ApiError, membership::Membership};
 
-/// Request data for tenant-scoped fields. Present only for callers with a tenant and a role.
+/// Request data: the [`TenantContext`], made at most once per request, on first use.
+pub struct LazyTenantContext {
+    source: Option<(Membership, Principal)>,
+    context: tokio::sync::OnceCell<Result<TenantContext, ApiError>>,
+}
+
+impl std::fmt::Debug for LazyTenantContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyTenantContext")
+            .field("context", &self.context.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LazyTenantContext {
+    /// The context of `principal`'s request, through `membership` when first needed.
+    pub fn new(membership: Membership, principal: Principal) -> Self {
+        Self {
+            source: Some((membership, principal)),
+            context: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// A context made already (tests that execute the schema directly).
+    pub fn ready(context: TenantContext) -> Self {
+        Self {
+            source: None,
+            context: tokio::sync::OnceCell::new_with(Some(Ok(context))),
+        }
+    }
+
+    async fn get(&self) -> Result<&TenantContext, ApiError> {
+        let context = self
+            .context
+            .get_or_init(|| async {
+                let Some((membership, principal)) = &self.source else {
+                    return Err(ApiError::Internal(
+                        "a ready tenant context without a context".to_owned(),
+                    ));
+                };
+                let scope = membership.scope_for(principal).await?;
+                Ok(TenantContext::new(scope, membership.db().clone()))
+            })
+            .await;
+        context.as_ref().map_err(Clone::clone)
+    }
+}
+
+/// Request data for tenant-scoped fields: the caller's scope, the database and the loaders.
 pub struct TenantContext {
     /// The caller's scope.
     pub scope: Scope,
@@ -82,11 +131,13 @@ impl TenantContext {
         }
     }
 
-    /// The tenant context of the request. The field's guard has already required a tenant and a
-    /// role, so a missing context is a server bug.
-    pub fn of<'a>(ctx: &Context<'a>) -> Result<&'a TenantContext, ApiError> {
-        ctx.data_opt::<TenantContext>()
-            .ok_or_else(|| ApiError::Internal("tenant field resolved without a scope".to_owned()))
+    /// The tenant context of the request, made now if no field has made it yet (the tenant
+    /// lookup, then member sync). Its failure fails the asking field only.
+    pub async fn of<'a>(ctx: &Context<'a>) -> Result<&'a TenantContext, ApiError> {
+        ctx.data_opt::<LazyTenantContext>()
+            .ok_or_else(|| ApiError::Internal("tenant field resolved without a caller".to_owned()))?
+            .get()
+            .await
     }
 }
 

@@ -1,17 +1,19 @@
 //! `Query.me`: the caller as cognigraph sees them.
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use cognigraph_authz_macros::authorized;
 
 use super::policies;
-use crate::authz::auth;
 use crate::{
     authz::{Principal, RoleValue, with_included},
     errors::ApiError,
+    tenancy::TenantStatus,
 };
 
 /// The authenticated caller.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct Me {
     /// The user's stable id in the user pool (`sub`).
     pub sub: String,
@@ -27,8 +29,21 @@ pub struct Me {
     pub client_id: Option<String>,
     /// When the access token expires.
     pub expires_at: Option<DateTime<Utc>>,
-    /// The caller's tenant (`custom:tenant`), when resolved.
-    pub tenant: Option<String>,
+    #[graphql(skip)]
+    principal: Principal,
+}
+
+#[ComplexObject]
+impl Me {
+    /// The caller's tenant (`custom:tenant`), when they have a valid one.
+    async fn tenant(&self) -> async_graphql::Result<Option<String>> {
+        // Looked up only when asked: `me { username }` never calls Cognito.
+        let resolved = self.principal.tenant().await.map_err(ApiError::from)?;
+        Ok(match &resolved.tenant {
+            TenantStatus::Member(tenant) => Some(tenant.as_str().to_owned()),
+            TenantStatus::Missing | TenantStatus::Invalid => None,
+        })
+    }
 }
 
 impl Me {
@@ -49,7 +64,7 @@ impl Me {
             expires_at: i64::try_from(principal.expires_at())
                 .ok()
                 .and_then(|secs| DateTime::from_timestamp(secs, 0)),
-            tenant: principal.tenant().map(|t| t.as_str().to_owned()),
+            principal: principal.clone(),
         }
     }
 }
@@ -57,18 +72,11 @@ impl Me {
 #[derive(Default, Debug)]
 pub(super) struct MeQuery;
 
+#[authorized]
 #[Object]
 impl MeQuery {
     /// The authenticated caller: identity, groups, roles, scopes and tenant.
-    #[graphql(
-        guard = "policies::ME",
-        directive = auth::apply(
-            policies::ME.requires(0),
-            policies::ME.scope(0),
-            policies::ME.tenant(0),
-            policies::ME.authenticated(0)
-        )
-    )]
+    #[auth(policies::ME)]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Me> {
         let principal = ctx
             .data_opt::<Principal>()

@@ -2,18 +2,19 @@
 
 use async_graphql::{Context, Object};
 use chrono::{DateTime, Utc};
+use cognigraph_authz_macros::authorized;
 use cognigraph_domain::members::{self, Member as DomainMember};
 
 use super::{
     context::{DomainResultExt as _, TenantContext},
     policies,
 };
-use crate::authz::auth;
 
 /// A user of the tenant.
 #[derive(Debug, Clone)]
 pub(crate) struct Member(pub(super) DomainMember);
 
+#[authorized]
 #[Object]
 impl Member {
     /// The member id.
@@ -32,15 +33,7 @@ impl Member {
     }
 
     /// The email, when Cognito shared it. Admins only.
-    #[graphql(
-        guard = "policies::READ_MEMBER_EMAIL",
-        directive = auth::apply(
-            policies::READ_MEMBER_EMAIL.requires(0),
-            policies::READ_MEMBER_EMAIL.scope(0),
-            policies::READ_MEMBER_EMAIL.tenant(0),
-            policies::READ_MEMBER_EMAIL.authenticated(0)
-        )
-    )]
+    #[auth(policies::READ_MEMBER_EMAIL)]
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
@@ -59,20 +52,13 @@ impl Member {
 #[derive(Default, Debug)]
 pub(super) struct MembersQuery;
 
+#[authorized]
 #[Object]
 impl MembersQuery {
     /// Every member of the caller's tenant. Admins only.
-    #[graphql(
-        guard = "policies::READ_MEMBERS",
-        directive = auth::apply(
-            policies::READ_MEMBERS.requires(0),
-            policies::READ_MEMBERS.scope(0),
-            policies::READ_MEMBERS.tenant(0),
-            policies::READ_MEMBERS.authenticated(0)
-        )
-    )]
+    #[auth(policies::READ_MEMBERS)]
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Member>>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let members = members::list(&tenant.scope, &tenant.db).await.api()?;
         Ok(Some(members.into_iter().map(Member).collect()))
     }

@@ -4,6 +4,7 @@ mod access;
 mod audit;
 mod connection;
 pub mod context;
+mod field_errors;
 mod inputs;
 mod me;
 mod members;
@@ -57,14 +58,15 @@ pub struct SchemaOptions {
 pub fn build(options: &SchemaOptions, verifier: Option<Arc<CognitoVerifier>>) -> ApiSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(options.max_depth)
-        .limit_complexity(options.max_complexity);
+        .limit_complexity(options.max_complexity)
+        .extension(field_errors::FieldErrors);
     if options.introspection_off {
         builder = builder.disable_introspection();
     }
     if let Some(verifier) = verifier {
         builder = builder.data(verifier);
     }
-    builder.finish()
+    builder.data(access::AccessTable::from_sdl(&sdl())).finish()
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

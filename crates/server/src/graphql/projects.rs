@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
+use cognigraph_authz_macros::authorized;
 use cognigraph_domain::projects::{
     self, NewProject, Project as DomainProject, ProjectFilter, ProjectPatch,
 };
@@ -14,12 +15,13 @@ use super::{
     members::Member,
     policies,
 };
-use crate::{authz::auth, errors::ApiError};
+use crate::errors::ApiError;
 
 /// A project of the caller's tenant.
 #[derive(Debug, Clone)]
 pub(crate) struct Project(pub(super) DomainProject);
 
+#[authorized]
 #[Object]
 impl Project {
     /// The project id.
@@ -38,15 +40,7 @@ impl Project {
     }
 
     /// The budget, an integer amount. Admins only.
-    #[graphql(
-        guard = "policies::READ_BUDGET",
-        directive = auth::apply(
-            policies::READ_BUDGET.requires(0),
-            policies::READ_BUDGET.scope(0),
-            policies::READ_BUDGET.tenant(0),
-            policies::READ_BUDGET.authenticated(0)
-        )
-    )]
+    #[auth(policies::READ_BUDGET)]
     async fn budget(&self) -> Option<i64> {
         self.0.budget
     }
@@ -63,7 +57,7 @@ impl Project {
 
     /// How many tasks the project has.
     async fn task_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         Ok(tenant
             .task_counts
             .load_one(self.0.id)
@@ -80,7 +74,7 @@ impl Project {
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: i32,
     ) -> async_graphql::Result<Vec<Task>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let first = u32::try_from(first).map_err(|_| ApiError::BadUserInput {
             field: "first".to_owned(),
             message: "first: must be between 1 and 100".to_owned(),
@@ -119,7 +113,7 @@ pub(super) async fn load_member(
     ctx: &Context<'_>,
     id: uuid::Uuid,
 ) -> async_graphql::Result<Option<Member>> {
-    let tenant = TenantContext::of(ctx)?;
+    let tenant = TenantContext::of(ctx).await?;
     Ok(tenant.members.load_one(id).await.api()?.map(Member))
 }
 
@@ -157,18 +151,11 @@ pub(crate) struct UpdateProjectInput {
 #[derive(Default, Debug)]
 pub(super) struct ProjectsQuery;
 
+#[authorized]
 #[Object]
 impl ProjectsQuery {
     /// The tenant's projects, oldest first.
-    #[graphql(
-        guard = "policies::READ_PROJECTS",
-        directive = auth::apply(
-            policies::READ_PROJECTS.requires(0),
-            policies::READ_PROJECTS.scope(0),
-            policies::READ_PROJECTS.tenant(0),
-            policies::READ_PROJECTS.authenticated(0)
-        )
-    )]
+    #[auth(policies::READ_PROJECTS)]
     async fn projects(
         &self,
         ctx: &Context<'_>,
@@ -176,7 +163,7 @@ impl ProjectsQuery {
         after: Option<String>,
         filter: Option<ProjectFilterInput>,
     ) -> async_graphql::Result<Option<PageOf<Project>>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let page = page_request(first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let filter = ProjectFilter {
@@ -190,17 +177,9 @@ impl ProjectsQuery {
     }
 
     /// One project; `null` and `NOT_FOUND` when there is none in the caller's tenant.
-    #[graphql(
-        guard = "policies::READ_PROJECTS",
-        directive = auth::apply(
-            policies::READ_PROJECTS.requires(0),
-            policies::READ_PROJECTS.scope(0),
-            policies::READ_PROJECTS.tenant(0),
-            policies::READ_PROJECTS.authenticated(0)
-        )
-    )]
+    #[auth(policies::READ_PROJECTS)]
     async fn project(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Project>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let project = projects::get(&tenant.scope, &tenant.db, id).await.api()?;
         Ok(Some(Project(project)))
@@ -210,24 +189,17 @@ impl ProjectsQuery {
 #[derive(Default, Debug)]
 pub(super) struct ProjectsMutation;
 
+#[authorized]
 #[Object]
 impl ProjectsMutation {
     /// Creates a project.
-    #[graphql(
-        guard = "policies::CREATE_PROJECT",
-        directive = auth::apply(
-            policies::CREATE_PROJECT.requires(0),
-            policies::CREATE_PROJECT.scope(0),
-            policies::CREATE_PROJECT.tenant(0),
-            policies::CREATE_PROJECT.authenticated(0)
-        )
-    )]
+    #[auth(policies::CREATE_PROJECT)]
     async fn create_project(
         &self,
         ctx: &Context<'_>,
         input: CreateProjectInput,
     ) -> async_graphql::Result<Option<Project>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let new = NewProject {
             name: input.name,
             description: input.description,
@@ -240,15 +212,7 @@ impl ProjectsMutation {
     }
 
     /// Changes a project, if it is still at `expectedVersion` (else `CONFLICT`).
-    #[graphql(
-        guard = "policies::UPDATE_PROJECT",
-        directive = auth::apply(
-            policies::UPDATE_PROJECT.requires(0),
-            policies::UPDATE_PROJECT.scope(0),
-            policies::UPDATE_PROJECT.tenant(0),
-            policies::UPDATE_PROJECT.authenticated(0)
-        )
-    )]
+    #[auth(policies::UPDATE_PROJECT)]
     async fn update_project(
         &self,
         ctx: &Context<'_>,
@@ -256,7 +220,7 @@ impl ProjectsMutation {
         expected_version: i32,
         input: UpdateProjectInput,
     ) -> async_graphql::Result<Option<Project>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let changes = ProjectPatch {
             name: input.name,
@@ -270,22 +234,14 @@ impl ProjectsMutation {
     }
 
     /// Archives a project, if it is still at `expectedVersion`. Admins only.
-    #[graphql(
-        guard = "policies::ARCHIVE_PROJECT",
-        directive = auth::apply(
-            policies::ARCHIVE_PROJECT.requires(0),
-            policies::ARCHIVE_PROJECT.scope(0),
-            policies::ARCHIVE_PROJECT.tenant(0),
-            policies::ARCHIVE_PROJECT.authenticated(0)
-        )
-    )]
+    #[auth(policies::ARCHIVE_PROJECT)]
     async fn archive_project(
         &self,
         ctx: &Context<'_>,
         id: ID,
         expected_version: i32,
     ) -> async_graphql::Result<Option<Project>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let project = projects::archive(&tenant.scope, &tenant.db, id, expected_version)
             .await
@@ -295,22 +251,14 @@ impl ProjectsMutation {
 
     /// Deletes a project and its tasks, if it is still at `expectedVersion`. Admins only.
     /// Returns the deleted id.
-    #[graphql(
-        guard = "policies::DELETE_PROJECT",
-        directive = auth::apply(
-            policies::DELETE_PROJECT.requires(0),
-            policies::DELETE_PROJECT.scope(0),
-            policies::DELETE_PROJECT.tenant(0),
-            policies::DELETE_PROJECT.authenticated(0)
-        )
-    )]
+    #[auth(policies::DELETE_PROJECT)]
     async fn delete_project(
         &self,
         ctx: &Context<'_>,
         id: ID,
         expected_version: i32,
     ) -> async_graphql::Result<Option<ID>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let uuid = parse_id("id", &id)?;
         projects::delete(&tenant.scope, &tenant.db, uuid, expected_version)
             .await

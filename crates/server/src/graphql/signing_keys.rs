@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
+use cognigraph_authz_macros::authorized;
 use cognigraph_token::CognitoVerifier;
 
 use super::policies;
-use crate::authz::auth;
 use crate::errors::ApiError;
 
 /// The signing keys after a refresh.
@@ -23,19 +23,12 @@ pub(super) struct SigningKeysStatus {
 #[derive(Default, Debug)]
 pub(super) struct SigningKeysMutation;
 
+#[authorized]
 #[Object]
 impl SigningKeysMutation {
     /// Refetches every user pool's signing keys now, unless fetched in the last cooldown
     /// (10 s). Old keys keep serving if the fetch fails. (Nullable: a denial nulls this field.)
-    #[graphql(
-        guard = "policies::REFRESH_SIGNING_KEYS",
-        directive = auth::apply(
-            policies::REFRESH_SIGNING_KEYS.requires(0),
-            policies::REFRESH_SIGNING_KEYS.scope(0),
-            policies::REFRESH_SIGNING_KEYS.tenant(0),
-            policies::REFRESH_SIGNING_KEYS.authenticated(0)
-        )
-    )]
+    #[auth(policies::REFRESH_SIGNING_KEYS)]
     async fn refresh_signing_keys(
         &self,
         ctx: &Context<'_>,

@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, NaiveDate, Utc};
+use cognigraph_authz_macros::authorized;
 use cognigraph_domain::tasks::{
     self, NewTask, Task as DomainTask, TaskFilter, TaskPatch, TaskStatus,
 };
@@ -14,7 +15,6 @@ use super::{
     policies,
     projects::{Project, load_member},
 };
-use crate::authz::auth;
 
 /// Where a task stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl Task {
 
     /// The project it belongs to.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         Ok(tenant
             .projects
             .load_one(self.0.project_id)
@@ -133,18 +133,11 @@ pub(crate) struct UpdateTaskInput {
 #[derive(Default, Debug)]
 pub(super) struct TasksQuery;
 
+#[authorized]
 #[Object]
 impl TasksQuery {
     /// The tenant's tasks, oldest first, optionally of one project, status or assignee.
-    #[graphql(
-        guard = "policies::READ_TASKS",
-        directive = auth::apply(
-            policies::READ_TASKS.requires(0),
-            policies::READ_TASKS.scope(0),
-            policies::READ_TASKS.tenant(0),
-            policies::READ_TASKS.authenticated(0)
-        )
-    )]
+    #[auth(policies::READ_TASKS)]
     async fn tasks(
         &self,
         ctx: &Context<'_>,
@@ -154,7 +147,7 @@ impl TasksQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Option<PageOf<Task>>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let page = page_request(first, after.as_deref())?;
         let filter = TaskFilter {
             project_id: parse_optional_id("projectId", project_id.as_ref())?,
@@ -168,17 +161,9 @@ impl TasksQuery {
     }
 
     /// One task; `null` and `NOT_FOUND` when there is none in the caller's tenant.
-    #[graphql(
-        guard = "policies::READ_TASKS",
-        directive = auth::apply(
-            policies::READ_TASKS.requires(0),
-            policies::READ_TASKS.scope(0),
-            policies::READ_TASKS.tenant(0),
-            policies::READ_TASKS.authenticated(0)
-        )
-    )]
+    #[auth(policies::READ_TASKS)]
     async fn task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Task>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         Ok(Some(Task(
             tasks::get(&tenant.scope, &tenant.db, id).await.api()?,
@@ -189,24 +174,17 @@ impl TasksQuery {
 #[derive(Default, Debug)]
 pub(super) struct TasksMutation;
 
+#[authorized]
 #[Object]
 impl TasksMutation {
     /// Creates a task in an active project.
-    #[graphql(
-        guard = "policies::CREATE_TASK",
-        directive = auth::apply(
-            policies::CREATE_TASK.requires(0),
-            policies::CREATE_TASK.scope(0),
-            policies::CREATE_TASK.tenant(0),
-            policies::CREATE_TASK.authenticated(0)
-        )
-    )]
+    #[auth(policies::CREATE_TASK)]
     async fn create_task(
         &self,
         ctx: &Context<'_>,
         input: CreateTaskInput,
     ) -> async_graphql::Result<Option<Task>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let new = NewTask {
             project_id: parse_id("projectId", &input.project_id)?,
             title: input.title,
@@ -220,15 +198,7 @@ impl TasksMutation {
     }
 
     /// Changes a task, if it is still at `expectedVersion` (else `CONFLICT`).
-    #[graphql(
-        guard = "policies::UPDATE_TASK",
-        directive = auth::apply(
-            policies::UPDATE_TASK.requires(0),
-            policies::UPDATE_TASK.scope(0),
-            policies::UPDATE_TASK.tenant(0),
-            policies::UPDATE_TASK.authenticated(0)
-        )
-    )]
+    #[auth(policies::UPDATE_TASK)]
     async fn update_task(
         &self,
         ctx: &Context<'_>,
@@ -236,7 +206,7 @@ impl TasksMutation {
         expected_version: i32,
         input: UpdateTaskInput,
     ) -> async_graphql::Result<Option<Task>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let changes = TaskPatch {
             title: input.title,
@@ -250,15 +220,7 @@ impl TasksMutation {
     }
 
     /// Assigns a task to a member (or nobody, with `null`).
-    #[graphql(
-        guard = "policies::ASSIGN_TASK",
-        directive = auth::apply(
-            policies::ASSIGN_TASK.requires(0),
-            policies::ASSIGN_TASK.scope(0),
-            policies::ASSIGN_TASK.tenant(0),
-            policies::ASSIGN_TASK.authenticated(0)
-        )
-    )]
+    #[auth(policies::ASSIGN_TASK)]
     async fn assign_task(
         &self,
         ctx: &Context<'_>,
@@ -266,7 +228,7 @@ impl TasksMutation {
         expected_version: i32,
         assignee_id: Option<ID>,
     ) -> async_graphql::Result<Option<Task>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let assignee = parse_optional_id("assigneeId", assignee_id.as_ref())?;
         let task = tasks::assign(&tenant.scope, &tenant.db, id, assignee, expected_version)
@@ -276,15 +238,7 @@ impl TasksMutation {
     }
 
     /// Moves a task to `status`.
-    #[graphql(
-        guard = "policies::SET_TASK_STATUS",
-        directive = auth::apply(
-            policies::SET_TASK_STATUS.requires(0),
-            policies::SET_TASK_STATUS.scope(0),
-            policies::SET_TASK_STATUS.tenant(0),
-            policies::SET_TASK_STATUS.authenticated(0)
-        )
-    )]
+    #[auth(policies::SET_TASK_STATUS)]
     async fn set_task_status(
         &self,
         ctx: &Context<'_>,
@@ -292,7 +246,7 @@ impl TasksMutation {
         expected_version: i32,
         status: TaskStatusValue,
     ) -> async_graphql::Result<Option<Task>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let task = tasks::set_status(
             &tenant.scope,
@@ -307,22 +261,14 @@ impl TasksMutation {
     }
 
     /// Deletes a task, if it is still at `expectedVersion`. Admins only. Returns its id.
-    #[graphql(
-        guard = "policies::DELETE_TASK",
-        directive = auth::apply(
-            policies::DELETE_TASK.requires(0),
-            policies::DELETE_TASK.scope(0),
-            policies::DELETE_TASK.tenant(0),
-            policies::DELETE_TASK.authenticated(0)
-        )
-    )]
+    #[auth(policies::DELETE_TASK)]
     async fn delete_task(
         &self,
         ctx: &Context<'_>,
         id: ID,
         expected_version: i32,
     ) -> async_graphql::Result<Option<ID>> {
-        let tenant = TenantContext::of(ctx)?;
+        let tenant = TenantContext::of(ctx).await?;
         let uuid = parse_id("id", &id)?;
         tasks::delete(&tenant.scope, &tenant.db, uuid, expected_version)
             .await

@@ -6,10 +6,13 @@ use axum::{
 };
 
 use super::{AppState, graphql::error_body};
-use crate::{authz::Principal, tenancy::TenancyError};
+use crate::{
+    authz::Principal,
+    tenancy::{RevocationCheck, TenancyError, TenantLookup},
+};
 
 /// Seconds a client should wait when the signing keys cannot be had (the JWKS cooldown).
-const RETRY_AFTER_SECS: u64 = 10;
+pub(super) const RETRY_AFTER_SECS: u64 = 10;
 
 /// Why a request is not authenticated.
 #[derive(Debug)]
@@ -39,26 +42,20 @@ pub(super) async fn authenticate(
     })?;
     match state.verifier.verify(token).await {
         Ok(verified) => {
-            let resolved = match state.tenants.resolve(token, &verified).await {
-                Ok(resolved) => resolved,
-                Err(TenancyError::Revoked) => {
-                    tracing::info!(sub = verified.sub(), "token revoked (GetUser)");
-                    state.metrics.count_auth_failure("token_revoked");
-                    return Err(AuthRejection::Invalid {
-                        code: "token_revoked",
-                    });
+            if state.revocation_check == RevocationCheck::Getuser {
+                match state.tenants.check_revocation(token, &verified).await {
+                    Ok(()) => {}
+                    Err(TenancyError::Revoked) => return Err(revoked(state, verified.sub())),
+                    Err(error @ TenancyError::Unavailable(_)) => {
+                        tracing::error!(%error, "revocation check unavailable");
+                        return Err(AuthRejection::IdentityProviderUnavailable);
+                    }
                 }
-                Err(error @ TenancyError::Unavailable(_)) => {
-                    tracing::error!(%error, "tenant resolution unavailable");
-                    return Err(AuthRejection::IdentityProviderUnavailable);
-                }
-            };
-            let principal = Principal::from_verified(&verified, &state.role_groups, resolved);
-            let span = tracing::Span::current();
-            span.record("sub", principal.sub());
-            if let Some(tenant) = principal.tenant() {
-                span.record("tenant", tenant.as_str());
             }
+            // The tenant is looked up later, and only if a field needs it.
+            let tenant = TenantLookup::new(&state.tenants, token, &verified);
+            let principal = Principal::from_verified(&verified, &state.role_groups, tenant);
+            tracing::Span::current().record("sub", principal.sub());
             Ok(Some(principal))
         }
         Err(error) if error.is_keys_unavailable() => {
@@ -71,6 +68,15 @@ pub(super) async fn authenticate(
             state.metrics.count_auth_failure(error.code());
             Err(AuthRejection::Invalid { code: error.code() })
         }
+    }
+}
+
+/// The refusal of a token that Cognito says was revoked (or whose user signed out everywhere).
+pub(super) fn revoked(state: &AppState, sub: &str) -> AuthRejection {
+    tracing::info!(sub, "token revoked (GetUser)");
+    state.metrics.count_auth_failure("token_revoked");
+    AuthRejection::Invalid {
+        code: "token_revoked",
     }
 }
 

@@ -26,13 +26,11 @@ use super::{
     AppState,
     auth::{self, AuthRejection},
 };
-use cognigraph_domain::Scope;
-
 use crate::{
     authz::Principal,
     config::IntrospectionPolicy,
     errors::{classify, engine_codes, request_error},
-    graphql::context::TenantContext,
+    graphql::context::LazyTenantContext,
 };
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -68,20 +66,6 @@ pub(super) async fn handle(
         Ok(principal) => principal,
         Err(rejection) => return rejection.into_response(),
     };
-    let scope = match &principal {
-        Some(principal) => match state.membership.scope_for(principal).await {
-            Ok(scope) => scope,
-            Err(error) => {
-                tracing::error!(?error, "member sync failed");
-                return reject(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "SERVICE_UNAVAILABLE",
-                    "the database is unavailable; try again later",
-                );
-            }
-        },
-        None => None,
-    };
     let batch = match read_batch(&parts, body, state.limits.max_body_bytes).await {
         Ok(batch) => batch,
         Err(response) => return response,
@@ -110,7 +94,7 @@ pub(super) async fn handle(
 
     let mut prepared = Vec::with_capacity(requests.len());
     for request in requests {
-        match prepare(&state, &parts, principal.as_ref(), scope.as_ref(), request) {
+        match prepare(&state, &parts, principal.as_ref(), request) {
             Ok(step) => prepared.push(step),
             Err(response) => return *response,
         }
@@ -135,7 +119,15 @@ pub(super) async fn handle(
         responses.push(response);
     }
 
+    // A tenant lookup that found the token revoked refuses the whole request, as the
+    // revocation check would have.
+    if let Some(principal) = &principal
+        && principal.tenant_lookup().found_revoked()
+    {
+        return auth::revoked(&state, principal.sub()).into_response();
+    }
     let request_failed = responses.iter().any(is_request_error);
+    let unavailable = !is_batch && responses.iter().all(is_only_unavailable);
     let body = if is_batch {
         serde_json::to_vec(&BatchResponse::Batch(responses))
     } else {
@@ -154,6 +146,8 @@ pub(super) async fn handle(
     // type says 400 when the request failed before execution.
     let status = if media_type == GRAPHQL_RESPONSE_JSON && request_failed && !is_batch {
         StatusCode::BAD_REQUEST
+    } else if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK
     };
@@ -162,7 +156,35 @@ pub(super) async fn handle(
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    if unavailable {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(auth::RETRY_AFTER_SECS),
+        );
+    }
     response
+}
+
+/// Whether nothing could be served, only because something the fields need (Cognito, the
+/// database) is down: every root field is `null` and every error is `SERVICE_UNAVAILABLE`.
+/// Such a response is a 503 with `Retry-After`, so clients and load balancers retry.
+fn is_only_unavailable(response: &GqlResponse) -> bool {
+    let nothing_served = match &response.data {
+        async_graphql::Value::Null => true,
+        async_graphql::Value::Object(fields) => fields
+            .values()
+            .all(|v| matches!(v, async_graphql::Value::Null)),
+        _ => false,
+    };
+    nothing_served
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|ext| ext.get("code"))
+                .is_some_and(|code| *code == async_graphql::Value::from("SERVICE_UNAVAILABLE"))
+        })
 }
 
 /// `application/graphql-response+json` when the client lists it, otherwise `application/json`.
@@ -250,7 +272,6 @@ fn prepare(
     state: &AppState,
     parts: &Parts,
     principal: Option<&Principal>,
-    scope: Option<&Scope>,
     mut request: Request,
 ) -> Result<Prepared, Box<Response>> {
     let failed = |error: ServerError| Ok(Prepared::Failed(GqlResponse::from_errors(vec![error])));
@@ -297,11 +318,10 @@ fn prepare(
 
     match principal {
         Some(principal) => {
-            request = request.data(principal.clone());
-            if let Some(scope) = scope {
-                let db = state.membership.db().clone();
-                request = request.data(TenantContext::new(scope.clone(), db));
-            }
+            request = request.data(principal.clone()).data(LazyTenantContext::new(
+                state.membership.clone(),
+                principal.clone(),
+            ));
         }
         None if state.introspection == IntrospectionPolicy::Public && introspection_only => {
             request = request.only_introspection();

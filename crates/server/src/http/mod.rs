@@ -28,7 +28,7 @@ use crate::{
     graphql::ApiSchema,
     membership::Membership,
     metrics::Metrics,
-    tenancy::TenantResolver,
+    tenancy::{RevocationCheck, TenantResolver},
 };
 
 /// The header carrying the request id, taken from the client or generated, and echoed.
@@ -48,6 +48,8 @@ pub struct App {
     pub role_groups: RoleGroups,
     /// Callers → tenants.
     pub tenants: TenantResolver,
+    /// Whether every request asks Cognito if its token was revoked.
+    pub revocation_check: RevocationCheck,
     /// Callers → members and domain scopes (and the database).
     pub membership: Membership,
     /// Request limits.

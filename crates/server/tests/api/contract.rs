@@ -304,7 +304,7 @@ async fn every_guarded_object_field_behaves_as_its_directive_says() {
         projects::{self, NewProject},
         tasks::{self, NewTask},
     };
-    use cognigraph_server::graphql::context::TenantContext;
+    use cognigraph_server::graphql::context::{LazyTenantContext, TenantContext};
 
     let folder = tempfile::tempdir().unwrap();
     let db = Db::connect(&format!(
@@ -393,7 +393,10 @@ async fn every_guarded_object_field_behaves_as_its_directive_says() {
                 let request = Request::new(query.clone())
                     .variables(variables.clone())
                     .data(Principal::for_tests(Some(role), &[], Some("acme")))
-                    .data(TenantContext::new(scope, db.clone()));
+                    .data(LazyTenantContext::ready(TenantContext::new(
+                        scope,
+                        db.clone(),
+                    )));
                 let response = schema.execute(request).await;
                 let denied = response.errors.iter().any(|e| {
                     e.path.last().is_some_and(|segment| {

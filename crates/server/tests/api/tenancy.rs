@@ -196,7 +196,20 @@ async fn cognito_unreachable_is_503_not_401() {
     let (app, stub) = app_with_stub("userinfo", 60).await;
     let token = app.token(&["viewer"]);
     stub.set(&token, Answer::Broken);
-    let response = app.post(Some(&token), &json!({ "query": ME })).await;
+    // Only the fields that need the tenant fail; `me.username` is served.
+    let (status, body) = app.query(Some(&token), ME).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["me"]["username"], "alice", "{body}");
+    assert_eq!(body["data"]["me"]["tenant"], Value::Null, "{body}");
+    assert_eq!(body["errors"][0]["path"], json!(["me", "tenant"]), "{body}");
+    assert_eq!(error_codes(&body), ["SERVICE_UNAVAILABLE"]);
+    // Nothing else to serve: the whole response is a 503.
+    let response = app
+        .post(
+            Some(&token),
+            &json!({ "query": "{ projects { totalCount } }" }),
+        )
+        .await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "10");
     let body: Value = response.json().await.unwrap();
