@@ -1,10 +1,11 @@
 //! Sessions at the emulator: a refreshed access token is accepted; after GlobalSignOut the old
-//! access token is not.
+//! access token is not (every request with `REVOCATION_CHECK=getuser`; without it, requests that
+//! look the tenant up in Cognito).
 
 use cognigraph_tests::{App, Pool};
 use serde_json::json;
 
-use crate::support::{assert_refused, data, jwt_claims, signed_in};
+use crate::support::{assert_refused, data, jwt_claims, post, signed_in};
 
 #[tokio::test]
 async fn a_refreshed_access_token_is_accepted() {
@@ -41,7 +42,7 @@ async fn a_refreshed_access_token_is_accepted() {
 async fn after_global_sign_out_the_old_access_token_is_refused() {
     let pool = Pool::create().await;
     // Userinfo cache 0: every request asks GetUser, so the revocation shows at once.
-    let app = App::start(&pool, 0, &[]).await;
+    let app = App::start(&pool, 0, &["--revocation-check", "getuser"]).await;
     let old = signed_in(&pool, "leaver", &["viewer"], Some("acme")).await;
     let me = "{ me { username tenant } }";
     let before = data(&app, &old.access_token, me, json!({})).await;
@@ -60,4 +61,31 @@ async fn after_global_sign_out_the_old_access_token_is_refused() {
     let again = pool.sign_in("leaver").await;
     let after = data(&app, &again.access_token, me, json!({})).await;
     assert_eq!(after["me"], json!({"username": "leaver", "tenant": "acme"}));
+}
+
+#[tokio::test]
+async fn without_the_revocation_check_a_tenant_lookup_still_notices_a_sign_out() {
+    let pool = Pool::create().await;
+    let app = App::start(&pool, 0, &[]).await; // REVOCATION_CHECK=off, the default
+    let old = signed_in(&pool, "leaver", &["viewer"], Some("acme")).await;
+    pool.api
+        .global_sign_out(&old.access_token)
+        .await
+        .expect("GlobalSignOut");
+    // A verified token is trusted until it expires for what needs no tenant...
+    let me = data(&app, &old.access_token, "{ me { username } }", json!({})).await;
+    assert_eq!(me["me"]["username"], "leaver");
+    // ...but a request whose tenant comes from GetUser learns of the revocation: 401.
+    let answer = post(
+        &app,
+        &old.access_token,
+        "{ me { username } projects { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(answer.status, 401, "{}", answer.body);
+    assert_eq!(
+        answer.body["errors"][0]["extensions"]["reason"],
+        "token_revoked"
+    );
 }

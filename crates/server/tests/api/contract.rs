@@ -35,7 +35,7 @@ fn schema_graphql_is_current() {
 }
 
 /// One `@auth(...)` rule as the schema states it.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct StatedRule {
     requires: Option<Role>,
     scope: Option<String>,
@@ -55,12 +55,7 @@ impl StatedRule {
 
     fn from_directive(directive: &ConstDirective) -> Self {
         let arg = |name: &str| directive.get_argument(name).map(|v| v.node.clone());
-        let requires = arg("requires").map(|v| match v.to_string().as_str() {
-            "VIEWER" => Role::Viewer,
-            "EDITOR" => Role::Editor,
-            "ADMIN" => Role::Admin,
-            other => panic!("unknown role {other}"),
-        });
+        let requires = arg("requires").map(|v| role_named(&v.to_string()));
         let scope = arg("scope").map(|v| match v {
             async_graphql::Value::String(s) => s,
             other => panic!("scope must be a string, not {other}"),
@@ -81,6 +76,15 @@ impl StatedRule {
                 .as_ref()
                 .is_none_or(|s| caller.scopes.contains(&s.as_str()))
             && (!self.tenant || caller.tenant.is_some())
+    }
+}
+
+fn role_named(name: &str) -> Role {
+    match name {
+        "VIEWER" => Role::Viewer,
+        "EDITOR" => Role::Editor,
+        "ADMIN" => Role::Admin,
+        other => panic!("unknown role {other}"),
     }
 }
 
@@ -231,8 +235,10 @@ async fn every_root_field_declares_a_policy_and_its_guard_agrees() {
     let sdl = graphql::sdl();
     let types = SchemaTypes::parse(&sdl);
     let schema = schema_without_limits();
+    let access_policy = access_policy(&schema).await;
     let mut failures = Vec::new();
     let mut checked = 0;
+    let mut listed_fields = 0;
     for (root, keyword) in [
         ("Query", "query"),
         ("Mutation", "mutation"),
@@ -255,6 +261,16 @@ async fn every_root_field_declares_a_policy_and_its_guard_agrees() {
                     anonymous.errors
                 ));
             }
+            if let Some(problem) = denied_shape(&anonymous, &name, field.ty.node.nullable) {
+                failures.push(format!("{root}.{name} denied: {problem}"));
+            }
+            match access_policy.get(&(root.to_owned(), name.clone())) {
+                Some(listed) if *listed == rules => {}
+                listed => failures.push(format!(
+                    "{root}.{name}: accessPolicy lists {listed:?}, the schema states {rules:?}"
+                )),
+            }
+            listed_fields += 1;
 
             let scopes: Vec<&'static str> = rules
                 .iter()
@@ -275,26 +291,110 @@ async fn every_root_field_declares_a_policy_and_its_guard_agrees() {
                         if denied { "denied" } else { "allowed" },
                     ));
                 }
+                if denied
+                    && let Some(problem) = denied_shape(&response, &name, field.ty.node.nullable)
+                {
+                    failures.push(format!("{root}.{name} denied for {caller:?}: {problem}"));
+                }
                 checked += 1;
             }
         }
+    }
+    if listed_fields != access_policy.len() {
+        failures.push(format!(
+            "accessPolicy lists {} fields, the schema has {listed_fields} root fields",
+            access_policy.len()
+        ));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 3 * 16, "the walk checked only {checked} cases");
 }
 
-/// How to reach one instance of each object type that has guarded fields, as a viewer can.
-/// A type missing here fails the walk below: add its route when you guard one of its fields.
-const ROUTES: &[(&str, &str)] = &[
+/// `Query.accessPolicy` as an admin reads it: (operation type, field) → its rules.
+async fn access_policy(schema: &graphql::ApiSchema) -> HashMap<(String, String), Vec<StatedRule>> {
+    let query = "{ accessPolicy { operationType field rules { requires scope tenant } } }";
+    let principal = Principal::for_tests(Some(Role::Admin), &[], None);
+    let response = schema.execute(Request::new(query).data(principal)).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let data = response.data.into_json().expect("JSON");
+    data["accessPolicy"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|entry| {
+            let rules = entry["rules"]
+                .as_array()
+                .expect("rules")
+                .iter()
+                .map(|rule| StatedRule {
+                    requires: rule["requires"].as_str().map(role_named),
+                    scope: rule["scope"].as_str().map(str::to_owned),
+                    tenant: rule["tenant"] == serde_json::json!(true),
+                })
+                .collect();
+            let key = (
+                entry["operationType"].as_str().expect("type").to_owned(),
+                entry["field"].as_str().expect("field").to_owned(),
+            );
+            (key, rules)
+        })
+        .collect()
+}
+
+/// What is wrong with the response of a denied field, if anything: a nullable field must be
+/// present with `null` (GraphQL spec 6.4.4); a non-null one nulls its parent (here `data`).
+fn denied_shape(response: &async_graphql::Response, field: &str, nullable: bool) -> Option<String> {
+    let data = serde_json::to_value(&response.data).expect("JSON");
+    if nullable {
+        match data.get(field) {
+            Some(serde_json::Value::Null) => None,
+            Some(other) => Some(format!("`{field}` is {other}, not null")),
+            None => Some(format!("`{field}` is missing from data {data}")),
+        }
+    } else {
+        (!data.is_null()).then(|| format!("a non-null field failed but data is {data}"))
+    }
+}
+
+/// How to reach each object type that has guarded fields, as a viewer can: one object, and the
+/// items of a list. A type missing here fails the walk below: add its routes when you guard one
+/// of its fields. The path leads to the objects holding `FIELD` (`*`: every list item).
+const ROUTES: &[(&str, &str, &[&str])] = &[
     (
         "Project",
         "query($task: ID!) { task(id: $task) { project { FIELD } } }",
+        &["task", "project"],
+    ),
+    (
+        "Project",
+        "{ projects { edges { node { FIELD } } } }",
+        &["projects", "edges", "*", "node"],
     ),
     (
         "Member",
         "query($task: ID!) { task(id: $task) { assignee { FIELD } } }",
+        &["task", "assignee"],
+    ),
+    (
+        "Member",
+        "{ tasks { edges { node { assignee { FIELD } } } } }",
+        &["tasks", "edges", "*", "node", "assignee"],
     ),
 ];
+
+/// The objects at `path` in `data` (`*` steps into every list item).
+fn objects_at<'a>(data: &'a serde_json::Value, path: &[&str]) -> Vec<&'a serde_json::Value> {
+    match path.split_first() {
+        None => vec![data],
+        Some((&"*", rest)) => data
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|item| objects_at(item, rest))
+            .collect(),
+        Some((key, rest)) => data.get(key).map_or_else(Vec::new, |v| objects_at(v, rest)),
+    }
+}
 
 #[tokio::test]
 async fn every_guarded_object_field_behaves_as_its_directive_says() {
@@ -371,63 +471,85 @@ async fn every_guarded_object_field_behaves_as_its_directive_says() {
                 continue;
             }
             let name = field.name.node.to_string();
-            let Some((_, route)) = ROUTES.iter().find(|(t, _)| t == type_name) else {
+            let routes: Vec<_> = ROUTES.iter().filter(|(t, _, _)| t == type_name).collect();
+            if routes.len() < 2 {
                 failures.push(format!(
-                    "{type_name}.{name} is guarded but ROUTES has no way to {type_name}"
+                    "{type_name}.{name} is guarded but ROUTES has no object and list route to {type_name}"
                 ));
                 continue;
-            };
-            let query = route.replace("FIELD", &name);
-            for (role, sub) in [
-                (Role::Viewer, "viewer"),
-                (Role::Editor, "editor"),
-                (Role::Admin, "admin"),
-            ] {
-                let caller = Caller {
-                    role: Some(role),
-                    scopes: Vec::new(),
-                    tenant: Some("acme"),
-                };
-                let expected = rules.iter().any(|rule| rule.admits(&caller));
-                let scope = enter(role, sub).await;
-                let request = Request::new(query.clone())
-                    .variables(variables.clone())
-                    .data(Principal::for_tests(Some(role), &[], Some("acme")))
-                    .data(LazyTenantContext::ready(TenantContext::new(
-                        scope,
-                        db.clone(),
-                    )));
-                let response = schema.execute(request).await;
-                let denied = response.errors.iter().any(|e| {
-                    e.path.last().is_some_and(|segment| {
+            }
+            for (_, route, path) in routes {
+                let query = route.replace("FIELD", &name);
+                for (role, sub) in [
+                    (Role::Viewer, "viewer"),
+                    (Role::Editor, "editor"),
+                    (Role::Admin, "admin"),
+                ] {
+                    let caller = Caller {
+                        role: Some(role),
+                        scopes: Vec::new(),
+                        tenant: Some("acme"),
+                    };
+                    let expected = rules.iter().any(|rule| rule.admits(&caller));
+                    let scope = enter(role, sub).await;
+                    let request = Request::new(query.clone())
+                        .variables(variables.clone())
+                        .data(Principal::for_tests(Some(role), &[], Some("acme")))
+                        .data(LazyTenantContext::ready(TenantContext::new(
+                            scope,
+                            db.clone(),
+                        )));
+                    let response = schema.execute(request).await;
+                    let denied = response.errors.iter().any(|e| {
+                        e.path.last().is_some_and(|segment| {
                         matches!(segment, async_graphql::PathSegment::Field(f) if *f == name)
                     }) && e
                         .extensions
                         .as_ref()
                         .and_then(|x| x.get("code"))
                         .is_some_and(|c| *c == GqlValue::from("FORBIDDEN"))
-                });
-                let other_errors = response.errors.len() - usize::from(denied);
-                if other_errors > 0 {
-                    failures.push(format!(
-                        "{type_name}.{name} as {role:?}: {:?}",
-                        response.errors
-                    ));
+                    });
+                    let other_errors = response.errors.len() - usize::from(denied);
+                    if other_errors > 0 {
+                        failures.push(format!(
+                            "{type_name}.{name} as {role:?}: {:?}",
+                            response.errors
+                        ));
+                    }
+                    if denied == expected {
+                        failures.push(format!(
+                            "{type_name}.{name}: @auth says {} for {role:?}, the guard says {}",
+                            if expected { "allowed" } else { "denied" },
+                            if denied { "denied" } else { "allowed" },
+                        ));
+                    }
+                    // Every object on the route has the key; a denied (nullable) field is null.
+                    let data = serde_json::to_value(&response.data).expect("JSON");
+                    let holders = objects_at(&data, path);
+                    if holders.is_empty() {
+                        failures.push(format!(
+                            "{query} as {role:?} reached no {type_name}: {data}"
+                        ));
+                    }
+                    for holder in holders {
+                        match holder.get(&name) {
+                            None => failures.push(format!(
+                                "{type_name}.{name} as {role:?}: key missing in {holder} ({query})"
+                            )),
+                            Some(value) if denied && !value.is_null() => failures.push(format!(
+                                "{type_name}.{name} as {role:?}: denied but {value}"
+                            )),
+                            Some(_) => {}
+                        }
+                    }
+                    checked += 1;
                 }
-                if denied == expected {
-                    failures.push(format!(
-                        "{type_name}.{name}: @auth says {} for {role:?}, the guard says {}",
-                        if expected { "allowed" } else { "denied" },
-                        if denied { "denied" } else { "allowed" },
-                    ));
-                }
-                checked += 1;
             }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(
-        checked >= 6,
+        checked >= 12,
         "only {checked} guarded object fields were exercised"
     );
 }

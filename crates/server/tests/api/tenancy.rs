@@ -219,3 +219,105 @@ async fn cognito_unreachable_is_503_not_401() {
         "identity_provider_unavailable"
     );
 }
+
+#[tokio::test]
+async fn requests_that_need_no_tenant_never_ask_cognito_nor_the_database() {
+    let (app, stub) = app_with_stub("auto", 0).await;
+    let token = app.token(&["viewer"]); // no custom:tenant claim: auto would ask GetUser
+    stub.set(&token, Answer::Broken); // and Cognito is down
+    let statements = app.db.statement_count();
+    for query in [
+        "{ me { username sub groups roles scopes } }",
+        "{ __typename }",
+        "{ accessPolicy { field } }",
+        "{ __schema { queryType { name } } }",
+    ] {
+        let (status, body) = app.query(Some(&token), query).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        assert!(body.get("errors").is_none(), "{query}: {body}");
+    }
+    assert_eq!(stub.calls(), 0, "GetUser was called");
+    assert_eq!(
+        app.db.statement_count(),
+        statements,
+        "the database was used"
+    );
+}
+
+#[tokio::test]
+async fn the_tenant_is_looked_up_once_per_request_when_first_needed() {
+    let (app, stub) = app_with_stub("auto", 0).await;
+    let token = app.token(&["viewer"]);
+    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    let query = "{ me { tenant } a: projects { totalCount } b: tasks { totalCount } }";
+    let (status, body) = app.query(Some(&token), query).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(body["data"]["me"]["tenant"], "acme");
+    assert_eq!(
+        stub.calls(),
+        1,
+        "one GetUser for three fields that need the tenant"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_lookup_failure_fails_only_the_fields_that_need_it() {
+    let (app, stub) = app_with_stub("auto", 60).await;
+    let token = app.token(&["viewer"]);
+    stub.set(&token, Answer::Broken);
+    let (status, body) = app
+        .query(Some(&token), "{ me { username } projects { totalCount } }")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"],
+        json!({ "me": { "username": "alice" }, "projects": null })
+    );
+    assert_eq!(error_codes(&body), ["SERVICE_UNAVAILABLE"]);
+    assert_eq!(body["errors"][0]["path"], json!(["projects"]));
+    assert_eq!(
+        body["errors"][0]["extensions"]["reason"],
+        "identity_provider_unavailable"
+    );
+}
+
+#[tokio::test]
+async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
+    let stub = StubCognito::default();
+    let endpoint = stub.start().await;
+    let app = spawn_app_with(AppOptions {
+        args: vec![
+            "--cognito-endpoint".into(),
+            endpoint,
+            "--userinfo-cache-secs".into(),
+            "0".into(),
+            "--revocation-check".into(),
+            "getuser".into(),
+        ],
+        hydrate: true,
+        ..AppOptions::default()
+    })
+    .await;
+    // The tenant comes from the claim (the test apps' default source), yet GetUser is asked.
+    let token = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
+    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    let (status, _) = app.query(Some(&token), "{ me { username } }").await;
+    assert_eq!(status, 200);
+    assert_eq!(stub.calls(), 1);
+    stub.set(&token, Answer::Revoked);
+    let response = app
+        .post(Some(&token), &json!({ "query": "{ me { username } }" }))
+        .await;
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["reason"], "token_revoked");
+
+    // Off (the default): the same revoked token is trusted until it expires.
+    let (default_app, default_stub) = app_with_stub("claim", 0).await;
+    let token = default_app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
+    default_stub.set(&token, Answer::Revoked);
+    let (status, _) = default_app.query(Some(&token), "{ me { username } }").await;
+    assert_eq!(status, 200);
+    assert_eq!(default_stub.calls(), 0);
+}

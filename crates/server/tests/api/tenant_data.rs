@@ -593,3 +593,57 @@ async fn an_invalid_tenant_attribute_is_refused_not_truncated() {
     assert_eq!(error_codes(&body), ["FORBIDDEN"]);
     assert_eq!(body["errors"][0]["extensions"]["reason"], "invalid_tenant");
 }
+
+#[tokio::test]
+async fn denied_fields_are_null_in_data_as_the_spec_says() {
+    let app = spawn_app().await;
+    let admin = user(&app, "admin", "acme");
+    let viewer = user(&app, "viewer", "acme");
+    create_project(&app, &admin, "P1").await;
+    let body = gql(
+        &app,
+        &viewer,
+        "{ me { username } members { username } projects(first: 1) { edges { node { name budget } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        body["data"],
+        json!({
+            "me": { "username": "acme-viewer" },
+            "members": null,
+            "projects": { "edges": [{ "node": { "name": "P1", "budget": null } }] },
+        }),
+        "{body}"
+    );
+    let paths: Vec<&Value> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["path"])
+        .collect();
+    assert_eq!(paths.len(), 2, "{body}");
+    assert!(paths.contains(&&json!(["members"])), "{body}");
+    assert!(
+        paths.contains(&&json!(["projects", "edges", 0, "node", "budget"])),
+        "{body}"
+    );
+
+    let body = gql(
+        &app,
+        &viewer,
+        r#"mutation { createProject(input: { name: "x" }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(body["data"], json!({ "createProject": null }), "{body}");
+    assert_eq!(
+        body["errors"][0]["path"],
+        json!(["createProject"]),
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
+}
