@@ -126,9 +126,14 @@ pub enum LogFormat {
 /// Limits on what one request may ask.
 #[derive(Debug, Clone, Args)]
 pub struct LimitSettings {
-    /// Deepest field nesting allowed in a query.
+    /// Deepest field nesting allowed in a query (below `__schema` and `__type`:
+    /// MAX_INTROSPECTION_DEPTH).
     #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 12)]
     pub max_depth: usize,
+    /// Deepest field nesting allowed under `__schema` or `__type`, counted the same way. The
+    /// standard introspection queries (GraphiQL 4, graphql-js 16) nest 15 deep.
+    #[arg(long, env = "MAX_INTROSPECTION_DEPTH", default_value_t = 20)]
+    pub max_introspection_depth: usize,
     /// Largest query complexity (each field counts 1, lists by their page size).
     #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 500)]
     pub max_complexity: usize,

@@ -129,7 +129,8 @@ pub mod engine_codes {
     pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     /// The document does not validate against the schema.
     pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-    /// Nesting deeper than `MAX_QUERY_DEPTH`.
+    /// Nesting deeper than `MAX_QUERY_DEPTH` (or, below `__schema` and `__type`,
+    /// `MAX_INTROSPECTION_DEPTH`); raised by `graphql::limits` with this code.
     pub const TOO_DEEP: &str = "QUERY_TOO_DEEP";
     /// Complexity above `MAX_QUERY_COMPLEXITY`.
     pub const TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
@@ -166,9 +167,7 @@ pub fn classify(error: &mut ServerError) {
         return;
     }
     let mut field = None;
-    let code = if error.message.starts_with("Query is nested too deep") {
-        engine_codes::TOO_DEEP
-    } else if error.message.starts_with("Query is too complex") {
+    let code = if error.message.starts_with("Query is too complex") {
         engine_codes::TOO_COMPLEX
     } else if let Some(argument) = error.message.strip_prefix("Invalid value for argument \"") {
         // `Invalid value for argument "input.budget", expected type "Int"`: the field is the

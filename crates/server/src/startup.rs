@@ -71,6 +71,7 @@ impl Application {
         let schema = graphql::build(
             &SchemaOptions {
                 max_depth: settings.limits.max_depth,
+                max_introspection_depth: settings.limits.max_introspection_depth,
                 max_complexity: settings.limits.max_complexity,
                 introspection_off: settings.introspection == IntrospectionPolicy::Off,
             },

@@ -6,6 +6,7 @@ mod connection;
 pub mod context;
 mod field_errors;
 mod inputs;
+pub mod limits;
 mod me;
 mod members;
 pub mod policies;
@@ -46,8 +47,11 @@ pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Schema-wide settings (per-request data, such as the principal, is added per request).
 #[derive(Debug, Clone)]
 pub struct SchemaOptions {
-    /// Deepest nesting allowed.
+    /// Deepest nesting allowed in data selections (`MAX_QUERY_DEPTH`, default 12).
     pub max_depth: usize,
+    /// Deepest nesting allowed under a root `__schema` or `__type` field
+    /// (`MAX_INTROSPECTION_DEPTH`, default 20).
+    pub max_introspection_depth: usize,
     /// Largest complexity allowed.
     pub max_complexity: usize,
     /// Introspection disabled entirely.
@@ -56,8 +60,12 @@ pub struct SchemaOptions {
 
 /// Builds the schema. `verifier` is app data for the fields that manage signing keys.
 pub fn build(options: &SchemaOptions, verifier: Option<Arc<CognitoVerifier>>) -> ApiSchema {
+    // Depth is our own check (introspection has its own bound), not async-graphql's `limit_depth`.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(options.max_depth)
+        .extension(limits::DepthLimit(limits::DepthLimits {
+            data: options.max_depth,
+            introspection: options.max_introspection_depth,
+        }))
         .limit_complexity(options.max_complexity)
         .extension(field_errors::FieldErrors);
     if options.introspection_off {

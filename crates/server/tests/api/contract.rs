@@ -223,6 +223,7 @@ fn schema_without_limits() -> graphql::ApiSchema {
     graphql::build(
         &SchemaOptions {
             max_depth: 64,
+            max_introspection_depth: 64,
             max_complexity: 100_000,
             introspection_off: false,
         },

@@ -136,6 +136,8 @@ async fn each_limit_has_its_own_code() {
         args: vec![
             "--max-depth".into(),
             "3".into(),
+            "--max-introspection-depth".into(),
+            "4".into(),
             "--max-complexity".into(),
             "8".into(),
             "--max-aliases".into(),
@@ -154,6 +156,10 @@ async fn each_limit_has_its_own_code() {
         .query(Some(&token), "{ accessPolicy { rules { requires } } }")
         .await;
     assert!(body.get("errors").is_none(), "depth 3 is allowed: {body}");
+    let (_, body) = app
+        .query(Some(&token), "{ projects { edges { node { id } } } }")
+        .await;
+    assert_eq!(code_of(body), ["QUERY_TOO_DEEP"]);
     let (_, body) = app
         .query(
             Some(&token),

@@ -8,6 +8,7 @@
 mod authentication;
 mod authorization;
 mod contract;
+mod depth;
 mod helpers;
 mod http_rules;
 mod operations;

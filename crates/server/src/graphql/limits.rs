@@ -1,0 +1,438 @@
+//! Depth limits, checked before anything else looks at a document: data selections may nest
+//! `MAX_QUERY_DEPTH` fields; the subtree of a root `__schema` or `__type` field has its own
+//! bound, `MAX_INTROSPECTION_DEPTH`, so that the standard introspection queries (GraphiQL's and
+//! graphql-js's nest type references nine `ofType` levels: 15 fields deep) pass while data
+//! queries keep their limit.
+//!
+//! Depth counts the fields on a path from the root: `{ me { username } }` is 2. Fragment spreads
+//! and inline fragments add no level of their own; their fields count where they are spread.
+//! This runs before validation, so a document may spread unknown fragments (they count 0 here;
+//! validation refuses them) or spread a fragment within itself (refused here, never followed).
+//! Each fragment is measured once, so the work is linear in the size of the document however
+//! often its fragments are spread.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    Name, Positioned, Request, ServerError, ServerResult,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+    parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
+};
+
+use crate::errors::{engine_codes, request_error};
+
+/// Most nested selection sets and fragment spreads followed, whatever the limits: bounds the
+/// walk's recursion (async-graphql itself refuses documents nested more than 32 levels before
+/// this check runs).
+pub const MAX_NESTING: usize = 128;
+
+/// Root fields whose subtree is bounded by [`DepthLimits::introspection`].
+const INTROSPECTION_ROOTS: [&str; 2] = ["__schema", "__type"];
+
+/// The two depth bounds, in fields on a path from the root (the root field counts 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepthLimits {
+    /// For every root field but `__schema` and `__type` (`MAX_QUERY_DEPTH`, default 12).
+    pub data: usize,
+    /// For root `__schema` and `__type` fields (`MAX_INTROSPECTION_DEPTH`, default 20).
+    pub introspection: usize,
+}
+
+/// Why a document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DepthError {
+    /// A data selection nests deeper than [`DepthLimits::data`].
+    #[error("Query is nested too deep: {depth} levels of fields; at most {limit} are allowed.")]
+    Data {
+        /// The deepest data path, in fields.
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// An introspection selection nests deeper than [`DepthLimits::introspection`].
+    #[error(
+        "Introspection is nested too deep: {depth} levels of fields; at most {limit} are allowed."
+    )]
+    Introspection {
+        /// The deepest `__schema`/`__type` path, in fields.
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Selection sets and fragment spreads nested more than [`MAX_NESTING`] levels.
+    #[error("Query is nested too deep: more than {MAX_NESTING} levels of selections.")]
+    Nesting,
+    /// A fragment spreads itself, directly or through others.
+    #[error("Cannot spread fragment \"{0}\" within itself.")]
+    FragmentCycle(String),
+}
+
+impl DepthError {
+    /// The `extensions.code` clients see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Data { .. } | Self::Introspection { .. } | Self::Nesting => {
+                engine_codes::TOO_DEEP
+            }
+            Self::FragmentCycle(_) => engine_codes::VALIDATION_FAILED,
+        }
+    }
+
+    /// The `extensions.reason`: which bound was passed.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Data { .. } => "query_depth",
+            Self::Introspection { .. } => "introspection_depth",
+            Self::Nesting => "nesting",
+            Self::FragmentCycle(_) => "fragment_cycle",
+        }
+    }
+}
+
+impl From<DepthError> for ServerError {
+    fn from(error: DepthError) -> Self {
+        let mut server_error = request_error(error.code(), error.to_string());
+        if let Some(extensions) = server_error.extensions.as_mut() {
+            extensions.set("reason", error.reason());
+        }
+        server_error
+    }
+}
+
+/// The deepest data and introspection paths of `document`'s operations (every operation: the
+/// one to run is chosen later).
+///
+/// # Errors
+/// [`DepthError::FragmentCycle`] and [`DepthError::Nesting`]; never a limit error.
+pub fn measure(document: &ExecutableDocument) -> Result<Depths, DepthError> {
+    let mut walk = Walk::new(document);
+    let mut depths = Depths::default();
+    for (_, operation) in document.operations.iter() {
+        let found = walk.root(&operation.node.selection_set.node, 0)?;
+        depths = depths.max(found);
+    }
+    Ok(depths)
+}
+
+/// Refuses `document` when a path is deeper than its bound.
+///
+/// # Errors
+/// A [`DepthError`]: a limit passed, a fragment cycle, or absurd nesting.
+pub fn check(document: &ExecutableDocument, limits: DepthLimits) -> Result<(), DepthError> {
+    let depths = measure(document)?;
+    if depths.data > limits.data {
+        return Err(DepthError::Data {
+            depth: depths.data,
+            limit: limits.data,
+        });
+    }
+    if depths.introspection > limits.introspection {
+        return Err(DepthError::Introspection {
+            depth: depths.introspection,
+            limit: limits.introspection,
+        });
+    }
+    Ok(())
+}
+
+/// The deepest paths of a document, in fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Depths {
+    /// Through root fields other than `__schema` and `__type`.
+    pub data: usize,
+    /// Through root `__schema` and `__type` fields.
+    pub introspection: usize,
+}
+
+impl Depths {
+    fn max(self, other: Self) -> Self {
+        Self {
+            data: self.data.max(other.data),
+            introspection: self.introspection.max(other.introspection),
+        }
+    }
+}
+
+/// A fragment being measured (a spread of it now is a cycle), or its measure.
+#[derive(Debug, Clone, Copy)]
+enum Memo<T> {
+    InProgress,
+    Done(T),
+}
+
+/// One measurement of a document: each fragment is measured once as a nested selection and
+/// once as a root selection.
+struct Walk<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    /// Fragment name to the deepest path of fields within it.
+    heights: HashMap<&'a str, Memo<usize>>,
+    /// Fragment name to its depths when spread at the root of an operation.
+    roots: HashMap<&'a str, Memo<Depths>>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(document: &'a ExecutableDocument) -> Self {
+        Self {
+            fragments: &document.fragments,
+            heights: HashMap::new(),
+            roots: HashMap::new(),
+        }
+    }
+
+    /// The depths of an operation's root selection set (or of a selection spread into it).
+    fn root(&mut self, set: &'a SelectionSet, nesting: usize) -> Result<Depths, DepthError> {
+        if nesting > MAX_NESTING {
+            return Err(DepthError::Nesting);
+        }
+        let mut depths = Depths::default();
+        for item in &set.items {
+            let found = match &item.node {
+                Selection::Field(field) => {
+                    let depth = self.field_depth(&field.node.selection_set.node, nesting)?;
+                    if INTROSPECTION_ROOTS.contains(&field.node.name.node.as_str()) {
+                        Depths {
+                            data: 0,
+                            introspection: depth,
+                        }
+                    } else {
+                        Depths {
+                            data: depth,
+                            introspection: 0,
+                        }
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    self.root(&inline.node.selection_set.node, nesting + 1)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match self.roots.get(name) {
+                        Some(Memo::Done(depths)) => *depths,
+                        Some(Memo::InProgress) => {
+                            return Err(DepthError::FragmentCycle(name.to_owned()));
+                        }
+                        None => match self.fragments.get_key_value(name) {
+                            // Unknown: validation reports it.
+                            None => Depths::default(),
+                            Some((name, fragment)) => {
+                                let name = name.as_str();
+                                self.roots.insert(name, Memo::InProgress);
+                                let depths =
+                                    self.root(&fragment.node.selection_set.node, nesting + 1)?;
+                                self.roots.insert(name, Memo::Done(depths));
+                                depths
+                            }
+                        },
+                    }
+                }
+            };
+            depths = depths.max(found);
+        }
+        Ok(depths)
+    }
+
+    /// The depth of a field with this selection set: 1 for a leaf.
+    fn field_depth(&mut self, set: &'a SelectionSet, nesting: usize) -> Result<usize, DepthError> {
+        if set.items.is_empty() {
+            Ok(1)
+        } else {
+            Ok(1 + self.height(set, nesting + 1)?)
+        }
+    }
+
+    /// The deepest path of fields within a nested selection set.
+    fn height(&mut self, set: &'a SelectionSet, nesting: usize) -> Result<usize, DepthError> {
+        if nesting > MAX_NESTING {
+            return Err(DepthError::Nesting);
+        }
+        let mut height = 0;
+        for item in &set.items {
+            let found = match &item.node {
+                Selection::Field(field) => {
+                    self.field_depth(&field.node.selection_set.node, nesting)?
+                }
+                Selection::InlineFragment(inline) => {
+                    self.height(&inline.node.selection_set.node, nesting + 1)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match self.heights.get(name) {
+                        Some(Memo::Done(height)) => *height,
+                        Some(Memo::InProgress) => {
+                            return Err(DepthError::FragmentCycle(name.to_owned()));
+                        }
+                        None => match self.fragments.get_key_value(name) {
+                            None => 0,
+                            Some((name, fragment)) => {
+                                let name = name.as_str();
+                                self.heights.insert(name, Memo::InProgress);
+                                let height =
+                                    self.height(&fragment.node.selection_set.node, nesting + 1)?;
+                                self.heights.insert(name, Memo::Done(height));
+                                height
+                            }
+                        },
+                    }
+                }
+            };
+            height = height.max(found);
+        }
+        Ok(height)
+    }
+}
+
+/// The async-graphql extension that applies [`check`] to every request's document, before the
+/// engine's own checks (its recursion limit would otherwise report a fragment cycle, or a
+/// document nested 33 levels, as a vague validation error).
+#[derive(Debug, Clone, Copy)]
+pub struct DepthLimit(pub DepthLimits);
+
+impl ExtensionFactory for DepthLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(*self)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for DepthLimit {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        // The document is parsed once and kept in the request for the engine. One that does not
+        // parse is the engine's to report.
+        if let Ok(document) = request.parsed_query() {
+            check(document, self.0)?;
+        }
+        next.run(ctx, request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "a test fails loudly on the first surprise"
+    )]
+
+    use super::*;
+
+    fn depths(query: &str) -> Result<Depths, DepthError> {
+        measure(&async_graphql::parser::parse_query(query).unwrap())
+    }
+
+    fn data(depth: usize) -> Depths {
+        Depths {
+            data: depth,
+            introspection: 0,
+        }
+    }
+
+    #[test]
+    fn depth_counts_fields_not_fragments() {
+        assert_eq!(depths("{ __typename }"), Ok(data(1)));
+        assert_eq!(depths("{ me { username } }"), Ok(data(2)));
+        assert_eq!(
+            depths("{ me { ... on Me { username } } ...F } fragment F on Query { a { b { c } } }"),
+            Ok(data(3))
+        );
+        // A fragment spread in several places counts where it is spread.
+        assert_eq!(
+            depths("{ a { ...F } b { c { ...F } } } fragment F on T { x { y } }"),
+            Ok(data(4))
+        );
+        assert_eq!(depths("{ a { ...Unknown } }"), Ok(data(1)));
+    }
+
+    #[test]
+    fn introspection_is_measured_apart_from_data() {
+        assert_eq!(
+            depths("{ __schema { types { name } } me { sub } }"),
+            Ok(Depths {
+                data: 2,
+                introspection: 3
+            })
+        );
+        assert_eq!(
+            depths(
+                "{ ... on Query { __type(name: \"Query\") { name } } ...R } fragment R on Query { __schema { queryType { name } } }"
+            ),
+            Ok(Depths {
+                data: 0,
+                introspection: 3
+            })
+        );
+        // Only at the root: a nested `__type` is data (and invalid).
+        assert_eq!(depths("{ me { __type { name } } }"), Ok(data(3)));
+    }
+
+    #[test]
+    fn cycles_are_refused_not_followed() {
+        for query in [
+            "{ ...A } fragment A on Query { ...A }",
+            "{ me { ...A } } fragment A on Me { ...B } fragment B on Me { x { ...A } }",
+            "{ ...A } fragment A on Query { ... on Query { ...B } } fragment B on Query { ...A }",
+        ] {
+            assert!(
+                matches!(depths(query), Err(DepthError::FragmentCycle(_))),
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // The parser bounds nesting within one definition (64); a chain of fragments is not.
+        let chain = |links: usize| {
+            let mut query = String::from("{ a { ...F0 } }\n");
+            for link in 0..links {
+                query.push_str(&format!("fragment F{link} on T {{ ...F{} }}\n", link + 1));
+            }
+            query.push_str(&format!("fragment F{links} on T {{ b }}\n"));
+            query
+        };
+        assert_eq!(depths(&chain(MAX_NESTING - 2)), Ok(data(2)));
+        assert_eq!(depths(&chain(MAX_NESTING)), Err(DepthError::Nesting));
+    }
+
+    #[test]
+    fn fragments_are_measured_once() {
+        // Each fragment spreads the next one 8 times, 12 levels down: 8^12 paths if each
+        // spread were walked again; measured once each, this takes no time.
+        let mut query = String::from("{ ...F0 }\nfragment F0 on Query { a { ");
+        query.push_str(&"...F1 ".repeat(8));
+        query.push_str("} }\n");
+        for level in 1..12 {
+            query.push_str(&format!("fragment F{level} on T {{ a {{ "));
+            query.push_str(&format!("...F{} ", level + 1).repeat(8));
+            query.push_str("} }\n");
+        }
+        query.push_str("fragment F12 on T { leaf }\n");
+        assert_eq!(depths(&query), Ok(data(13)));
+    }
+
+    #[test]
+    fn check_names_the_bound_passed() {
+        let limits = DepthLimits {
+            data: 2,
+            introspection: 3,
+        };
+        let parse = |q| async_graphql::parser::parse_query(q).unwrap();
+        assert_eq!(check(&parse("{ me { sub } }"), limits), Ok(()));
+        assert_eq!(
+            check(&parse("{ me { a { b } } }"), limits),
+            Err(DepthError::Data { depth: 3, limit: 2 })
+        );
+        assert_eq!(
+            check(&parse("{ __schema { types { name } } }"), limits),
+            Ok(())
+        );
+        assert_eq!(
+            check(&parse("{ __schema { types { fields { name } } } }"), limits),
+            Err(DepthError::Introspection { depth: 4, limit: 3 })
+        );
+    }
+}
