@@ -1,23 +1,31 @@
 //! GraphiQL in a real browser: headless Chromium, driven over WebDriver (`fantoccini` and
-//! Debian's `chromedriver`), loads `/` from cognigraph, sends `{ me { … } }` with a Bearer
-//! token from the Cognito emulator, and must show the caller in the result pane.
+//! Debian's `chromedriver`), used as a newcomer would after `just dev`. cognigraph serves `/`
+//! with the caller's Authorization header filled in (`--graphiql-default-headers`), and the test
+//! checks that
+//! - the page loads the schema: no error in the result pane (such as `QUERY_TOO_DEEP` for
+//!   GraphiQL's own introspection query);
+//! - the documentation explorer (the sidebar's docs button) lists `Query`'s fields;
+//! - typing a query in the editor offers completions from the schema, and picking one with Enter
+//!   completes the field;
+//! - running the query shows the caller's data in the result pane.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (`apt-get install -y chromium
 //! chromium-driver`); without them the test fails, never skips. The page and its scripts are
-//! served by cognigraph itself, so nothing goes to the internet. A screenshot is saved to
+//! served by cognigraph itself, so nothing goes to the internet. Screenshots of each step are
+//! saved to `target/graphiql-browser-<step>.png`, and of the end (or the failure) to
 //! `target/graphiql-browser.png`.
 
 use std::{
     fs,
     io::{Read, Write},
     net::{Ipv4Addr, TcpListener, TcpStream},
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use cognigraph_tests::{App, Pool};
-use fantoccini::{Client, ClientBuilder, Locator, wd::Capabilities};
+use fantoccini::{Client, ClientBuilder, Locator, key::Key, wd::Capabilities};
 use serde_json::{Value, json};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -25,107 +33,233 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// The query editor's CodeMirror 5 instance.
 const QUERY_EDITOR: &str = ".graphiql-query-editor .CodeMirror";
-/// The headers tab's button, below the query editor.
-const HEADERS_TAB: &str = ".graphiql-editor-tools button[data-name=\"headers\"]";
-/// The headers editor's CodeMirror (the variables editor shares the section, hidden).
-const HEADERS_EDITOR: &str = concat!(
-    "section.graphiql-editor-tool[aria-label=\"Headers\"]",
-    " .graphiql-editor:not(.hidden) .CodeMirror"
-);
+/// The hidden textarea CodeMirror 5 reads keystrokes from.
+const QUERY_INPUT: &str = ".graphiql-query-editor .CodeMirror textarea";
+/// The sidebar button that opens the documentation explorer.
+const DOCS_BUTTON: &str = "button[aria-label=\"Show Documentation Explorer\"]";
+/// The completion list CodeMirror's show-hint shows under the cursor, and its entries.
+const HINT: &str = ".CodeMirror-hints .CodeMirror-hint";
 /// The run button.
 const EXECUTE_BUTTON: &str = "button.graphiql-execute-button";
 /// The result pane's CodeMirror.
 const RESULT: &str = "section.result-window .CodeMirror";
 
-/// How long the page may take to start GraphiQL, and the query to show its result.
+/// How long the page may take to start GraphiQL and load the schema, and each later step.
 const PATIENCE: Duration = Duration::from_secs(20);
 /// How long chromedriver may take to start, and to shut down.
 const SHORT: Duration = Duration::from_secs(3);
 
+/// What the newcomer saw.
+#[derive(Debug)]
+struct Seen {
+    /// `Query`'s fields in the documentation explorer.
+    query_fields: Vec<String>,
+    /// The completions offered after typing `usern` inside `me`.
+    completions: Vec<String>,
+    /// The query editor's text after picking the first completion.
+    completed_query: String,
+    /// The result pane's JSON after running it.
+    result: Value,
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn graphiql_shows_the_signed_in_user() {
+async fn a_newcomer_explores_the_schema_completes_a_query_and_runs_it() {
     require_browser();
     let pool = Pool::create().await;
     pool.user("gina", &["admin"], Some("acme")).await;
     let token = pool.sign_in("gina").await.access_token;
-    let app = App::start(&pool, 60, &[]).await;
+    let headers = json!({ "Authorization": format!("Bearer {token}") }).to_string();
+    let app = App::start(&pool, 60, &["--graphiql-default-headers", &headers]).await;
 
     let driver = Chromedriver::start().await;
     let client = driver.connect().await;
     // Nothing panics while the session is open, so the browser is always closed: the outcome,
     // and a screenshot whatever happened (the first thing to look at when this fails).
-    let outcome = run_me_query(&client, &app.address, &token).await;
-    let screenshot = save_screenshot(&client).await;
+    let outcome = newcomer(&client, &app.address).await;
+    let screenshot = save_screenshot(&client, "graphiql-browser.png").await;
     let closed = client.close().await;
     drop(driver);
     app.stop().await;
 
     let screenshot = screenshot.unwrap_or_else(|e| format!("none: {e}"));
-    let result = outcome.unwrap_or_else(|e| panic!("{e} (screenshot: {screenshot})"));
+    let seen = outcome.unwrap_or_else(|e| panic!("{e} (screenshot: {screenshot})"));
     closed.expect("closing the browser session");
-    let me = &result["data"]["me"];
-    assert_eq!(me["username"], "gina", "result pane: {result}");
-    assert_eq!(me["tenant"], "acme", "result pane: {result}");
+    for field in ["me", "projects", "tasks", "accessPolicy"] {
+        assert!(
+            seen.query_fields.iter().any(|f| f == field),
+            "the docs explorer lists Query's fields {:?}, without {field}",
+            seen.query_fields
+        );
+    }
     assert_eq!(
-        me["roles"],
-        json!(["ADMIN", "EDITOR", "VIEWER"]),
+        seen.completions.first().map(String::as_str),
+        Some("username")
+    );
+    assert!(
+        seen.completed_query.contains("me { username"),
+        "the editor after completing: {:?}",
+        seen.completed_query
+    );
+    let result = &seen.result;
+    assert!(result.get("errors").is_none(), "result pane: {result}");
+    assert_eq!(
+        result["data"]["me"]["username"], "gina",
         "result pane: {result}"
     );
-    assert!(result.get("errors").is_none(), "result pane: {result}");
 }
 
-/// Opens GraphiQL, fills the headers and the query, runs it, and returns the result pane's JSON
-/// once it shows gina of acme.
-async fn run_me_query(client: &Client, address: &str, token: &str) -> Result<Value, String> {
+/// Opens GraphiQL and does what a newcomer does; returns what they saw, or what went wrong.
+async fn newcomer(client: &Client, address: &str) -> Result<Seen, String> {
     client
         .goto(&format!("{address}/"))
         .await
         .map_err(|e| format!("loading GraphiQL: {e}"))?;
-    let wait = client.wait().at_most(PATIENCE);
-    wait.for_element(Locator::Css(QUERY_EDITOR))
-        .await
-        .map_err(|e| format!("GraphiQL did not start (no query editor): {e}"))?;
-
-    // The headers editor is open by default; the click makes sure it is the visible tool.
-    client
-        .find(Locator::Css(HEADERS_TAB))
-        .await
-        .map_err(|e| format!("no Headers tab: {e}"))?
-        .click()
-        .await
-        .map_err(|e| format!("clicking the Headers tab: {e}"))?;
     client
         .wait()
         .at_most(PATIENCE)
-        .for_element(Locator::Css(HEADERS_EDITOR))
+        .for_element(Locator::Css(QUERY_EDITOR))
         .await
-        .map_err(|e| format!("no headers editor: {e}"))?;
+        .map_err(|e| format!("GraphiQL did not start (no query editor): {e}"))?;
 
-    let headers = json!({ "Authorization": format!("Bearer {token}") }).to_string();
-    set_editor(client, HEADERS_EDITOR, &headers).await?;
-    set_editor(client, QUERY_EDITOR, "{ me { username roles tenant } }").await?;
+    // The docs explorer shows the root types once the schema is in; a failed introspection
+    // shows its error there and in the result pane (GraphiQL's fetch error). Either ends the
+    // wait.
+    click(client, DOCS_BUTTON).await?;
+    let loaded = wait_for(
+        client,
+        "the schema in the documentation explorer",
+        &format!(
+            "const result = document.querySelector('{RESULT}');
+             const shown = result && result.CodeMirror ? result.CodeMirror.getValue() : '';
+             if (shown.trim() !== '') return 'result pane: ' + shown;
+             const error = document.querySelector('.graphiql-doc-explorer-error');
+             if (error) return 'docs explorer: ' + error.textContent;
+             const query = [...document.querySelectorAll(
+               '.graphiql-doc-explorer-root-type + a.graphiql-doc-explorer-type-name')]
+               .find(a => a.textContent === 'Query');
+             return query ? 'loaded' : null;"
+        ),
+    )
+    .await?;
+    save_screenshot(client, "graphiql-browser-1-loaded.png").await?;
+    if loaded != "loaded" {
+        return Err(format!("GraphiQL could not load the schema: {loaded}"));
+    }
 
+    // Query's fields.
     client
-        .find(Locator::Css(EXECUTE_BUTTON))
+        .execute(
+            "[...document.querySelectorAll('.graphiql-doc-explorer-root-type + a.graphiql-doc-explorer-type-name')]
+               .find(a => a.textContent === 'Query').click(); return true;",
+            vec![],
+        )
         .await
-        .map_err(|e| format!("no run button: {e}"))?
+        .map_err(|e| format!("opening Query in the docs explorer: {e}"))?;
+    let fields = wait_for(
+        client,
+        "Query's fields in the documentation explorer",
+        "const names = [...document.querySelectorAll('a.graphiql-doc-explorer-field-name')]
+           .map(a => a.textContent);
+         return names.includes('me') ? JSON.stringify(names) : null;",
+    )
+    .await?;
+    let query_fields: Vec<String> =
+        serde_json::from_str(&fields).map_err(|e| format!("field names {fields}: {e}"))?;
+    save_screenshot(client, "graphiql-browser-2-docs.png").await?;
+
+    // Type with completion: the editor closes brackets itself, so `{ me { usern` reads
+    // `{ me { usern} }`; show-hint opens after the letters.
+    set_editor(client, QUERY_EDITOR, "").await?;
+    click(client, QUERY_EDITOR).await?;
+    client
+        .find(Locator::Css(QUERY_INPUT))
+        .await
+        .map_err(|e| format!("no query editor input: {e}"))?
+        .send_keys("{ me { usern")
+        .await
+        .map_err(|e| format!("typing into the query editor: {e}"))?;
+    let hints = wait_for(
+        client,
+        "completions for `usern`",
+        &format!(
+            "const hints = [...document.querySelectorAll('{HINT}')].map(li => li.textContent);
+             return hints.length ? JSON.stringify(hints) : null;"
+        ),
+    )
+    .await?;
+    let completions: Vec<String> =
+        serde_json::from_str(&hints).map_err(|e| format!("completions {hints}: {e}"))?;
+    save_screenshot(client, "graphiql-browser-3-completion.png").await?;
+    client
+        .find(Locator::Css(QUERY_INPUT))
+        .await
+        .map_err(|e| format!("no query editor input: {e}"))?
+        .send_keys(&Key::Enter)
+        .await
+        .map_err(|e| format!("picking the completion: {e}"))?;
+    let completed_query = wait_for(
+        client,
+        "the completed field in the editor",
+        &format!(
+            "const e = document.querySelector('{QUERY_EDITOR}');
+             const text = e.CodeMirror.getValue();
+             return text.includes('username') && !document.querySelector('{HINT}') ? text : null;"
+        ),
+    )
+    .await?;
+
+    click(client, EXECUTE_BUTTON).await?;
+    let shown = wait_for(
+        client,
+        "the result of the query",
+        &format!(
+            "const e = document.querySelector('{RESULT}');
+             const text = e && e.CodeMirror ? e.CodeMirror.getValue() : '';
+             return text.trim() ? text : null;"
+        ),
+    )
+    .await?;
+    save_screenshot(client, "graphiql-browser-4-result.png").await?;
+    let result = serde_json::from_str(&shown)
+        .map_err(|e| format!("the result pane is not JSON ({e}): {shown}"))?;
+    Ok(Seen {
+        query_fields,
+        completions,
+        completed_query,
+        result,
+    })
+}
+
+/// Clicks the element at `selector`.
+async fn click(client: &Client, selector: &str) -> Result<(), String> {
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css(selector))
+        .await
+        .map_err(|e| format!("no {selector}: {e}"))?
         .click()
         .await
-        .map_err(|e| format!("clicking the run button: {e}"))?;
+        .map_err(|e| format!("clicking {selector}: {e}"))
+}
 
+/// Evaluates `script` every 100 ms until it returns a string, which is returned; `what` names
+/// the wait in the error after [`PATIENCE`].
+async fn wait_for(client: &Client, what: &str, script: &str) -> Result<String, String> {
     let deadline = Instant::now() + PATIENCE;
-    let mut shown = String::new();
-    while Instant::now() < deadline {
-        shown = editor_value(client, RESULT).await.unwrap_or_default();
-        if shown.contains("gina") && shown.contains("acme") {
-            return serde_json::from_str(&shown)
-                .map_err(|e| format!("the result pane is not JSON ({e}): {shown}"));
+    loop {
+        let value = client
+            .execute(script, vec![])
+            .await
+            .map_err(|e| format!("waiting for {what}: {e}"))?;
+        if let Value::String(found) = value {
+            return Ok(found);
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        if Instant::now() >= deadline {
+            return Err(format!("no {what} within {PATIENCE:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(format!(
-        "the result pane did not show gina of acme within {PATIENCE:?}; it shows: {shown:?}"
-    ))
 }
 
 /// Replaces the text of the CodeMirror 5 editor at `selector`.
@@ -147,36 +281,25 @@ async fn set_editor(client: &Client, selector: &str, text: &str) -> Result<(), S
     }
 }
 
-/// The text of the CodeMirror 5 editor at `selector`.
-async fn editor_value(client: &Client, selector: &str) -> Result<String, String> {
-    let value = client
-        .execute(
-            "const e = document.querySelector(arguments[0]);
-             return e && e.CodeMirror ? e.CodeMirror.getValue() : null;",
-            vec![json!(selector)],
-        )
-        .await
-        .map_err(|e| format!("reading {selector}: {e}"))?;
-    value
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("no CodeMirror editor at {selector}"))
-}
-
-/// Saves the window as `<workspace>/target/graphiql-browser.png` and returns that path.
-async fn save_screenshot(client: &Client) -> Result<String, String> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("the tests package is not in a workspace")?;
-    let target = workspace.join("target");
-    fs::create_dir_all(&target).map_err(|e| format!("creating {}: {e}", target.display()))?;
-    let path = target.join("graphiql-browser.png");
+/// Saves the window as `<workspace>/target/<name>` and returns that path.
+async fn save_screenshot(client: &Client, name: &str) -> Result<String, String> {
+    let path = target_dir()?.join(name);
     let png = client
         .screenshot()
         .await
         .map_err(|e| format!("taking a screenshot: {e}"))?;
     fs::write(&path, png).map_err(|e| format!("writing {}: {e}", path.display()))?;
     Ok(path.display().to_string())
+}
+
+/// `<workspace>/target`, created if missing.
+fn target_dir() -> Result<PathBuf, String> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("the tests package is not in a workspace")?;
+    let target = workspace.join("target");
+    fs::create_dir_all(&target).map_err(|e| format!("creating {}: {e}", target.display()))?;
+    Ok(target)
 }
 
 /// Fails (never skips) when Chromium or its driver is missing.

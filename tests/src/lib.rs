@@ -195,7 +195,25 @@ impl App {
     /// # Panics
     /// When the app cannot start.
     pub async fn start(pool: &Pool, userinfo_cache_secs: u64, extra: &[&str]) -> Self {
-        let database = TestDatabase::create().await;
+        Self::start_on(
+            pool,
+            TestDatabase::create().await,
+            userinfo_cache_secs,
+            extra,
+        )
+        .await
+    }
+
+    /// As [`App::start`], on a database the test has prepared (it is deleted with the app).
+    ///
+    /// # Panics
+    /// When the app cannot start.
+    pub async fn start_on(
+        pool: &Pool,
+        database: TestDatabase,
+        userinfo_cache_secs: u64,
+        extra: &[&str],
+    ) -> Self {
         let emulator = pool.api.endpoint().trim_end_matches('/').to_owned();
         let mut args = vec![
             "--region".to_owned(),

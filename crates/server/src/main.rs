@@ -65,7 +65,12 @@ async fn main() -> anyhow::Result<()> {
                 &tokens_file,
                 serde_json::to_string_pretty(&seed::tokens_json(&seeded))?,
             )?;
-            let summary = seed::summary(&seeded, &listen_addr, &tokens_file.display().to_string());
+            let data = seed::seed_data(&api, &seeded, &database_url)
+                .await
+                .with_context(|| format!("seeding projects and tasks into {database_url}"))?;
+            let mut summary =
+                seed::summary(&seeded, &listen_addr, &tokens_file.display().to_string());
+            summary.push_str(&seed::data_summary(&data));
             std::io::stdout().write_all(summary.as_bytes())?;
             Ok(())
         }

@@ -286,6 +286,29 @@ impl CognitoApi {
         Ok(())
     }
 
+    /// The user's `sub` (AdminGetUser), the id Cognito puts in the user's tokens.
+    pub async fn user_sub(&self, pool_id: &str, username: &str) -> Result<String, CognitoApiError> {
+        let answer: Value = self
+            .call(
+                "AdminGetUser",
+                json!({ "UserPoolId": pool_id, "Username": username }),
+            )
+            .await?;
+        answer["UserAttributes"]
+            .as_array()
+            .and_then(|attributes| {
+                attributes
+                    .iter()
+                    .find(|a| a["Name"] == "sub")
+                    .and_then(|a| a["Value"].as_str().map(str::to_owned))
+            })
+            .ok_or_else(|| CognitoApiError {
+                action: "AdminGetUser",
+                kind: "UnexpectedAnswer".to_owned(),
+                message: "no sub attribute".to_owned(),
+            })
+    }
+
     /// Signs in with a password (`USER_PASSWORD_AUTH`).
     pub async fn sign_in(
         &self,

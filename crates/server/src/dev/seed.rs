@@ -200,3 +200,228 @@ pub fn summary(seeded: &SeededPool, listen_addr: &str, tokens_file: &str) -> Str
     ));
     out
 }
+
+/// A project `just dev` seeds, with its tasks' titles.
+#[derive(Debug, Clone, Copy)]
+pub struct DevProject {
+    /// The name.
+    pub name: &'static str,
+    /// The description.
+    pub description: &'static str,
+    /// The budget (visible to admins).
+    pub budget: Option<i64>,
+    /// The titles of its tasks.
+    pub tasks: &'static [&'static str],
+}
+
+/// The projects `just dev` seeds in each tenant of [`DEV_USERS`].
+pub const DEV_PROJECTS: &[(&str, &[DevProject])] = &[
+    (
+        "acme",
+        &[
+            DevProject {
+                name: "Website relaunch",
+                description: "The new acme.example.com, live before the spring fair.",
+                budget: Some(48_000),
+                tasks: &[
+                    "Draft the sitemap",
+                    "Pick a colour palette",
+                    "Set up analytics",
+                ],
+            },
+            DevProject {
+                name: "Customer onboarding",
+                description: "The first week of a new customer, step by step.",
+                budget: Some(12_500),
+                tasks: &["Write the welcome email", "Record a product tour"],
+            },
+            DevProject {
+                name: "Office move",
+                description: "From the third floor to the fifth.",
+                budget: None,
+                tasks: &["Book the movers"],
+            },
+        ],
+    ),
+    (
+        "globex",
+        &[
+            DevProject {
+                name: "Annual report",
+                description: "Figures, letter to shareholders, cover.",
+                budget: Some(30_000),
+                tasks: &["Collect the figures", "Design the cover"],
+            },
+            DevProject {
+                name: "Hiring: backend engineer",
+                description: "One more pair of hands for the API team.",
+                budget: None,
+                tasks: &["Write the job ad", "Schedule interviews"],
+            },
+        ],
+    ),
+];
+
+/// Why the development data could not be seeded.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedDataError {
+    /// The emulator did not tell a user's `sub`.
+    #[error(transparent)]
+    Cognito(#[from] CognitoApiError),
+    /// The database refused (or could not be opened or migrated).
+    #[error("database: {0}")]
+    Database(#[from] cognigraph_domain::DomainError),
+    /// A tenant of [`DEV_PROJECTS`] is not a valid tenant id.
+    #[error("tenant {tenant:?}: {source}")]
+    Tenant {
+        /// The tenant.
+        tenant: &'static str,
+        /// Why it is invalid.
+        source: cognigraph_domain::InvalidTenantId,
+    },
+    /// A tenant of [`DEV_PROJECTS`] has no seeded admin to create its projects.
+    #[error("tenant {0} has no admin among the seeded users")]
+    NoAdmin(&'static str),
+    /// A user's group is none of [`ROLE_GROUPS`].
+    #[error("group {0} grants no role")]
+    UnknownGroup(&'static str),
+}
+
+/// What seeding did in one tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantData {
+    /// The tenant had no project: these were created.
+    Created {
+        /// Projects created.
+        projects: usize,
+        /// Tasks created.
+        tasks: usize,
+    },
+    /// The tenant already had projects (an earlier run, or the user's own): nothing was added.
+    Kept {
+        /// Projects it has.
+        projects: u64,
+    },
+}
+
+/// Seeds [`DEV_PROJECTS`] into the database at `database_url` (migrated first): in each tenant
+/// with no project yet, its seeded users become members (with the `sub` the emulator gives
+/// them, so they are the same members when they call the service), its admin creates the
+/// projects and its editor (or admin) the tasks, assigned in turn to the tenant's members.
+/// Tenants that have a project are left alone, so re-running it adds nothing.
+pub async fn seed_data(
+    api: &CognitoApi,
+    seeded: &SeededPool,
+    database_url: &str,
+) -> Result<Vec<(&'static str, TenantData)>, SeedDataError> {
+    use cognigraph_domain::{
+        Db, PageRequest, Role, TenantId,
+        members::{self, MemberProfile},
+        projects::{self, NewProject, ProjectFilter},
+        tasks::{self, NewTask},
+    };
+
+    let db = Db::connect(database_url).await?;
+    db.migrate().await?;
+    let mut done = Vec::with_capacity(DEV_PROJECTS.len());
+    for (tenant_name, dev_projects) in DEV_PROJECTS {
+        let tenant = TenantId::parse(tenant_name).map_err(|source| SeedDataError::Tenant {
+            tenant: tenant_name,
+            source,
+        })?;
+        let mut scopes = Vec::new();
+        for (user, _) in seeded
+            .users
+            .iter()
+            .filter(|(u, _)| u.tenant == *tenant_name)
+        {
+            let role = match user.group {
+                "admin" => Role::Admin,
+                "editor" => Role::Editor,
+                "viewer" => Role::Viewer,
+                other => return Err(SeedDataError::UnknownGroup(other)),
+            };
+            let sub = api.user_sub(&seeded.pool_id, user.username).await?;
+            let profile = MemberProfile {
+                username: user.username.to_owned(),
+                email: Some(format!("{}@{}.example.com", user.username, user.tenant)),
+            };
+            let scope = members::enter(&db, tenant.clone(), role, &sub, profile).await?;
+            scopes.push(scope);
+        }
+        let admin = scopes
+            .iter()
+            .find(|s| s.role() == Role::Admin)
+            .ok_or(SeedDataError::NoAdmin(tenant_name))?;
+        let editor = scopes
+            .iter()
+            .find(|s| s.role() == Role::Editor)
+            .unwrap_or(admin);
+
+        let existing =
+            projects::list(admin, &db, ProjectFilter::default(), PageRequest::first(1)).await?;
+        if existing.total_count > 0 {
+            done.push((
+                *tenant_name,
+                TenantData::Kept {
+                    projects: existing.total_count,
+                },
+            ));
+            continue;
+        }
+        let mut task_count = 0;
+        for dev_project in *dev_projects {
+            let project = projects::create(
+                admin,
+                &db,
+                NewProject {
+                    name: dev_project.name.to_owned(),
+                    description: Some(dev_project.description.to_owned()),
+                    budget: dev_project.budget,
+                },
+            )
+            .await?;
+            for title in dev_project.tasks {
+                let assignee = &scopes[task_count % scopes.len()];
+                tasks::create(
+                    editor,
+                    &db,
+                    NewTask {
+                        project_id: project.id,
+                        title: (*title).to_owned(),
+                        description: None,
+                        due_date: None,
+                        assignee_id: Some(assignee.actor_id()),
+                    },
+                )
+                .await?;
+                task_count += 1;
+            }
+        }
+        done.push((
+            *tenant_name,
+            TenantData::Created {
+                projects: dev_projects.len(),
+                tasks: task_count,
+            },
+        ));
+    }
+    db.close().await?;
+    Ok(done)
+}
+
+/// The lines `just dev` prints about the seeded data.
+pub fn data_summary(data: &[(&str, TenantData)]) -> String {
+    let mut out = String::from("\nData (in the service's database):\n");
+    for (tenant, outcome) in data {
+        out.push_str(&match outcome {
+            TenantData::Created { projects, tasks } => {
+                format!("  {tenant:<8} seeded {projects} projects and {tasks} tasks\n")
+            }
+            TenantData::Kept { projects } => {
+                format!("  {tenant:<8} has {projects} projects already; nothing added\n")
+            }
+        });
+    }
+    out
+}
