@@ -2,11 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use cognigraph_domain::TenantId;
 use cognigraph_token::VerifiedToken;
 
 use super::{Role, RoleGroups};
-use crate::tenancy::{Resolved, TenancyError, TenantLookup, TenantStatus};
+use crate::tenancy::{Resolved, TenancyError, TenantLookup};
 
 /// A verified caller. Built from a verified access token in exactly one place,
 /// [`Principal::from_verified`]; resolvers receive it as request data.
@@ -63,8 +62,10 @@ impl Principal {
             client_id: Some("testclient".to_owned()),
             expires_at: u64::MAX,
             tenant: TenantLookup::known(Resolved {
-                tenant: tenant.map_or(TenantStatus::Missing, |t| {
-                    TenantStatus::Member(TenantId::parse(t).expect("a valid test tenant"))
+                tenant: tenant.map_or(crate::tenancy::TenantStatus::Missing, |t| {
+                    crate::tenancy::TenantStatus::Member(
+                        cognigraph_domain::TenantId::parse(t).expect("a valid test tenant"),
+                    )
                 }),
                 email: None,
             }),
