@@ -59,3 +59,54 @@ mod tests {
         }
     }
 }
+
+/// `#[auth]` with alternatives: one declaration, a guard that admits either rule, and one
+/// `@auth` directive per rule.
+#[cfg(test)]
+mod alternatives {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Request, Schema};
+    use cognigraph_authz_macros::authorized;
+
+    use crate::authz::{Principal, Role, Rule};
+
+    const ADMIN: Rule = Rule::role(Role::Admin);
+    const OPS: Rule = Rule::scope("cognigraph/ops");
+
+    struct Query;
+
+    #[authorized]
+    #[Object]
+    impl Query {
+        #[auth(ADMIN, OPS)]
+        async fn operations(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+
+    #[tokio::test]
+    async fn either_rule_admits_and_each_is_a_directive() {
+        let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
+        let sdl = schema.sdl();
+        assert!(
+            sdl.contains(
+                r#"operations: Boolean @auth(requires: ADMIN) @auth(scope: "cognigraph/ops")"#
+            ),
+            "{sdl}"
+        );
+        let answer = |principal: Principal| {
+            let schema = schema.clone();
+            async move {
+                let response = schema
+                    .execute(Request::new("{ operations }").data(principal))
+                    .await;
+                response.data.into_json().expect("JSON")["operations"].clone()
+            }
+        };
+        let admin = Principal::for_tests(Some(Role::Admin), &[], None);
+        let ops = Principal::for_tests(None, &["cognigraph/ops"], None);
+        let viewer = Principal::for_tests(Some(Role::Viewer), &[], None);
+        assert_eq!(answer(admin).await, serde_json::json!(true));
+        assert_eq!(answer(ops).await, serde_json::json!(true));
+        assert_eq!(answer(viewer).await, serde_json::Value::Null);
+    }
+}
