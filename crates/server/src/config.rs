@@ -156,6 +156,30 @@ impl LimitSettings {
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://cognigraph.db?mode=rwc";
 
+/// When `serve` applies the database migrations (`MIGRATE_ON_START`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MigrateOnStart {
+    /// On SQLite apply them; on PostgreSQL refuse to start while any is pending (the default).
+    Auto,
+    /// Apply them on any database.
+    #[value(alias = "1", alias = "yes", alias = "on")]
+    True,
+    /// Never apply them; refuse to start while any is pending.
+    #[value(alias = "0", alias = "no", alias = "off")]
+    False,
+}
+
+impl MigrateOnStart {
+    /// Whether to apply pending migrations to a database of this kind.
+    pub fn applies_on(self, sqlite: bool) -> bool {
+        match self {
+            MigrateOnStart::Auto => sqlite,
+            MigrateOnStart::True => true,
+            MigrateOnStart::False => false,
+        }
+    }
+}
+
 /// Everything `cognigraph serve` needs.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -177,9 +201,21 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
-    /// Apply database migrations at start (as `cognigraph migrate` does).
-    #[arg(long, env = "MIGRATE_ON_START", default_value_t = false)]
-    pub migrate: bool,
+    /// When to apply database migrations at start (`cognigraph migrate` applies them alone).
+    /// Default `auto`: on SQLite, apply them (the file serves this instance alone, so a first run
+    /// works as it is); on PostgreSQL, never migrate unasked (several instances and a deploy
+    /// process may share it) and refuse to start while migrations are pending. `true` (or bare
+    /// `--migrate`): apply them on any database (on PostgreSQL under an advisory lock, one
+    /// instance at a time). `false`: never; refuse to start while migrations are pending.
+    #[arg(
+        long,
+        env = "MIGRATE_ON_START",
+        value_enum,
+        default_value_t = MigrateOnStart::Auto,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub migrate: MigrateOnStart,
 
     /// Where each caller's tenant comes from: the `custom:tenant` claim, Cognito's GetUser, or
     /// the claim when present and GetUser otherwise.
@@ -276,6 +312,59 @@ mod tests {
 
     fn settings(args: &[&str]) -> Result<Settings, clap::Error> {
         Settings::try_parse_from_args(args.iter().copied())
+    }
+
+    const BASE: [&str; 6] = [
+        "--region",
+        "us-east-1",
+        "--user-pool-id",
+        "us-east-1_Abc",
+        "--client-id",
+        "abc",
+    ];
+
+    fn with_base(extra: &[&str]) -> Result<Settings, clap::Error> {
+        let mut args = BASE.to_vec();
+        args.extend(extra);
+        settings(&args)
+    }
+
+    #[test]
+    fn migrate_on_start_is_auto_by_default_and_a_bare_flag_means_true() {
+        let migrate = |extra: &[&str]| with_base(extra).map(|s| s.migrate);
+        assert_eq!(migrate(&[]).unwrap(), MigrateOnStart::Auto);
+        assert_eq!(migrate(&["--migrate"]).unwrap(), MigrateOnStart::True);
+        // A bare flag followed by another option does not swallow it.
+        let parsed = settings(&[
+            "--migrate",
+            "--region",
+            "us-east-1",
+            "--user-pool-id",
+            "us-east-1_Abc",
+            "--client-id",
+            "abc",
+        ])
+        .unwrap();
+        assert_eq!(parsed.migrate, MigrateOnStart::True);
+        assert_eq!(parsed.cognito.region, "us-east-1");
+        for (value, expected) in [
+            ("auto", MigrateOnStart::Auto),
+            ("true", MigrateOnStart::True),
+            ("1", MigrateOnStart::True),
+            ("false", MigrateOnStart::False),
+            ("0", MigrateOnStart::False),
+        ] {
+            assert_eq!(migrate(&["--migrate", value]).unwrap(), expected, "{value}");
+            let equals = format!("--migrate={value}");
+            assert_eq!(migrate(&[&equals]).unwrap(), expected, "{value}");
+        }
+        let message =
+            explain(&migrate(&["--migrate", "sometimes"]).unwrap_err()).expect("explained");
+        assert!(message.contains("MIGRATE_ON_START"), "{message}");
+        assert!(MigrateOnStart::Auto.applies_on(true));
+        assert!(!MigrateOnStart::Auto.applies_on(false));
+        assert!(MigrateOnStart::True.applies_on(false));
+        assert!(!MigrateOnStart::False.applies_on(true));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod authentication;
 mod authorization;
 mod contract;
+mod first_run;
 mod helpers;
 mod http_rules;
 mod operations;
