@@ -94,7 +94,7 @@ impl Application {
             },
             Some(Arc::clone(&verifier)),
         );
-        let db = Db::connect(&settings.database_url).await?;
+        let db = Db::connect(settings.database_url.expose()).await?;
         prepare_database(&db, settings.migrate).await?;
         let state = AppState::new(App {
             membership: Membership::new(db.clone()),
@@ -115,7 +115,10 @@ impl Application {
             metrics: Metrics::default(),
         });
         let graphiql = GraphiqlOptions {
-            default_headers: settings.graphiql_default_headers.clone(),
+            default_headers: settings
+                .graphiql_default_headers
+                .as_ref()
+                .map(|headers| headers.expose().to_owned()),
         };
         let router = http::router(state, graphiql, &settings.cors_origins);
         let listener = TcpListener::bind(settings.listen_addr)

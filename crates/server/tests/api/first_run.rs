@@ -1,5 +1,5 @@
-//! The first run: the real `cognigraph` binary on an empty database, the migration setting, and
-//! a readiness probe that knows about migrations.
+//! The first run: the real `cognigraph` binary on an empty database, the migration setting, a
+//! readiness probe that knows about migrations, `.env`, and secrets kept out of `--help`.
 
 use std::{
     io::{BufRead as _, BufReader},
@@ -294,4 +294,62 @@ async fn readyz_is_not_ready_while_migrations_are_pending() {
         "an up-to-date schema is not asked about again"
     );
     server.abort();
+}
+
+/// `.env` in the working directory fills in settings, and a variable of the real environment
+/// wins over it.
+#[tokio::test]
+async fn dotenv_fills_in_settings_without_overriding_the_environment() {
+    let issuer = TestIssuer::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut dotenv: String = pool_env(&issuer)
+        .iter()
+        .map(|(name, value)| format!("{name}={value}\n"))
+        .collect();
+    // `serve` sets LISTEN_ADDR=127.0.0.1:0 in the environment: this line must lose.
+    dotenv.push_str("LISTEN_ADDR=not-an-address\n");
+    std::fs::write(folder.path().join(".env"), dotenv).unwrap();
+    let app = serve(folder.path(), &[]);
+    wait_until_ready(&reqwest::Client::new(), &app.address).await;
+}
+
+/// A `.env` that cannot be parsed stops the binary with a message naming it.
+#[test]
+fn a_malformed_dotenv_is_a_clear_error() {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(folder.path().join(".env"), "COGNITO_REGION='unterminated\n").unwrap();
+    let output = cognigraph(folder.path(), &[])
+        .arg("schema")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains(".env"), "{stderr}");
+}
+
+/// `--help` names the variables of secrets but never shows their values.
+#[test]
+fn help_never_shows_a_secret_from_the_environment() {
+    let folder = tempfile::tempdir().unwrap();
+    let env = [
+        (
+            "DATABASE_URL",
+            "postgres://app:hunter2@db.example.com/cognigraph".to_owned(),
+        ),
+        (
+            "GRAPHIQL_DEFAULT_HEADERS",
+            r#"{"Authorization":"Bearer sekrit-token"}"#.to_owned(),
+        ),
+    ];
+    for command in ["serve", "migrate"] {
+        let output = cognigraph(folder.path(), &env)
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("DATABASE_URL"), "{help}");
+        assert!(!help.contains("hunter2"), "{command} --help: {help}");
+        assert!(!help.contains("sekrit-token"), "{command} --help: {help}");
+    }
 }
