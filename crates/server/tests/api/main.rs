@@ -12,5 +12,6 @@ mod first_run;
 mod helpers;
 mod http_rules;
 mod operations;
+mod settings_docs;
 mod tenancy;
 mod tenant_data;
