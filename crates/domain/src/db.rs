@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use cognigraph_migration::{Migrator, MigratorTrait};
@@ -39,6 +39,8 @@ pub struct Db {
     write: DatabaseConnection,
     backend: Backend,
     statements: Arc<AtomicU64>,
+    /// Set once [`Db::is_up_to_date`] has seen no migration pending.
+    up_to_date: Arc<AtomicBool>,
 }
 
 /// The advisory lock key that serializes migrations across instances ("cgraph" in ASCII).
@@ -93,6 +95,7 @@ impl Db {
             write,
             backend,
             statements,
+            up_to_date: Arc::new(AtomicBool::new(false)),
         };
         let counter = Arc::clone(&db.statements);
         db.read.set_metric_callback(move |_| {
@@ -128,6 +131,59 @@ impl Db {
         Ok(())
     }
 
+    /// The migrations of `cognigraph-migration` not yet applied to this database, by name,
+    /// oldest first (empty: the schema is up to date). Asks the database every time.
+    ///
+    /// Creates sea-orm's bookkeeping table `seaql_migrations` when it is missing (an empty
+    /// table; no domain table is touched). On PostgreSQL it first takes the migration advisory
+    /// lock, so a migration running in another instance is waited for, not half seen.
+    ///
+    /// A database that records a migration this build does not know (a newer version of
+    /// cognigraph migrated it) is an error, [`DomainError::Database`], naming that migration.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, DomainError> {
+        let pending = match self.backend {
+            Backend::Postgres => {
+                use sea_orm::ConnectionTrait as _;
+                let txn = self.write.begin().await?;
+                txn.execute(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
+                ))
+                .await?;
+                let pending = Migrator::get_pending_migrations(&txn).await?;
+                txn.commit().await?;
+                pending
+            }
+            // The writer: creating the bookkeeping table is a write.
+            Backend::Sqlite => Migrator::get_pending_migrations(&self.write).await?,
+        };
+        Ok(pending
+            .iter()
+            .map(|migration| migration.name().to_owned())
+            .collect())
+    }
+
+    /// Whether no migration is pending, as [`Db::pending_migrations`] says; for readiness
+    /// probes. Once the answer is `true` it is remembered by this handle and its clones, and
+    /// later calls answer without a query: migrations only move forward while the service runs
+    /// (a migration rolled back by hand under a running service is not noticed).
+    pub async fn is_up_to_date(&self) -> Result<bool, DomainError> {
+        if self.up_to_date.load(Ordering::Acquire) {
+            return Ok(true);
+        }
+        let current = self.pending_migrations().await?.is_empty();
+        if current {
+            self.up_to_date.store(true, Ordering::Release);
+        }
+        Ok(current)
+    }
+
+    /// Whether this is a SQLite database (else PostgreSQL). A SQLite file serves one instance,
+    /// so the service may migrate it on its own at start.
+    pub fn is_sqlite(&self) -> bool {
+        self.backend == Backend::Sqlite
+    }
+
     /// Checks that the database answers (both pools on SQLite).
     pub async fn ping(&self) -> Result<(), DomainError> {
         self.read.ping().await?;
@@ -137,14 +193,14 @@ impl Db {
         Ok(())
     }
 
-    /// How many SQL statements this handle (and its clones) has executed so far: every statement
-    /// sea-orm runs, inside transactions or not (not `BEGIN`/`COMMIT`). For tests that prove
-    /// batching, e.g. that a page of tasks loads its assignees with one statement.
     /// Whether the database is PostgreSQL (else SQLite).
     pub(crate) fn is_postgres(&self) -> bool {
         self.backend == Backend::Postgres
     }
 
+    /// How many SQL statements this handle (and its clones) has executed so far: every statement
+    /// sea-orm runs, inside transactions or not (not `BEGIN`/`COMMIT`). For tests that prove
+    /// batching, e.g. that a page of tasks loads its assignees with one statement.
     pub fn statement_count(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
     }

@@ -2,10 +2,12 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{CognitoSettings, Settings};
+use crate::config::{CognitoSettings, DatabaseUrl, Settings};
 
 /// cognigraph: a GraphQL API that trusts Amazon Cognito for identity and authorizes by
-/// `cognito:groups`. Every option can also be set through the environment variable shown.
+/// `cognito:groups`. `cognigraph serve --help` lists every setting of the service; each option
+/// can also be set through the environment variable shown, or in a `.env` file in the working
+/// directory (variables already in the environment win).
 #[derive(Debug, Parser)]
 #[command(name = "cognigraph", version, about, long_about = None)]
 pub struct Cli {
@@ -23,9 +25,14 @@ pub enum Command {
     Schema,
     /// Apply database migrations.
     Migrate {
-        /// The database to migrate.
-        #[arg(long, env = "DATABASE_URL", default_value = crate::config::DEFAULT_DATABASE_URL)]
-        database_url: String,
+        /// The database to migrate. Its value is never shown.
+        #[arg(
+            long,
+            env = "DATABASE_URL",
+            default_value = crate::config::DEFAULT_DATABASE_URL,
+            hide_env_values = true
+        )]
+        database_url: DatabaseUrl,
     },
     /// Development tooling.
     Dev {

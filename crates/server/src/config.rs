@@ -161,6 +161,114 @@ impl LimitSettings {
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://cognigraph.db?mode=rwc";
 
+/// When `serve` applies the database migrations (`MIGRATE_ON_START`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MigrateOnStart {
+    /// On SQLite apply them; on PostgreSQL refuse to start while any is pending (the default).
+    Auto,
+    /// Apply them on any database.
+    #[value(alias = "1", alias = "yes", alias = "on")]
+    True,
+    /// Never apply them; refuse to start while any is pending.
+    #[value(alias = "0", alias = "no", alias = "off")]
+    False,
+}
+
+impl MigrateOnStart {
+    /// Whether to apply pending migrations to a database of this kind.
+    pub fn applies_on(self, sqlite: bool) -> bool {
+        match self {
+            MigrateOnStart::Auto => sqlite,
+            MigrateOnStart::True => true,
+            MigrateOnStart::False => false,
+        }
+    }
+}
+
+/// A database URL. Its `Debug` hides the password (in the user info and in a `password=`
+/// query parameter); it has no `Display`. [`DatabaseUrl::expose`] gives the URL to connect.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL, password included: only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with its password replaced by `***`: whatever follows the first `:` of the user
+    /// info (up to the last `@`, so that an unescaped `/`, `?` or `@` in a password is hidden
+    /// too), and the value of a `password=` query parameter.
+    pub fn redacted(&self) -> String {
+        let url = self.0.as_str();
+        let without_user_info = match url.split_once("://") {
+            Some((scheme, rest)) => match rest.rsplit_once('@') {
+                Some((user_info, after)) => match user_info.split_once(':') {
+                    Some((user, _password)) => format!("{scheme}://{user}:***@{after}"),
+                    None => url.to_owned(),
+                },
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        };
+        match without_user_info.split_once('?') {
+            Some((base, query)) => {
+                let parameters: Vec<String> = query
+                    .split('&')
+                    .map(|parameter| match parameter.split_once('=') {
+                        Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                            format!("{key}=***")
+                        }
+                        _ => parameter.to_owned(),
+                    })
+                    .collect();
+                format!("{base}?{}", parameters.join("&"))
+            }
+            None => without_user_info,
+        }
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Ok(Self(url.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+/// A secret setting: its `Debug` is `Secret("[redacted]")` and it has no `Display`.
+/// [`Secret::expose`] gives the value where it is used.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self(value.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(\"[redacted]\")")
+    }
+}
+
 /// Everything `cognigraph serve` needs.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -177,14 +285,26 @@ pub struct Settings {
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     pub listen_addr: SocketAddr,
 
-    /// Database URL: `sqlite://FILE?mode=rwc` (the default, a file next to the process) or
-    /// `postgres://USER@HOST/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-    pub database_url: String,
+    /// Database URL: `sqlite://FILE?mode=rwc` (the default, a file in the working directory) or
+    /// `postgres://USER:PASSWORD@HOST/DB`. Its value is never shown (help, logs, `Debug`).
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: DatabaseUrl,
 
-    /// Apply database migrations at start (as `cognigraph migrate` does).
-    #[arg(long, env = "MIGRATE_ON_START", default_value_t = false)]
-    pub migrate: bool,
+    /// When to apply database migrations at start (`cognigraph migrate` applies them alone).
+    /// Default `auto`: on SQLite, apply them (the file serves this instance alone, so a first run
+    /// works as it is); on PostgreSQL, never migrate unasked (several instances and a deploy
+    /// process may share it) and refuse to start while migrations are pending. `true` (or bare
+    /// `--migrate`): apply them on any database (on PostgreSQL under an advisory lock, one
+    /// instance at a time). `false`: never; refuse to start while migrations are pending.
+    #[arg(
+        long,
+        env = "MIGRATE_ON_START",
+        value_enum,
+        default_value_t = MigrateOnStart::Auto,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub migrate: MigrateOnStart,
 
     /// Where each caller's tenant comes from: the `custom:tenant` claim, Cognito's GetUser, or
     /// the claim when present and GetUser otherwise.
@@ -217,8 +337,9 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
 
     /// Development only: JSON object of headers GraphiQL opens with (e.g. an Authorization).
-    #[arg(long, env = "GRAPHIQL_DEFAULT_HEADERS")]
-    pub graphiql_default_headers: Option<String>,
+    /// Off by default. Its value is never shown (help, logs, `Debug`).
+    #[arg(long, env = "GRAPHIQL_DEFAULT_HEADERS", hide_env_values = true)]
+    pub graphiql_default_headers: Option<Secret>,
 }
 
 impl Settings {
@@ -289,6 +410,117 @@ mod tests {
 
     fn settings(args: &[&str]) -> Result<Settings, clap::Error> {
         Settings::try_parse_from_args(args.iter().copied())
+    }
+
+    const BASE: [&str; 6] = [
+        "--region",
+        "us-east-1",
+        "--user-pool-id",
+        "us-east-1_Abc",
+        "--client-id",
+        "abc",
+    ];
+
+    fn with_base(extra: &[&str]) -> Result<Settings, clap::Error> {
+        let mut args = BASE.to_vec();
+        args.extend(extra);
+        settings(&args)
+    }
+
+    #[test]
+    fn migrate_on_start_is_auto_by_default_and_a_bare_flag_means_true() {
+        let migrate = |extra: &[&str]| with_base(extra).map(|s| s.migrate);
+        assert_eq!(migrate(&[]).unwrap(), MigrateOnStart::Auto);
+        assert_eq!(migrate(&["--migrate"]).unwrap(), MigrateOnStart::True);
+        // A bare flag followed by another option does not swallow it.
+        let parsed = settings(&[
+            "--migrate",
+            "--region",
+            "us-east-1",
+            "--user-pool-id",
+            "us-east-1_Abc",
+            "--client-id",
+            "abc",
+        ])
+        .unwrap();
+        assert_eq!(parsed.migrate, MigrateOnStart::True);
+        assert_eq!(parsed.cognito.region, "us-east-1");
+        for (value, expected) in [
+            ("auto", MigrateOnStart::Auto),
+            ("true", MigrateOnStart::True),
+            ("1", MigrateOnStart::True),
+            ("false", MigrateOnStart::False),
+            ("0", MigrateOnStart::False),
+        ] {
+            assert_eq!(migrate(&["--migrate", value]).unwrap(), expected, "{value}");
+            let equals = format!("--migrate={value}");
+            assert_eq!(migrate(&[&equals]).unwrap(), expected, "{value}");
+        }
+        let message =
+            explain(&migrate(&["--migrate", "sometimes"]).unwrap_err()).expect("explained");
+        assert!(message.contains("MIGRATE_ON_START"), "{message}");
+        assert!(MigrateOnStart::Auto.applies_on(true));
+        assert!(!MigrateOnStart::Auto.applies_on(false));
+        assert!(MigrateOnStart::True.applies_on(false));
+        assert!(!MigrateOnStart::False.applies_on(true));
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let parsed = with_base(&[
+            "--database-url",
+            "postgres://app:hunter2@db.example.com:5432/cognigraph?sslmode=require&password=hunter3",
+            "--graphiql-default-headers",
+            r#"{"Authorization":"Bearer sekrit-token"}"#,
+        ])
+        .unwrap();
+        let debug = format!("{parsed:?}");
+        for secret in ["hunter2", "hunter3", "sekrit-token"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(
+            debug.contains(
+                "postgres://app:***@db.example.com:5432/cognigraph?sslmode=require&password=***"
+            ),
+            "{debug}"
+        );
+        assert!(debug.contains(r#"Secret("[redacted]")"#), "{debug}");
+        // The values themselves are intact for the code that uses them.
+        assert!(parsed.database_url.expose().contains("hunter2"));
+        let headers = parsed.graphiql_default_headers.as_ref().unwrap();
+        assert!(headers.expose().contains("sekrit-token"));
+
+        for (url, shown) in [
+            (DEFAULT_DATABASE_URL, DEFAULT_DATABASE_URL),
+            ("postgres://app@host/db", "postgres://app@host/db"),
+            ("postgresql://a:b:c@host", "postgresql://a:***@host"),
+            ("postgres://a:p@ss@host/db", "postgres://a:***@host/db"),
+            (
+                "postgres://a:p/s?s@host/db?x=1",
+                "postgres://a:***@host/db?x=1",
+            ),
+            (
+                "postgres://host/db?user=a&password=b",
+                "postgres://host/db?user=a&password=***",
+            ),
+        ] {
+            let url: DatabaseUrl = url.parse().unwrap();
+            assert_eq!(url.redacted(), shown);
+        }
+    }
+
+    /// `--help` shows the environment's value of a setting unless told not to.
+    #[test]
+    fn secret_settings_hide_their_environment_values_in_help() {
+        use clap::CommandFactory as _;
+        let command = OnlySettings::command();
+        for variable in ["DATABASE_URL", "GRAPHIQL_DEFAULT_HEADERS"] {
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_env().is_some_and(|env| env == variable))
+                .expect(variable);
+            assert!(arg.is_hide_env_values_set(), "{variable}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ use cognigraph_server::{
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    load_dotenv()?;
     let cli = Cli::try_parse().unwrap_or_else(|error| exit_with(&error));
     match cli.command {
         None => {
@@ -29,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Migrate { database_url }) => {
-            let db = cognigraph_domain::Db::connect(&database_url)
+            let db = cognigraph_domain::Db::connect(database_url.expose())
                 .await
                 .context("cannot open the database")?;
             db.migrate().await.context("migrations failed")?;
@@ -81,6 +82,17 @@ async fn main() -> anyhow::Result<()> {
             std::io::stdout().write_all(report.as_bytes())?;
             std::process::exit(if accepted { 0 } else { 1 });
         }
+    }
+}
+
+/// Loads `.env` from the working directory into the environment, if there is one. A variable
+/// already set in the environment wins over the file; a file that cannot be parsed stops here,
+/// naming its line.
+fn load_dotenv() -> anyhow::Result<()> {
+    match dotenvy::from_path(".env") {
+        Ok(()) => Ok(()),
+        Err(error) if error.not_found() => Ok(()),
+        Err(error) => Err(error).context("cannot read .env (in the working directory)"),
     }
 }
 

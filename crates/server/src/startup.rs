@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     authz::RoleGroups,
-    config::{IntrospectionPolicy, Settings},
+    config::{IntrospectionPolicy, MigrateOnStart, Settings},
     graphql::{self, SchemaOptions},
     http::{self, App, AppState, GraphiqlOptions},
     membership::Membership,
@@ -36,6 +36,24 @@ pub enum StartupError {
     /// The database cannot be opened or migrated.
     #[error("database: {0}")]
     Database(#[from] DomainError),
+    /// Migrations are pending and `MIGRATE_ON_START` does not let this start apply them.
+    #[error(
+        "the database schema is behind: {count} migration(s) pending ({names}); \
+         run `cognigraph migrate` with the same DATABASE_URL, or start with `--migrate` \
+         (MIGRATE_ON_START=true){why}",
+        count = .pending.len(),
+        names = .pending.join(", "),
+        why = match .setting {
+            MigrateOnStart::Auto => "; MIGRATE_ON_START=auto migrates only SQLite by itself",
+            _ => "",
+        }
+    )]
+    MigrationsPending {
+        /// The pending migrations, oldest first.
+        pending: Vec<String>,
+        /// The setting that kept them from being applied.
+        setting: MigrateOnStart,
+    },
     /// The listen address cannot be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -77,11 +95,8 @@ impl Application {
             },
             Some(Arc::clone(&verifier)),
         );
-        let db = Db::connect(&settings.database_url).await?;
-        if settings.migrate {
-            db.migrate().await?;
-            tracing::info!("database migrations applied");
-        }
+        let db = Db::connect(settings.database_url.expose()).await?;
+        prepare_database(&db, settings.migrate).await?;
         let state = AppState::new(App {
             membership: Membership::new(db.clone()),
             schema,
@@ -102,7 +117,10 @@ impl Application {
             metrics: Metrics::default(),
         });
         let graphiql = GraphiqlOptions {
-            default_headers: settings.graphiql_default_headers.clone(),
+            default_headers: settings
+                .graphiql_default_headers
+                .as_ref()
+                .map(|headers| headers.expose().to_owned()),
         };
         let router = http::router(state, graphiql, &settings.cors_origins);
         let listener = TcpListener::bind(settings.listen_addr)
@@ -152,6 +170,23 @@ impl Application {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
+    }
+}
+
+/// Applies pending migrations when `setting` says so for this database, else refuses to go on
+/// while any is pending: a service on a schema that is behind would answer every tenant request
+/// with an error.
+async fn prepare_database(db: &Db, setting: MigrateOnStart) -> Result<(), StartupError> {
+    if setting.applies_on(db.is_sqlite()) {
+        db.migrate().await?;
+        tracing::info!("database migrations applied");
+        return Ok(());
+    }
+    let pending = db.pending_migrations().await?;
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(StartupError::MigrationsPending { pending, setting })
     }
 }
 

@@ -139,6 +139,8 @@ pub fn env_file(seeded: &SeededPool, emulator: &str, database_url: &str) -> Stri
         ("TENANT_SOURCE", "auto".to_owned()),
         ("DATABASE_URL", database_url.to_owned()),
         ("MIGRATE_ON_START", "true".to_owned()),
+        // A front end in development (`npm run dev` and the like) on its usual port.
+        ("CORS_ORIGINS", "http://localhost:3000".to_owned()),
         ("GRAPHIQL_DEFAULT_HEADERS", headers.to_string()),
     ];
     let mut out =
