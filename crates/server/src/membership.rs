@@ -9,7 +9,7 @@ use cognigraph_domain::{
     members::{self, MemberProfile},
 };
 
-use crate::{authz::Principal, errors::ApiError, tenancy::TenantStatus};
+use crate::{authz::Principal, errors::ApiError};
 
 /// Turns principals into domain scopes. This and the tests' helpers are the only places where
 /// scopes are made.
@@ -50,19 +50,7 @@ impl Membership {
     /// failure is SERVICE_UNAVAILABLE `database_unavailable`.
     pub async fn scope_for(&self, principal: &Principal) -> Result<Scope, ApiError> {
         let resolved = principal.tenant().await?;
-        let tenant = match &resolved.tenant {
-            TenantStatus::Member(tenant) => tenant,
-            TenantStatus::Missing => {
-                return Err(ApiError::Forbidden {
-                    reason: "no_tenant",
-                });
-            }
-            TenantStatus::Invalid => {
-                return Err(ApiError::Forbidden {
-                    reason: "invalid_tenant",
-                });
-            }
-        };
+        let tenant = resolved.tenant.member()?;
         let Some(role) = principal.role() else {
             return Err(ApiError::Forbidden {
                 reason: "insufficient_role",

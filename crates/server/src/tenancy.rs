@@ -37,6 +37,21 @@ pub enum TenantStatus {
 }
 
 impl TenantStatus {
+    /// The tenant id, or why tenant data is not the caller's: FORBIDDEN `no_tenant` or
+    /// `invalid_tenant`.
+    pub fn member(&self) -> Result<&TenantId, crate::errors::ApiError> {
+        use crate::errors::ApiError;
+        match self {
+            Self::Member(tenant) => Ok(tenant),
+            Self::Missing => Err(ApiError::Forbidden {
+                reason: "no_tenant",
+            }),
+            Self::Invalid => Err(ApiError::Forbidden {
+                reason: "invalid_tenant",
+            }),
+        }
+    }
+
     /// Parses the attribute once, at the boundary, into a [`TenantId`] (1–64 characters of
     /// `[A-Za-z0-9_-]`); anything else is `Invalid`, never truncated.
     fn from_raw(raw: Option<&str>) -> Self {

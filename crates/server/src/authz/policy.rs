@@ -10,7 +10,7 @@
 use async_graphql::{Context, Guard};
 
 use super::{Principal, Role, RoleValue};
-use crate::{errors::ApiError, tenancy::TenantStatus};
+use crate::errors::ApiError;
 
 /// `@auth` in the schema: who may resolve a field. Repeated, the rules are alternatives (OR);
 /// within one, every given condition must hold (AND).
@@ -128,19 +128,7 @@ impl Rule {
             });
         }
         if self.tenant {
-            match &principal.tenant().await?.tenant {
-                TenantStatus::Member(_) => {}
-                TenantStatus::Missing => {
-                    return Err(ApiError::Forbidden {
-                        reason: "no_tenant",
-                    });
-                }
-                TenantStatus::Invalid => {
-                    return Err(ApiError::Forbidden {
-                        reason: "invalid_tenant",
-                    });
-                }
-            }
+            principal.tenant().await?.tenant.member()?;
         }
         Ok(())
     }

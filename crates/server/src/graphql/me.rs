@@ -8,7 +8,6 @@ use super::policies;
 use crate::{
     authz::{Principal, RoleValue, with_included},
     errors::ApiError,
-    tenancy::TenantStatus,
 };
 
 /// The authenticated caller.
@@ -39,10 +38,7 @@ impl Me {
     async fn tenant(&self) -> async_graphql::Result<Option<String>> {
         // Looked up only when asked: `me { username }` never calls Cognito.
         let resolved = self.principal.tenant().await.map_err(ApiError::from)?;
-        Ok(match &resolved.tenant {
-            TenantStatus::Member(tenant) => Some(tenant.as_str().to_owned()),
-            TenantStatus::Missing | TenantStatus::Invalid => None,
-        })
+        Ok(resolved.tenant.member().ok().map(|t| t.as_str().to_owned()))
     }
 }
 
