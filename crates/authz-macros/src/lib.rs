@@ -5,7 +5,8 @@
 //! admits the caller). The attribute becomes the field's
 //! `#[graphql(guard = …, directive = …)]`: the guard is `Policy::any_of(&[RULE, …])`, and each
 //! rule is one `@auth` directive in the schema, so what runs and what the schema shows come from
-//! the same constants. A field with `#[auth]` must not also carry its own `guard` or `directive`.
+//! the same constants. A field with `#[auth]` must not also carry its own `guard` or `directive`;
+//! its other `#[graphql(…)]` arguments (e.g. `complexity`) are kept.
 //!
 //! ```ignore
 //! #[authorized]
@@ -86,9 +87,27 @@ pub fn authorized(attr: TokenStream, item: TokenStream) -> TokenStream {
                 #rule.authenticated_arg()
             ))
         });
-        method
+        let arguments = quote!(guard = #guard, #(#directives),*);
+        // async-graphql reads one `#[graphql(…)]` per field: join the field's own (e.g.
+        // `complexity`) with the guard and directives.
+        match method
             .attrs
-            .push(parse_quote!(#[graphql(guard = #guard, #(#directives),*)]));
+            .iter_mut()
+            .find(|attr| attr.path().is_ident("graphql"))
+        {
+            Some(Attribute {
+                meta: Meta::List(list),
+                ..
+            }) => {
+                let own = &list.tokens;
+                list.tokens = quote!(#own, #arguments);
+            }
+            Some(other) => errors.push(syn::Error::new(
+                other.span(),
+                "expected #[graphql(…)] with arguments",
+            )),
+            None => method.attrs.push(parse_quote!(#[graphql(#arguments)])),
+        }
     }
     let errors = errors.into_iter().map(|error| error.to_compile_error());
     quote!(#(#errors)* #item_impl).into()

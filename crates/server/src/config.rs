@@ -134,8 +134,10 @@ pub struct LimitSettings {
     /// standard introspection queries (GraphiQL 4, graphql-js 16) nest 15 deep.
     #[arg(long, env = "MAX_INTROSPECTION_DEPTH", default_value_t = 20)]
     pub max_introspection_depth: usize,
-    /// Largest query complexity (each field counts 1, lists by their page size).
-    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 500)]
+    /// Largest query complexity: each field counts 1, and a list field counts its selection
+    /// times its page size (`first`, default 20). The default admits a page of 20 projects with
+    /// their first 10 tasks and assignees (about 700) with room to spare.
+    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 5000)]
     pub max_complexity: usize,
     /// Most aliases in one query.
     #[arg(long, env = "MAX_QUERY_ALIASES", default_value_t = 30)]
@@ -146,6 +148,10 @@ pub struct LimitSettings {
     /// Largest request body in bytes (413 past it).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest response body in bytes, the last line behind MAX_QUERY_COMPLEXITY: a larger
+    /// answer is replaced by the error RESPONSE_TOO_LARGE (never sent in part).
+    #[arg(long, env = "MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_response_bytes: usize,
     /// Time one request may take, in seconds.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,

@@ -134,6 +134,8 @@ pub mod engine_codes {
     pub const TOO_DEEP: &str = "QUERY_TOO_DEEP";
     /// Complexity above `MAX_QUERY_COMPLEXITY`.
     pub const TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// A response larger than `MAX_RESPONSE_BYTES`.
+    pub const RESPONSE_TOO_LARGE: &str = "RESPONSE_TOO_LARGE";
     /// More aliases than `MAX_QUERY_ALIASES`.
     pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
     /// More operations in a batch than `MAX_BATCH_SIZE`.

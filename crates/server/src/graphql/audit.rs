@@ -6,7 +6,7 @@ use cognigraph_authz_macros::authorized;
 use cognigraph_domain::audit::{self, AuditEvent as DomainEvent};
 
 use super::{
-    connection::{PageOf, connection, page_request},
+    connection::{PageOf, connection, page_cost, page_request},
     context::{DomainResultExt as _, TenantContext},
     members::Member,
     policies,
@@ -64,6 +64,7 @@ pub(super) struct AuditQuery;
 impl AuditQuery {
     /// The tenant's audit trail, newest first. Admins only.
     #[auth(policies::READ_AUDIT_LOG)]
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

@@ -4,7 +4,7 @@ use async_graphql::{
     OutputType, SimpleObject,
     connection::{Connection, Edge, EmptyFields},
 };
-use cognigraph_domain::page::{Page, PageRequest};
+use cognigraph_domain::page::{DEFAULT_FIRST, MAX_FIRST, Page, PageRequest};
 
 use super::context::DomainResultExt as _;
 use crate::errors::ApiError;
@@ -25,6 +25,25 @@ pub(crate) fn page_request(
     after: Option<&str>,
 ) -> Result<PageRequest, ApiError> {
     PageRequest::from_args(first, after).api()
+}
+
+/// The complexity of a list field: what one item's selection costs, times the most items the
+/// page can hold (`first`, its default when absent, at most the maximum page; an out-of-range
+/// `first` is refused later, at resolution, and counts as the maximum here). So a query's
+/// complexity grows with the size of the answer it can produce, and `MAX_QUERY_COMPLEXITY`
+/// bounds that size.
+pub(crate) fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let items = first
+        .and_then(|first| u32::try_from(first).ok())
+        .filter(|first| (1..=MAX_FIRST).contains(first))
+        .unwrap_or(if first.is_none() {
+            DEFAULT_FIRST
+        } else {
+            MAX_FIRST
+        });
+    usize::try_from(items)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(child_complexity.max(1))
 }
 
 /// The connection of a domain page, each item turned into its node.

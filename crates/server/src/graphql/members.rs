@@ -6,6 +6,7 @@ use cognigraph_authz_macros::authorized;
 use cognigraph_domain::members::{self, Member as DomainMember};
 
 use super::{
+    connection::page_cost,
     context::{DomainResultExt as _, TenantContext},
     policies,
 };
@@ -57,6 +58,8 @@ pub(super) struct MembersQuery;
 impl MembersQuery {
     /// Every member of the caller's tenant. Admins only.
     #[auth(policies::READ_MEMBERS)]
+    // Not paged yet: counted as a full page of the largest size.
+    #[graphql(complexity = "page_cost(Some(100), child_complexity)")]
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Member>>> {
         let tenant = TenantContext::of(ctx).await?;
         let members = members::list(&tenant.scope, &tenant.db).await.api()?;

@@ -9,7 +9,7 @@ use cognigraph_domain::projects::{
 
 use super::tasks::Task;
 use super::{
-    connection::{PageOf, connection, page_request},
+    connection::{PageOf, connection, page_cost, page_request},
     context::{DomainResultExt as _, TenantContext},
     inputs::{parse_id, patch},
     members::Member,
@@ -69,6 +69,7 @@ impl Project {
     /// The project's first tasks, oldest first (`first` 1–100, default 20). Loaded for a whole
     /// page of projects at once; to page through one project's tasks, use
     /// `tasks(projectId: …)`.
+    #[graphql(complexity = "page_cost(Some(first), child_complexity)")]
     async fn tasks(
         &self,
         ctx: &Context<'_>,
@@ -156,6 +157,7 @@ pub(super) struct ProjectsQuery;
 impl ProjectsQuery {
     /// The tenant's projects, oldest first.
     #[auth(policies::READ_PROJECTS)]
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,

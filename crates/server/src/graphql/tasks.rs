@@ -8,7 +8,7 @@ use cognigraph_domain::tasks::{
 };
 
 use super::{
-    connection::{PageOf, connection, page_request},
+    connection::{PageOf, connection, page_cost, page_request},
     context::{DomainResultExt as _, TenantContext},
     inputs::{parse_id, parse_optional_id, patch},
     members::Member,
@@ -138,6 +138,7 @@ pub(super) struct TasksQuery;
 impl TasksQuery {
     /// The tenant's tasks, oldest first, optionally of one project, status or assignee.
     #[auth(policies::READ_TASKS)]
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn tasks(
         &self,
         ctx: &Context<'_>,

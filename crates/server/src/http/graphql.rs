@@ -29,7 +29,7 @@ use super::{
 use crate::{
     authz::Principal,
     config::IntrospectionPolicy,
-    errors::{classify, engine_codes, request_error},
+    errors::{classify, engine_codes, engine_codes::RESPONSE_TOO_LARGE, request_error},
     graphql::context::LazyTenantContext,
 };
 
@@ -128,19 +128,41 @@ pub(super) async fn handle(
     }
     let request_failed = responses.iter().any(is_request_error);
     let unavailable = !is_batch && responses.iter().all(is_only_unavailable);
+    let operations = responses.len();
+    let limit = state.limits.max_response_bytes;
     let body = if is_batch {
-        serde_json::to_vec(&BatchResponse::Batch(responses))
+        capped_json(&BatchResponse::Batch(responses), limit)
     } else {
         let single = responses.pop().unwrap_or_default();
-        serde_json::to_vec(&single)
+        capped_json(&single, limit)
     };
-    let Ok(body) = body else {
-        tracing::error!("could not serialize a GraphQL response");
-        return reject(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
-            "internal error",
-        );
+    let body = match body {
+        Ok(body) => body,
+        Err(Unserializable::TooLarge) => {
+            tracing::warn!(limit, "response over MAX_RESPONSE_BYTES refused");
+            let refusal = || {
+                GqlResponse::from_errors(vec![request_error(
+                    RESPONSE_TOO_LARGE,
+                    format!(
+                        "the response is larger than {limit} bytes: ask for fewer items or fields"
+                    ),
+                )])
+            };
+            let refusal = if is_batch {
+                serde_json::to_vec(&(0..operations).map(|_| refusal()).collect::<Vec<_>>())
+            } else {
+                serde_json::to_vec(&refusal())
+            };
+            refusal.unwrap_or_default()
+        }
+        Err(Unserializable::Failed(error)) => {
+            tracing::error!(%error, "could not serialize a GraphQL response");
+            return reject(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            );
+        }
     };
     // application/json: 200 for every well-formed request (the legacy rule); the newer media
     // type says 400 when the request failed before execution.
@@ -185,6 +207,47 @@ fn is_only_unavailable(response: &GqlResponse) -> bool {
                 .and_then(|ext| ext.get("code"))
                 .is_some_and(|code| *code == async_graphql::Value::from("SERVICE_UNAVAILABLE"))
         })
+}
+
+/// Why a response body could not be written.
+enum Unserializable {
+    /// It would be larger than `MAX_RESPONSE_BYTES`.
+    TooLarge,
+    /// Serialization failed (a bug).
+    Failed(serde_json::Error),
+}
+
+/// `value` as JSON, or `TooLarge` as soon as it passes `limit` bytes: an oversized answer is
+/// never held in memory twice, nor sent in part.
+fn capped_json(value: &impl serde::Serialize, limit: usize) -> Result<Vec<u8>, Unserializable> {
+    struct Capped {
+        bytes: Vec<u8>,
+        limit: usize,
+        exceeded: bool,
+    }
+    impl std::io::Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.bytes.len() + buf.len() > self.limit {
+                self.exceeded = true;
+                return Err(std::io::Error::other("response too large"));
+            }
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut writer = Capped {
+        bytes: Vec::new(),
+        limit,
+        exceeded: false,
+    };
+    match serde_json::to_writer(&mut writer, value) {
+        Ok(()) => Ok(writer.bytes),
+        Err(_) if writer.exceeded => Err(Unserializable::TooLarge),
+        Err(error) => Err(Unserializable::Failed(error)),
+    }
 }
 
 /// `application/graphql-response+json` when the client lists it, otherwise `application/json`.
