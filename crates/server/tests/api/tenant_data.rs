@@ -647,3 +647,35 @@ async fn denied_fields_are_null_in_data_as_the_spec_says() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn an_odd_but_valid_profile_is_refused_clearly_not_a_503() {
+    let app = spawn_app().await;
+    for (name, claims) in [
+        (
+            "a 300-character username",
+            json!({"custom:tenant": "acme", "username": "u".repeat(300)}),
+        ),
+        (
+            "a sub with a trailing space",
+            json!({"custom:tenant": "acme", "sub": "8f3e5a1c-0d4b-4c1e-9a57-2b6d7e8f9a01 "}),
+        ),
+    ] {
+        let token = app.token_with(&["viewer"], claims);
+        let response = app
+            .post(
+                Some(&token),
+                &json!({ "query": "{ me { sub } projects { totalCount } }" }),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "{name}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["data"]["me"]["sub"].is_string(), "{name}: {body}");
+        assert_eq!(body["data"]["projects"], Value::Null, "{name}: {body}");
+        assert_eq!(error_codes(&body), ["FORBIDDEN"], "{name}: {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["reason"], "invalid_profile",
+            "{name}: {body}"
+        );
+    }
+}
