@@ -321,3 +321,74 @@ async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
     assert_eq!(status, 200);
     assert_eq!(default_stub.calls(), 0);
 }
+
+/// Everything the service logs at `trace`, for one test (the test runs on one thread).
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn tokens_and_getuser_answers_never_reach_the_logs() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (app, stub) = app_with_stub("userinfo", 0).await;
+    let token = app.token(&["admin"]);
+    stub.set(
+        &token,
+        Answer::Attributes(vec![
+            ("custom:tenant", "acme"),
+            ("email", "secret-address@example.com"),
+        ]),
+    );
+    let (status, body) = app
+        .query(Some(&token), "{ me { tenant } members { email } }")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["members"][0]["email"],
+        "secret-address@example.com"
+    );
+    // A refused token (bad signature), a revoked one, and one Cognito cannot answer for.
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    app.query(Some(&forged), "{ me { sub } }").await;
+    let revoked = app.token(&["viewer"]);
+    stub.set(&revoked, Answer::Revoked);
+    app.query(Some(&revoked), "{ projects { totalCount } }")
+        .await;
+    let broken = app.token(&["editor"]);
+    stub.set(&broken, Answer::Broken);
+    app.query(Some(&broken), "{ projects { totalCount } }")
+        .await;
+
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("token revoked"), "the capture works: {logs}");
+    for secret in [&token, &forged, &revoked, &broken] {
+        let signature = secret.rsplit('.').next().unwrap();
+        assert!(
+            !logs.contains(signature),
+            "a token's signature is in the logs"
+        );
+        let payload = secret.split('.').nth(1).unwrap();
+        assert!(!logs.contains(payload), "a token's payload is in the logs");
+    }
+    assert!(
+        !logs.contains("secret-address@example.com"),
+        "a GetUser answer is in the logs"
+    );
+}
