@@ -88,6 +88,21 @@ fn role_named(name: &str) -> Role {
     }
 }
 
+/// What generated arguments are filled with.
+struct Fill {
+    id: String,
+    int: i64,
+}
+
+impl Default for Fill {
+    fn default() -> Self {
+        Self {
+            id: "00000000-0000-0000-0000-000000000000".to_owned(),
+            int: 1,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Caller {
     role: Option<Role>,
@@ -143,18 +158,27 @@ impl SchemaTypes {
 
     /// A literal that type-checks for `ty` (required input fields only).
     fn dummy_value(&self, ty: &Type) -> String {
+        self.value_with(ty, &Fill::default())
+    }
+
+    /// A literal for `ty` with `fill`'s id for every `ID` and its number for every `Int`.
+    fn value_with(&self, ty: &Type, fill: &Fill) -> String {
         match &ty.base {
             BaseType::List(_) => "[]".to_owned(),
             BaseType::Named(name) => match name.as_str() {
-                "ID" | "String" => "\"00000000-0000-0000-0000-000000000000\"".to_owned(),
-                "Int" => "1".to_owned(),
+                "ID" => format!("\"{}\"", fill.id),
+                "String" => "\"00000000-0000-0000-0000-000000000000\"".to_owned(),
+                "Int" => fill.int.to_string(),
                 "Float" => "1.0".to_owned(),
                 "Boolean" => "true".to_owned(),
                 "DateTime" => "\"2030-01-01T00:00:00Z\"".to_owned(),
                 other => match self.0.get(other).map(|t| &t.kind) {
                     Some(TypeKind::Enum(e)) => e.values[0].node.value.node.to_string(),
                     Some(TypeKind::InputObject(input)) => {
-                        format!("{{ {} }}", self.required(&input.fields).join(", "))
+                        format!(
+                            "{{ {} }}",
+                            self.required_with(&input.fields, fill).join(", ")
+                        )
                     }
                     _ => "\"x\"".to_owned(),
                 },
@@ -164,17 +188,57 @@ impl SchemaTypes {
 
     /// `name: value` for each non-null argument or input field.
     fn required(&self, values: &[Positioned<InputValueDefinition>]) -> Vec<String> {
+        self.required_with(values, &Fill::default())
+    }
+
+    /// `name: value` for each non-null argument or input field, and for every `ID` one too.
+    fn required_with(
+        &self,
+        values: &[Positioned<InputValueDefinition>],
+        fill: &Fill,
+    ) -> Vec<String> {
         values
             .iter()
-            .filter(|v| !v.node.ty.node.nullable)
+            .filter(|v| {
+                !v.node.ty.node.nullable
+                    || matches!(&v.node.ty.node.base, BaseType::Named(n) if n == "ID")
+            })
             .map(|v| {
                 format!(
                     "{}: {}",
                     v.node.name.node,
-                    self.dummy_value(&v.node.ty.node)
+                    self.value_with(&v.node.ty.node, fill)
                 )
             })
             .collect()
+    }
+
+    /// Every field of `type_name` that takes no required argument, objects `depth` levels down.
+    fn everything(&self, type_name: &str, depth: usize) -> String {
+        let mut selection = Vec::new();
+        for field in self.fields(type_name) {
+            if field.arguments.iter().any(|a| !a.node.ty.node.nullable) {
+                continue;
+            }
+            let mut base = &field.ty.node.base;
+            while let BaseType::List(inner) = base {
+                base = &inner.base;
+            }
+            let BaseType::Named(name) = base else {
+                continue;
+            };
+            match self.0.get(name.as_str()).map(|t| &t.kind) {
+                Some(TypeKind::Object(_)) if depth > 0 => selection.push(format!(
+                    "{} {{ {} }}",
+                    field.name.node,
+                    self.everything(name, depth - 1)
+                )),
+                Some(TypeKind::Object(_)) => {}
+                _ => selection.push(field.name.node.to_string()),
+            }
+        }
+        selection.push("__typename".to_owned());
+        selection.join(" ")
     }
 
     /// `field(required args) { __typename }` (no selection for leaf types).
@@ -553,4 +617,153 @@ async fn every_guarded_object_field_behaves_as_its_directive_says() {
         checked >= 12,
         "only {checked} guarded object fields were exercised"
     );
+}
+
+/// Tenant isolation, generated from the schema: every root field, called by another tenant's
+/// admin with each of the victim's real ids (and versions) in every `ID` argument and input
+/// field, selecting everything its type offers, shows nothing of the victim's and changes
+/// nothing. A new field is covered without anyone listing it.
+#[tokio::test]
+async fn no_root_field_reaches_another_tenants_rows() {
+    use cognigraph_domain::{
+        Db, TenantId,
+        members::{self, MemberProfile},
+        projects::{self, NewProject},
+        tasks::{self, NewTask},
+    };
+    use cognigraph_server::graphql::context::{LazyTenantContext, TenantContext};
+
+    const MARK: &str = "VICTIM-ROW";
+    let folder = tempfile::tempdir().unwrap();
+    let db = Db::connect(&format!(
+        "sqlite://{}?mode=rwc",
+        folder.path().join("sweep.db").display()
+    ))
+    .await
+    .unwrap();
+    db.migrate().await.unwrap();
+    let enter = |tenant: &str, sub: &str, mark: &str| {
+        let (db, tenant, sub) = (db.clone(), TenantId::parse(tenant).unwrap(), sub.to_owned());
+        let mark = mark.to_owned();
+        async move {
+            let profile = MemberProfile {
+                username: format!("{sub}{mark}"),
+                email: Some(format!("{sub}@example{mark}.com")),
+            };
+            members::enter(&db, tenant, Role::Admin, &sub, profile)
+                .await
+                .unwrap()
+        }
+    };
+    let victim = enter("acme", "victim", MARK).await;
+    let intruder = enter("globex", "intruder", "").await;
+    let project = projects::create(
+        &victim,
+        &db,
+        NewProject {
+            name: format!("{MARK} project"),
+            description: Some(MARK.to_owned()),
+            budget: Some(7),
+        },
+    )
+    .await
+    .unwrap();
+    let task = tasks::create(
+        &victim,
+        &db,
+        NewTask {
+            project_id: project.id,
+            title: format!("{MARK} task"),
+            description: Some(MARK.to_owned()),
+            due_date: None,
+            assignee_id: Some(victim.actor_id()),
+        },
+    )
+    .await
+    .unwrap();
+    let ids = [
+        project.id.to_string(),
+        task.id.to_string(),
+        victim.actor_id().to_string(),
+    ];
+
+    let sdl = graphql::sdl();
+    let types = SchemaTypes::parse(&sdl);
+    let schema = schema_without_limits();
+    let run = |scope: cognigraph_domain::Scope, tenant: &'static str, operation: String| {
+        let (schema, db) = (schema.clone(), db.clone());
+        async move {
+            let request = Request::new(operation)
+                .data(Principal::for_tests(Some(Role::Admin), &[], Some(tenant)))
+                .data(LazyTenantContext::ready(TenantContext::new(scope, db)));
+            serde_json::to_string(&schema.execute(request).await).unwrap()
+        }
+    };
+    let victims_view = || {
+        run(
+            victim.clone(),
+            "acme",
+            format!(
+                "{{ projects {{ {} }} tasks {{ {} }} members {{ {} }} auditEvents {{ totalCount }} }}",
+                types.everything("ProjectConnection", 3),
+                types.everything("TaskConnection", 3),
+                types.everything("Member", 1),
+            ),
+        )
+    };
+    let before = victims_view().await;
+    assert!(
+        before.contains(MARK),
+        "the victim sees their rows: {before}"
+    );
+
+    let mut failures = Vec::new();
+    let mut calls = 0;
+    for (root, keyword) in [("Query", "query"), ("Mutation", "mutation")] {
+        for field in types.fields(root) {
+            for id in &ids {
+                for version in [1, 2] {
+                    let fill = Fill {
+                        id: id.clone(),
+                        int: version,
+                    };
+                    let args = types.required_with(&field.arguments, &fill);
+                    let args = if args.is_empty() {
+                        String::new()
+                    } else {
+                        format!("({})", args.join(", "))
+                    };
+                    let mut base = &field.ty.node.base;
+                    while let BaseType::List(inner) = base {
+                        base = &inner.base;
+                    }
+                    let BaseType::Named(type_name) = base else {
+                        unreachable!()
+                    };
+                    let selection = match types.0.get(type_name.as_str()).map(|t| &t.kind) {
+                        Some(TypeKind::Object(_)) => {
+                            format!(" {{ {} }}", types.everything(type_name, 3))
+                        }
+                        _ => String::new(),
+                    };
+                    let operation = format!("{keyword} {{ {}{args}{selection} }}", field.name.node);
+                    let answer = run(intruder.clone(), "globex", operation.clone()).await;
+                    calls += 1;
+                    if answer.contains(MARK) || ids.iter().any(|id| answer.contains(id.as_str())) {
+                        failures.push(format!("{operation}\n  leaks: {answer}"));
+                    }
+                }
+            }
+        }
+    }
+    let after = victims_view().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Compared as JSON values: fields resolve concurrently, so key order varies.
+    let as_json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(
+        as_json(&before),
+        as_json(&after),
+        "another tenant changed the victim's rows"
+    );
+    assert!(calls >= 18 * 6, "only {calls} calls");
 }
