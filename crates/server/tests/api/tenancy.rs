@@ -324,7 +324,7 @@ async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
 
 /// Everything the service logs at `trace`, for one test (the test runs on one thread).
 #[derive(Clone, Default)]
-struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for CapturedLogs {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
