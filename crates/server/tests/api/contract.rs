@@ -156,12 +156,8 @@ impl SchemaTypes {
         }
     }
 
-    /// A literal that type-checks for `ty` (required input fields only).
-    fn dummy_value(&self, ty: &Type) -> String {
-        self.value_with(ty, &Fill::default())
-    }
-
-    /// A literal for `ty` with `fill`'s id for every `ID` and its number for every `Int`.
+    /// A literal that type-checks for `ty` (required input fields only), with `fill`'s id for
+    /// every `ID` and its number for every `Int`.
     fn value_with(&self, ty: &Type, fill: &Fill) -> String {
         match &ty.base {
             BaseType::List(_) => "[]".to_owned(),
