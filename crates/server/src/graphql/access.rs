@@ -69,6 +69,8 @@ impl AccessTable {
                 });
             }
         }
+        // Queries first, as GraphiQL lists them (the SDL orders types by name).
+        table.sort_by_key(|policy| policy.operation_type != "Query");
         Self(table)
     }
 }
