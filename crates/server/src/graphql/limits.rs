@@ -1,4 +1,12 @@
-//! Depth limits, checked before anything else looks at a document: data selections may nest
+//! Limits on a document's shape, checked before anything else looks at it.
+//!
+//! **Size.** The fields a document selects, counted as executed (a fragment spread twice counts
+//! twice), may not exceed `MAX_QUERY_COMPLEXITY` (every field costs at least 1 there). Fragments
+//! that spread the next one twice at each of 30 levels make a 1 kB document select 2^30 fields;
+//! the engine's own complexity and validation walks follow every spread and would take hours,
+//! so this count, linear in the document (each fragment counted once), refuses it first.
+//!
+//! **Depth.** Data selections may nest
 //! `MAX_QUERY_DEPTH` fields; the subtree of a root `__schema` or `__type` field has its own
 //! bound, `MAX_INTROSPECTION_DEPTH`, so that the standard introspection queries (GraphiQL's and
 //! graphql-js's nest type references nine `ofType` levels: 15 fields deep) pass while data
@@ -26,23 +34,26 @@ use crate::errors::{engine_codes, request_error};
 /// this check runs).
 pub const MAX_NESTING: usize = 128;
 
-/// Root fields whose subtree is bounded by [`DepthLimits::introspection`].
+/// Root fields whose subtree is bounded by [`ShapeLimits::introspection`].
 const INTROSPECTION_ROOTS: [&str; 2] = ["__schema", "__type"];
 
-/// The two depth bounds, in fields on a path from the root (the root field counts 1).
+/// The depth bounds, in fields on a path from the root (the root field counts 1), and the size
+/// bound, in fields selected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DepthLimits {
+pub struct ShapeLimits {
     /// For every root field but `__schema` and `__type` (`MAX_QUERY_DEPTH`, default 12).
     pub data: usize,
     /// For root `__schema` and `__type` fields (`MAX_INTROSPECTION_DEPTH`, default 20).
     pub introspection: usize,
+    /// Fields selected, spreads expanded (`MAX_QUERY_COMPLEXITY`, default 5000).
+    pub fields: usize,
 }
 
 /// Why a document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum DepthError {
-    /// A data selection nests deeper than [`DepthLimits::data`].
+pub enum ShapeError {
+    /// A data selection nests deeper than [`ShapeLimits::data`].
     #[error("Query is nested too deep: {depth} levels of fields; at most {limit} are allowed.")]
     Data {
         /// The deepest data path, in fields.
@@ -50,13 +61,19 @@ pub enum DepthError {
         /// The limit.
         limit: usize,
     },
-    /// An introspection selection nests deeper than [`DepthLimits::introspection`].
+    /// An introspection selection nests deeper than [`ShapeLimits::introspection`].
     #[error(
         "Introspection is nested too deep: {depth} levels of fields; at most {limit} are allowed."
     )]
     Introspection {
         /// The deepest `__schema`/`__type` path, in fields.
         depth: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// More fields selected, fragment spreads expanded, than [`ShapeLimits::fields`].
+    #[error("Query is too complex: it selects more than {limit} fields.")]
+    Fields {
         /// The limit.
         limit: usize,
     },
@@ -68,13 +85,14 @@ pub enum DepthError {
     FragmentCycle(String),
 }
 
-impl DepthError {
+impl ShapeError {
     /// The `extensions.code` clients see.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Data { .. } | Self::Introspection { .. } | Self::Nesting => {
                 engine_codes::TOO_DEEP
             }
+            Self::Fields { .. } => engine_codes::TOO_COMPLEX,
             Self::FragmentCycle(_) => engine_codes::VALIDATION_FAILED,
         }
     }
@@ -85,13 +103,14 @@ impl DepthError {
             Self::Data { .. } => "query_depth",
             Self::Introspection { .. } => "introspection_depth",
             Self::Nesting => "nesting",
+            Self::Fields { .. } => "fields",
             Self::FragmentCycle(_) => "fragment_cycle",
         }
     }
 }
 
-impl From<DepthError> for ServerError {
-    fn from(error: DepthError) -> Self {
+impl From<ShapeError> for ServerError {
+    fn from(error: ShapeError) -> Self {
         let mut server_error = request_error(error.code(), error.to_string());
         if let Some(extensions) = server_error.extensions.as_mut() {
             extensions.set("reason", error.reason());
@@ -104,8 +123,8 @@ impl From<DepthError> for ServerError {
 /// one to run is chosen later).
 ///
 /// # Errors
-/// [`DepthError::FragmentCycle`] and [`DepthError::Nesting`]; never a limit error.
-pub fn measure(document: &ExecutableDocument) -> Result<Depths, DepthError> {
+/// [`ShapeError::FragmentCycle`] and [`ShapeError::Nesting`]; never a limit error.
+pub fn measure(document: &ExecutableDocument) -> Result<Depths, ShapeError> {
     let mut walk = Walk::new(document);
     let mut depths = Depths::default();
     for (_, operation) in document.operations.iter() {
@@ -115,25 +134,78 @@ pub fn measure(document: &ExecutableDocument) -> Result<Depths, DepthError> {
     Ok(depths)
 }
 
-/// Refuses `document` when a path is deeper than its bound.
+/// Refuses `document` when a path is deeper than its bound or it selects too many fields.
 ///
 /// # Errors
-/// A [`DepthError`]: a limit passed, a fragment cycle, or absurd nesting.
-pub fn check(document: &ExecutableDocument, limits: DepthLimits) -> Result<(), DepthError> {
+/// A [`ShapeError`]: a limit passed, a fragment cycle, or absurd nesting.
+pub fn check(document: &ExecutableDocument, limits: ShapeLimits) -> Result<(), ShapeError> {
     let depths = measure(document)?;
+    if selected_fields(document) > limits.fields as u64 {
+        return Err(ShapeError::Fields {
+            limit: limits.fields,
+        });
+    }
     if depths.data > limits.data {
-        return Err(DepthError::Data {
+        return Err(ShapeError::Data {
             depth: depths.data,
             limit: limits.data,
         });
     }
     if depths.introspection > limits.introspection {
-        return Err(DepthError::Introspection {
+        return Err(ShapeError::Introspection {
             depth: depths.introspection,
             limit: limits.introspection,
         });
     }
     Ok(())
+}
+
+/// The fields `document`'s operations select, every spread expanded, saturating (call after
+/// [`measure`], which refuses cycles and absurd nesting). Each fragment is counted once.
+pub fn selected_fields(document: &ExecutableDocument) -> u64 {
+    fn count<'a>(
+        set: &'a SelectionSet,
+        fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+        counted: &mut HashMap<&'a str, u64>,
+    ) -> u64 {
+        set.items.iter().fold(0u64, |total, item| {
+            let here = match &item.node {
+                Selection::Field(field) => {
+                    1u64.saturating_add(count(&field.node.selection_set.node, fragments, counted))
+                }
+                Selection::InlineFragment(inline) => {
+                    count(&inline.node.selection_set.node, fragments, counted)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match (counted.get(name), fragments.get_key_value(name)) {
+                        (Some(known), _) => *known,
+                        (None, None) => 0,
+                        (None, Some((name, fragment))) => {
+                            // Cycles were refused by `measure`; a cycle here counts 0, never
+                            // recursing forever.
+                            counted.insert(name.as_str(), 0);
+                            let size = count(&fragment.node.selection_set.node, fragments, counted);
+                            counted.insert(name.as_str(), size);
+                            size
+                        }
+                    }
+                }
+            };
+            total.saturating_add(here)
+        })
+    }
+    let mut counted = HashMap::new();
+    document
+        .operations
+        .iter()
+        .fold(0u64, |total, (_, operation)| {
+            total.saturating_add(count(
+                &operation.node.selection_set.node,
+                &document.fragments,
+                &mut counted,
+            ))
+        })
 }
 
 /// The deepest paths of a document, in fields.
@@ -181,9 +253,9 @@ impl<'a> Walk<'a> {
     }
 
     /// The depths of an operation's root selection set (or of a selection spread into it).
-    fn root(&mut self, set: &'a SelectionSet, nesting: usize) -> Result<Depths, DepthError> {
+    fn root(&mut self, set: &'a SelectionSet, nesting: usize) -> Result<Depths, ShapeError> {
         if nesting > MAX_NESTING {
-            return Err(DepthError::Nesting);
+            return Err(ShapeError::Nesting);
         }
         let mut depths = Depths::default();
         for item in &set.items {
@@ -210,7 +282,7 @@ impl<'a> Walk<'a> {
                     match self.roots.get(name) {
                         Some(Memo::Done(depths)) => *depths,
                         Some(Memo::InProgress) => {
-                            return Err(DepthError::FragmentCycle(name.to_owned()));
+                            return Err(ShapeError::FragmentCycle(name.to_owned()));
                         }
                         None => match self.fragments.get_key_value(name) {
                             // Unknown: validation reports it.
@@ -233,7 +305,7 @@ impl<'a> Walk<'a> {
     }
 
     /// The depth of a field with this selection set: 1 for a leaf.
-    fn field_depth(&mut self, set: &'a SelectionSet, nesting: usize) -> Result<usize, DepthError> {
+    fn field_depth(&mut self, set: &'a SelectionSet, nesting: usize) -> Result<usize, ShapeError> {
         if set.items.is_empty() {
             Ok(1)
         } else {
@@ -242,9 +314,9 @@ impl<'a> Walk<'a> {
     }
 
     /// The deepest path of fields within a nested selection set.
-    fn height(&mut self, set: &'a SelectionSet, nesting: usize) -> Result<usize, DepthError> {
+    fn height(&mut self, set: &'a SelectionSet, nesting: usize) -> Result<usize, ShapeError> {
         if nesting > MAX_NESTING {
-            return Err(DepthError::Nesting);
+            return Err(ShapeError::Nesting);
         }
         let mut height = 0;
         for item in &set.items {
@@ -260,7 +332,7 @@ impl<'a> Walk<'a> {
                     match self.heights.get(name) {
                         Some(Memo::Done(height)) => *height,
                         Some(Memo::InProgress) => {
-                            return Err(DepthError::FragmentCycle(name.to_owned()));
+                            return Err(ShapeError::FragmentCycle(name.to_owned()));
                         }
                         None => match self.fragments.get_key_value(name) {
                             None => 0,
@@ -286,16 +358,16 @@ impl<'a> Walk<'a> {
 /// engine's own checks (its recursion limit would otherwise report a fragment cycle, or a
 /// document nested 33 levels, as a vague validation error).
 #[derive(Debug, Clone, Copy)]
-pub struct DepthLimit(pub DepthLimits);
+pub struct ShapeLimit(pub ShapeLimits);
 
-impl ExtensionFactory for DepthLimit {
+impl ExtensionFactory for ShapeLimit {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(*self)
     }
 }
 
 #[async_trait::async_trait]
-impl Extension for DepthLimit {
+impl Extension for ShapeLimit {
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -320,7 +392,7 @@ mod tests {
 
     use super::*;
 
-    fn depths(query: &str) -> Result<Depths, DepthError> {
+    fn depths(query: &str) -> Result<Depths, ShapeError> {
         measure(&async_graphql::parser::parse_query(query).unwrap())
     }
 
@@ -377,7 +449,7 @@ mod tests {
             "{ ...A } fragment A on Query { ... on Query { ...B } } fragment B on Query { ...A }",
         ] {
             assert!(
-                matches!(depths(query), Err(DepthError::FragmentCycle(_))),
+                matches!(depths(query), Err(ShapeError::FragmentCycle(_))),
                 "{query}"
             );
         }
@@ -395,7 +467,7 @@ mod tests {
             query
         };
         assert_eq!(depths(&chain(MAX_NESTING - 2)), Ok(data(2)));
-        assert_eq!(depths(&chain(MAX_NESTING)), Err(DepthError::Nesting));
+        assert_eq!(depths(&chain(MAX_NESTING)), Err(ShapeError::Nesting));
     }
 
     #[test]
@@ -416,15 +488,16 @@ mod tests {
 
     #[test]
     fn check_names_the_bound_passed() {
-        let limits = DepthLimits {
+        let limits = ShapeLimits {
             data: 2,
             introspection: 3,
+            fields: 100,
         };
         let parse = |q| async_graphql::parser::parse_query(q).unwrap();
         assert_eq!(check(&parse("{ me { sub } }"), limits), Ok(()));
         assert_eq!(
             check(&parse("{ me { a { b } } }"), limits),
-            Err(DepthError::Data { depth: 3, limit: 2 })
+            Err(ShapeError::Data { depth: 3, limit: 2 })
         );
         assert_eq!(
             check(&parse("{ __schema { types { name } } }"), limits),
@@ -432,7 +505,39 @@ mod tests {
         );
         assert_eq!(
             check(&parse("{ __schema { types { fields { name } } } }"), limits),
-            Err(DepthError::Introspection { depth: 4, limit: 3 })
+            Err(ShapeError::Introspection { depth: 4, limit: 3 })
+        );
+    }
+
+    /// Fragments that spread the next one twice, `levels` deep: 2^levels leaf fields.
+    fn doubling(levels: usize) -> String {
+        let mut query = String::from("{ ...F0 }\n");
+        for i in 0..levels {
+            query.push_str(&format!(
+                "fragment F{i} on Query {{ ...F{} ...F{} }}\n",
+                i + 1,
+                i + 1
+            ));
+        }
+        query.push_str(&format!("fragment F{levels} on Query {{ leaf }}\n"));
+        query
+    }
+
+    #[test]
+    fn spreads_count_as_often_as_they_run_and_each_fragment_is_counted_once() {
+        let parse = |q: &str| async_graphql::parser::parse_query(q).unwrap();
+        assert_eq!(selected_fields(&parse("{ a b { c d } }")), 4);
+        assert_eq!(selected_fields(&parse(&doubling(3))), 8);
+        // 2^60 fields, counted in microseconds.
+        assert_eq!(selected_fields(&parse(&doubling(60))), 1 << 60);
+        let limits = ShapeLimits {
+            data: 12,
+            introspection: 20,
+            fields: 5000,
+        };
+        assert_eq!(
+            check(&parse(&doubling(30)), limits),
+            Err(ShapeError::Fields { limit: 5000 })
         );
     }
 }

@@ -62,9 +62,10 @@ pub struct SchemaOptions {
 pub fn build(options: &SchemaOptions, verifier: Option<Arc<CognitoVerifier>>) -> ApiSchema {
     // Depth is our own check (introspection has its own bound), not async-graphql's `limit_depth`.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .extension(limits::DepthLimit(limits::DepthLimits {
+        .extension(limits::ShapeLimit(limits::ShapeLimits {
             data: options.max_depth,
             introspection: options.max_introspection_depth,
+            fields: options.max_complexity,
         }))
         .limit_complexity(options.max_complexity)
         .extension(field_errors::FieldErrors);

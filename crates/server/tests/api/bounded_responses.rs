@@ -125,3 +125,33 @@ async fn an_answer_past_max_response_bytes_is_refused_whole() {
             .all(|answer| error_codes(answer) == ["RESPONSE_TOO_LARGE"])
     );
 }
+
+// Several threads, so that the timeout below fires even while a regression keeps one busy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fragments_spread_exponentially_are_refused_before_the_engine_walks_them() {
+    let app = spawn_app().await;
+    let token = editor(&app);
+    // 30 levels of fragments spreading the next one twice: 2^30 fields in 1.3 kB (under the
+    // engine's own nesting limit of 32). Its validation walk follows every spread: hours.
+    let mut query = String::from("query { ...F0 }");
+    for i in 0..30 {
+        query.push_str(&format!(
+            " fragment F{i} on Query {{ ...F{} ...F{} }}",
+            i + 1,
+            i + 1
+        ));
+    }
+    query.push_str(" fragment F30 on Query { __typename }");
+    let response = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        app.post(Some(&token), &json!({ "query": query })),
+    )
+    .await
+    .expect("answered, not walked for hours");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["QUERY_TOO_COMPLEX"], "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["reason"], "fields",
+        "{body}"
+    );
+}
