@@ -58,27 +58,44 @@ pub struct SettingError {
 }
 
 impl CognitoSettings {
-    /// The Cognito API endpoint: the override, or the region's public one.
-    pub fn api_endpoint(&self) -> String {
-        self.endpoint
-            .clone()
-            .unwrap_or_else(|| format!("https://cognito-idp.{}.amazonaws.com/", self.region))
+    /// The Cognito API endpoint, where GetUser sends the caller's access token: the override, or
+    /// the region's public one. The override must pass the rule of COGNITO_JWKS_URL (`https://`,
+    /// or `http://` to a loopback host), checked by the token crate's
+    /// [`UserPoolConfig::with_jwks_url`] so that the rule lives in one place.
+    pub fn api_endpoint(&self) -> Result<String, SettingError> {
+        let Some(endpoint) = &self.endpoint else {
+            return Ok(format!(
+                "https://cognito-idp.{}.amazonaws.com/",
+                self.region
+            ));
+        };
+        self.pool_config()?
+            .with_jwks_url(endpoint)
+            .map_err(|problem| SettingError {
+                variable: "COGNITO_ENDPOINT",
+                problem,
+            })?;
+        Ok(endpoint.clone())
+    }
+
+    /// The pool and its app clients, each problem named by its variable.
+    fn pool_config(&self) -> Result<UserPoolConfig, SettingError> {
+        UserPoolConfig::new(&self.region, &self.user_pool_id, &self.client_id).map_err(|problem| {
+            let variable = match problem {
+                ConfigError::InvalidRegion(_) => "COGNITO_REGION",
+                ConfigError::InvalidPoolId(_) => "COGNITO_USER_POOL_ID",
+                _ => "COGNITO_CLIENT_ID",
+            };
+            SettingError { variable, problem }
+        })
     }
 
     /// The verifier configuration: access tokens only, aws-jwt-verify's tolerances.
     pub fn verifier_config(&self) -> Result<VerifierConfig, SettingError> {
         let named = |variable: &'static str| move |problem| SettingError { variable, problem };
-        let pool = UserPoolConfig::new(&self.region, &self.user_pool_id, &self.client_id).map_err(
-            |problem| {
-                let variable = match problem {
-                    ConfigError::InvalidRegion(_) => "COGNITO_REGION",
-                    ConfigError::InvalidPoolId(_) => "COGNITO_USER_POOL_ID",
-                    _ => "COGNITO_CLIENT_ID",
-                };
-                SettingError { variable, problem }
-            },
-        )?;
-        let mut pool = pool.accept_issuer_subdomain(self.accept_issuer_subdomain);
+        let mut pool = self
+            .pool_config()?
+            .accept_issuer_subdomain(self.accept_issuer_subdomain);
         if let Some(issuer) = &self.issuer {
             pool = pool.with_issuer(issuer).map_err(named("COGNITO_ISSUER"))?;
         }
@@ -573,5 +590,42 @@ mod tests {
             assert!(error.to_string().contains(variable));
         }
         assert!(settings(&base).unwrap().cognito.verifier_config().is_ok());
+    }
+
+    /// GetUser sends the caller's access token to COGNITO_ENDPOINT: plain http only to loopback.
+    #[test]
+    fn cognito_endpoint_must_be_https_or_loopback() {
+        let endpoint = |value: &str| {
+            with_base(&["--cognito-endpoint", value])
+                .expect("parses")
+                .cognito
+                .api_endpoint()
+        };
+        for refused in [
+            "http://192.0.2.2/",
+            "http://cognito.example.com/",
+            "ftp://127.0.0.1/",
+            "cognito-idp.us-east-1.amazonaws.com",
+            "https:// spaced.example.com/",
+        ] {
+            let error = endpoint(refused).expect_err(refused);
+            assert_eq!(error.variable, "COGNITO_ENDPOINT", "{refused}");
+            assert!(
+                error.to_string().contains("COGNITO_ENDPOINT"),
+                "{refused}: {error}"
+            );
+        }
+        for accepted in [
+            "https://cognito.example.com/",
+            "http://127.0.0.1:5000/",
+            "http://localhost:5000/",
+            "http://[::1]:5000/",
+        ] {
+            assert_eq!(endpoint(accepted).expect(accepted), accepted);
+        }
+        assert_eq!(
+            with_base(&[]).unwrap().cognito.api_endpoint().unwrap(),
+            "https://cognito-idp.us-east-1.amazonaws.com/"
+        );
     }
 }

@@ -86,6 +86,7 @@ impl Application {
         settings: &Settings,
         verifier: Arc<CognitoVerifier>,
     ) -> Result<Self, StartupError> {
+        let api_endpoint = settings.cognito.api_endpoint()?;
         let schema = graphql::build(
             &SchemaOptions {
                 max_depth: settings.limits.max_depth,
@@ -103,7 +104,7 @@ impl Application {
             verifier: Arc::clone(&verifier),
             tenants: TenantResolver::new(
                 settings.tenant_source,
-                settings.cognito.api_endpoint(),
+                api_endpoint,
                 Duration::from_secs(settings.userinfo_cache_secs),
             )?,
             revocation_check: settings.revocation_check,
