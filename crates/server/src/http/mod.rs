@@ -16,6 +16,7 @@ use cognigraph_token::CognitoVerifier;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
@@ -85,6 +86,10 @@ impl std::ops::Deref for AppState {
 }
 
 /// The router, with request ids, tracing, timeout and (when origins are given) CORS.
+///
+/// Every answer that does not say otherwise (only GraphiQL's versioned assets do) carries
+/// `Cache-Control: no-store`, since GraphQL answers are one caller's data, and every answer
+/// carries `X-Content-Type-Options: nosniff`; refusals and timeouts included.
 pub fn router(state: AppState, graphiql: GraphiqlOptions, cors_origins: &[String]) -> Router {
     let timeout = state.limits.request_timeout();
     let mut router = Router::new()
@@ -112,6 +117,14 @@ pub fn router(state: AppState, graphiql: GraphiqlOptions, cors_origins: &[String
         );
     }
     router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
