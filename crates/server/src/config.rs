@@ -37,8 +37,8 @@ pub struct CognitoSettings {
     #[arg(long, env = "COGNITO_JWKS_URL")]
     pub jwks_url: Option<String>,
 
-    /// Cognito API endpoint override (emulators), for GetUser. Default:
-    /// https://cognito-idp.{region}.amazonaws.com/.
+    /// Cognito API endpoint override (emulators), for GetUser. https, or http to a loopback
+    /// host (the caller's token is sent there). Default: https://cognito-idp.{region}.amazonaws.com/.
     #[arg(long = "cognito-endpoint", env = "COGNITO_ENDPOINT")]
     pub endpoint: Option<String>,
 
@@ -175,6 +175,51 @@ impl LimitSettings {
     }
 }
 
+/// Limits on connections, against clients that are slow on purpose or gone.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionSettings {
+    /// Seconds a client has to send a whole request head (request line and headers): from the
+    /// connection's start for its first request, from the head's first byte on a kept-alive
+    /// connection. Sending a header line now and then does not extend it. Past it the
+    /// connection is closed. Default 10.
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    /// Default 60 (longer than common clients keep idle connections, so they close first).
+    #[arg(
+        long,
+        env = "IDLE_TIMEOUT_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub idle_timeout_secs: u64,
+    /// Most client connections open at once. Past it new connections are not accepted: they
+    /// wait in the kernel's listen queue until one closes. Default 1024.
+    #[arg(
+        long,
+        env = "MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections: u32,
+}
+
+impl ConnectionSettings {
+    /// The limits the accept loop applies.
+    pub fn limits(&self) -> crate::http::ConnectionLimits {
+        crate::http::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            max_connections: self.max_connections,
+        }
+    }
+}
+
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://cognigraph.db?mode=rwc";
 
@@ -298,9 +343,18 @@ pub struct Settings {
     #[command(flatten)]
     pub limits: LimitSettings,
 
+    #[command(flatten)]
+    pub connections: ConnectionSettings,
+
     /// Address to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     pub listen_addr: SocketAddr,
+
+    /// Address to serve the Prometheus metrics on, at `/metrics`, apart from the API (e.g.
+    /// 127.0.0.1:9090, reachable by the scraper only). Default: none, and `/metrics` is not
+    /// served at all.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 
     /// Database URL: `sqlite://FILE?mode=rwc` (the default, a file in the working directory) or
     /// `postgres://USER:PASSWORD@HOST/DB`. Its value is never shown (help, logs, `Debug`).

@@ -1,6 +1,8 @@
-//! The HTTP surface: `/graphql`, GraphiQL at `/`, `/healthz`, `/readyz`, `/metrics`.
+//! The HTTP surface: `/graphql`, GraphiQL at `/`, `/healthz`, `/readyz`; `/metrics` on a
+//! listener of its own ([`metrics_router`]), when METRICS_ADDR is set.
 
 mod auth;
+mod connections;
 pub(crate) mod graphiql;
 mod graphql;
 mod ops;
@@ -21,6 +23,8 @@ use tower_http::{
     trace::TraceLayer,
 };
 
+pub use connections::ConnectionLimits;
+pub(crate) use connections::serve;
 pub use graphiql::GraphiqlOptions;
 
 use crate::{
@@ -96,7 +100,6 @@ pub fn router(state: AppState, graphiql: GraphiqlOptions, cors_origins: &[String
         .route("/graphql", get(graphql::handle).post(graphql::handle))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .merge(graphiql::routes(graphiql))
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
@@ -116,6 +119,25 @@ pub fn router(state: AppState, graphiql: GraphiqlOptions, cors_origins: &[String
                 .expose_headers([REQUEST_ID]),
         );
     }
+    with_common_layers(router)
+}
+
+/// The router of the metrics listener: `GET /metrics` only. Apart from the API so that
+/// exposing the metrics is a choice (METRICS_ADDR), not a side effect of serving the API.
+pub fn metrics_router(state: AppState) -> Router {
+    let timeout = state.limits.request_timeout();
+    let router = Router::new()
+        .route("/metrics", get(ops::metrics))
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ));
+    with_common_layers(router)
+}
+
+/// No caching and no sniffing unless an answer says otherwise, tracing and request ids.
+fn with_common_layers(router: Router) -> Router {
     router
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,

@@ -7,6 +7,7 @@
 
 mod authentication;
 mod authorization;
+mod connections;
 mod contract;
 mod depth;
 mod first_run;
