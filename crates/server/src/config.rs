@@ -37,8 +37,8 @@ pub struct CognitoSettings {
     #[arg(long, env = "COGNITO_JWKS_URL")]
     pub jwks_url: Option<String>,
 
-    /// Cognito API endpoint override (emulators), for GetUser. Default:
-    /// https://cognito-idp.{region}.amazonaws.com/.
+    /// Cognito API endpoint override (emulators), for GetUser. https, or http to a loopback
+    /// host (the caller's token is sent there). Default: https://cognito-idp.{region}.amazonaws.com/.
     #[arg(long = "cognito-endpoint", env = "COGNITO_ENDPOINT")]
     pub endpoint: Option<String>,
 
@@ -58,27 +58,44 @@ pub struct SettingError {
 }
 
 impl CognitoSettings {
-    /// The Cognito API endpoint: the override, or the region's public one.
-    pub fn api_endpoint(&self) -> String {
-        self.endpoint
-            .clone()
-            .unwrap_or_else(|| format!("https://cognito-idp.{}.amazonaws.com/", self.region))
+    /// The Cognito API endpoint, where GetUser sends the caller's access token: the override, or
+    /// the region's public one. The override must pass the rule of COGNITO_JWKS_URL (`https://`,
+    /// or `http://` to a loopback host), checked by the token crate's
+    /// [`UserPoolConfig::with_jwks_url`] so that the rule lives in one place.
+    pub fn api_endpoint(&self) -> Result<String, SettingError> {
+        let Some(endpoint) = &self.endpoint else {
+            return Ok(format!(
+                "https://cognito-idp.{}.amazonaws.com/",
+                self.region
+            ));
+        };
+        self.pool_config()?
+            .with_jwks_url(endpoint)
+            .map_err(|problem| SettingError {
+                variable: "COGNITO_ENDPOINT",
+                problem,
+            })?;
+        Ok(endpoint.clone())
+    }
+
+    /// The pool and its app clients, each problem named by its variable.
+    fn pool_config(&self) -> Result<UserPoolConfig, SettingError> {
+        UserPoolConfig::new(&self.region, &self.user_pool_id, &self.client_id).map_err(|problem| {
+            let variable = match problem {
+                ConfigError::InvalidRegion(_) => "COGNITO_REGION",
+                ConfigError::InvalidPoolId(_) => "COGNITO_USER_POOL_ID",
+                _ => "COGNITO_CLIENT_ID",
+            };
+            SettingError { variable, problem }
+        })
     }
 
     /// The verifier configuration: access tokens only, aws-jwt-verify's tolerances.
     pub fn verifier_config(&self) -> Result<VerifierConfig, SettingError> {
         let named = |variable: &'static str| move |problem| SettingError { variable, problem };
-        let pool = UserPoolConfig::new(&self.region, &self.user_pool_id, &self.client_id).map_err(
-            |problem| {
-                let variable = match problem {
-                    ConfigError::InvalidRegion(_) => "COGNITO_REGION",
-                    ConfigError::InvalidPoolId(_) => "COGNITO_USER_POOL_ID",
-                    _ => "COGNITO_CLIENT_ID",
-                };
-                SettingError { variable, problem }
-            },
-        )?;
-        let mut pool = pool.accept_issuer_subdomain(self.accept_issuer_subdomain);
+        let mut pool = self
+            .pool_config()?
+            .accept_issuer_subdomain(self.accept_issuer_subdomain);
         if let Some(issuer) = &self.issuer {
             pool = pool.with_issuer(issuer).map_err(named("COGNITO_ISSUER"))?;
         }
@@ -161,6 +178,51 @@ impl LimitSettings {
     /// The request timeout.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+/// Limits on connections, against clients that are slow on purpose or gone.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionSettings {
+    /// Seconds a client has to send a whole request head (request line and headers): from the
+    /// connection's start for its first request, from the head's first byte on a kept-alive
+    /// connection. Sending a header line now and then does not extend it. Past it the
+    /// connection is closed. Default 10.
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    /// Default 60 (longer than common clients keep idle connections, so they close first).
+    #[arg(
+        long,
+        env = "IDLE_TIMEOUT_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub idle_timeout_secs: u64,
+    /// Most client connections open at once. Past it new connections are not accepted: they
+    /// wait in the kernel's listen queue until one closes. Default 1024.
+    #[arg(
+        long,
+        env = "MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections: u32,
+}
+
+impl ConnectionSettings {
+    /// The limits the accept loop applies.
+    pub fn limits(&self) -> crate::http::ConnectionLimits {
+        crate::http::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            max_connections: self.max_connections,
+        }
     }
 }
 
@@ -287,9 +349,18 @@ pub struct Settings {
     #[command(flatten)]
     pub limits: LimitSettings,
 
+    #[command(flatten)]
+    pub connections: ConnectionSettings,
+
     /// Address to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     pub listen_addr: SocketAddr,
+
+    /// Address to serve the Prometheus metrics on, at `/metrics`, apart from the API (e.g.
+    /// 127.0.0.1:9090, reachable by the scraper only). Default: none, and `/metrics` is not
+    /// served at all.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 
     /// Database URL: `sqlite://FILE?mode=rwc` (the default, a file in the working directory) or
     /// `postgres://USER:PASSWORD@HOST/DB`. Its value is never shown (help, logs, `Debug`).
@@ -579,5 +650,42 @@ mod tests {
             assert!(error.to_string().contains(variable));
         }
         assert!(settings(&base).unwrap().cognito.verifier_config().is_ok());
+    }
+
+    /// GetUser sends the caller's access token to COGNITO_ENDPOINT: plain http only to loopback.
+    #[test]
+    fn cognito_endpoint_must_be_https_or_loopback() {
+        let endpoint = |value: &str| {
+            with_base(&["--cognito-endpoint", value])
+                .expect("parses")
+                .cognito
+                .api_endpoint()
+        };
+        for refused in [
+            "http://192.0.2.2/",
+            "http://cognito.example.com/",
+            "ftp://127.0.0.1/",
+            "cognito-idp.us-east-1.amazonaws.com",
+            "https:// spaced.example.com/",
+        ] {
+            let error = endpoint(refused).expect_err(refused);
+            assert_eq!(error.variable, "COGNITO_ENDPOINT", "{refused}");
+            assert!(
+                error.to_string().contains("COGNITO_ENDPOINT"),
+                "{refused}: {error}"
+            );
+        }
+        for accepted in [
+            "https://cognito.example.com/",
+            "http://127.0.0.1:5000/",
+            "http://localhost:5000/",
+            "http://[::1]:5000/",
+        ] {
+            assert_eq!(endpoint(accepted).expect(accepted), accepted);
+        }
+        assert_eq!(
+            with_base(&[]).unwrap().cognito.api_endpoint().unwrap(),
+            "https://cognito-idp.us-east-1.amazonaws.com/"
+        );
     }
 }

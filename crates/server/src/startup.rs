@@ -9,13 +9,13 @@ use cognigraph_token::{CognitoVerifier, ConfigError};
 use cognigraph_domain::{Db, DomainError};
 
 use crate::config::SettingError;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     authz::RoleGroups,
     config::{IntrospectionPolicy, MigrateOnStart, Settings},
     graphql::{self, SchemaOptions},
-    http::{self, App, AppState, GraphiqlOptions},
+    http::{self, App, AppState, ConnectionLimits, GraphiqlOptions},
     membership::Membership,
     metrics::Metrics,
     tenancy::{TenancyError, TenantResolver},
@@ -70,6 +70,9 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     router: axum::Router,
+    /// The metrics listener, its address and router, when METRICS_ADDR is set.
+    metrics: Option<(TcpListener, SocketAddr, axum::Router)>,
+    connections: ConnectionLimits,
     verifier: Arc<CognitoVerifier>,
     db: Db,
 }
@@ -86,6 +89,7 @@ impl Application {
         settings: &Settings,
         verifier: Arc<CognitoVerifier>,
     ) -> Result<Self, StartupError> {
+        let api_endpoint = settings.cognito.api_endpoint()?;
         let schema = graphql::build(
             &SchemaOptions {
                 max_depth: settings.limits.max_depth,
@@ -103,7 +107,7 @@ impl Application {
             verifier: Arc::clone(&verifier),
             tenants: TenantResolver::new(
                 settings.tenant_source,
-                settings.cognito.api_endpoint(),
+                api_endpoint,
                 Duration::from_secs(settings.userinfo_cache_secs),
             )?,
             revocation_check: settings.revocation_check,
@@ -122,21 +126,22 @@ impl Application {
                 .as_ref()
                 .map(|headers| headers.expose().to_owned()),
         };
+        let metrics_router = http::metrics_router(state.clone());
         let router = http::router(state, graphiql, &settings.cors_origins);
-        let listener = TcpListener::bind(settings.listen_addr)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: settings.listen_addr,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
-            addr: settings.listen_addr,
-            source,
-        })?;
+        let (listener, addr) = bind(settings.listen_addr).await?;
+        let metrics = match settings.metrics_addr {
+            Some(metrics_addr) => {
+                let (listener, addr) = bind(metrics_addr).await?;
+                Some((listener, addr, metrics_router))
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
             addr,
             router,
+            metrics,
+            connections: settings.connections.limits(),
             verifier,
             db,
         })
@@ -152,6 +157,11 @@ impl Application {
         self.addr
     }
 
+    /// The address `/metrics` is served on, when METRICS_ADDR is set (the port actually bound).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr, _)| *addr)
+    }
+
     /// Preloads the signing keys; a failure is logged and the service still starts (it answers
     /// 503 until the keys can be had, and `/readyz` says so).
     pub async fn hydrate(&self) {
@@ -161,16 +171,44 @@ impl Application {
         }
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves, then finishes in-flight requests: the listeners close,
+    /// connections with no request in flight close at once, the others after their answer.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let (stop, stopped) = watch::channel(false);
         tracing::info!(addr = %self.addr, "listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let api = http::serve(
+            self.listener,
+            self.router,
+            self.connections,
+            stopped.clone(),
+        );
+        let metrics = async {
+            if let Some((listener, addr, router)) = self.metrics {
+                tracing::info!(%addr, "serving /metrics");
+                http::serve(listener, router, self.connections, stopped).await;
+            }
+        };
+        let signal = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        tokio::join!(signal, api, metrics);
+        Ok(())
     }
+}
+
+/// Binds `addr` and reports the address actually bound.
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| StartupError::Bind { addr, source })?;
+    Ok((listener, bound))
 }
 
 /// Applies pending migrations when `setting` says so for this database, else refuses to go on

@@ -8,17 +8,24 @@ use axum::{
 use super::{AppState, graphql::error_body};
 use crate::{
     authz::Principal,
+    errors::engine_codes,
     tenancy::{RevocationCheck, TenancyError, TenantLookup},
 };
 
 /// Seconds a client should wait when the signing keys cannot be had (the JWKS cooldown).
 pub(super) const RETRY_AFTER_SECS: u64 = 10;
 
+/// The `reason` of a request with more than one Authorization header.
+const MULTIPLE_AUTHORIZATION_HEADERS: &str = "multiple_authorization_headers";
+
 /// Why a request is not authenticated.
 #[derive(Debug)]
 pub(super) enum AuthRejection {
     /// No usable Authorization header.
     Missing { reason: &'static str },
+    /// More than one Authorization header: a proxy that reads another one than we do would
+    /// disagree about who the caller is, so none is used.
+    Ambiguous,
     /// A Bearer token that the verifier refused, with its code.
     Invalid { code: &'static str },
     /// The signing keys cannot be fetched and none are cached: the token may be fine.
@@ -27,16 +34,25 @@ pub(super) enum AuthRejection {
     IdentityProviderUnavailable,
 }
 
-/// Authenticates from the headers: `Ok(None)` when there is no Authorization header at all.
+/// Authenticates from the headers: `Ok(None)` when there is no Authorization header at all,
+/// refused when there is more than one.
 ///
 /// The token is never logged; only the verifier's code is.
 pub(super) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<Principal>, AuthRejection> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+    let mut values = headers.get_all(header::AUTHORIZATION).into_iter();
+    let Some(value) = values.next() else {
         return Ok(None);
     };
+    if values.next().is_some() {
+        tracing::info!("request with more than one Authorization header refused");
+        state
+            .metrics
+            .count_auth_failure(MULTIPLE_AUTHORIZATION_HEADERS);
+        return Err(AuthRejection::Ambiguous);
+    }
     let token = bearer_token(value).ok_or(AuthRejection::Missing {
         reason: "not_bearer",
     })?;
@@ -109,6 +125,15 @@ impl IntoResponse for AuthRejection {
                 )
                     .into_response()
             }
+            Self::Ambiguous => (
+                StatusCode::BAD_REQUEST,
+                error_body(
+                    "send one Authorization header, not several",
+                    engine_codes::BAD_REQUEST,
+                    Some(MULTIPLE_AUTHORIZATION_HEADERS),
+                ),
+            )
+                .into_response(),
             Self::Invalid { code } => {
                 let challenge = format!(
                     r#"Bearer realm="cognigraph", error="invalid_token", error_description="{code}""#

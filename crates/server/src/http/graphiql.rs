@@ -33,10 +33,14 @@ const GRAPHQL_ENDPOINT: &str = "/graphql";
 
 /// The page's Content-Security-Policy. `style-src 'unsafe-inline'` is for the page's own
 /// `<style>` and the `<style>` elements GraphiQL's dialogs insert; `font-src data:` is for the
-/// fonts GraphiQL's stylesheet embeds as `data:` URLs.
+/// fonts GraphiQL's stylesheet embeds as `data:` URLs. The page may carry a pre-filled token
+/// (development), so no other site may frame it (`frame-ancestors 'none'`, and
+/// `X-Frame-Options: DENY` for older browsers), and nothing injected may move its base URL or
+/// submit a form anywhere.
 const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
-    connect-src 'self'";
+    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'none'";
 
 /// Whether `build.rs` found the files fetched by `.ci/fetch-graphiql`.
 const BUNDLED: bool = cfg!(cognigraph_graphiql_bundled);
@@ -201,6 +205,7 @@ fn page_response(page: &str) -> Response {
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             ),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         ],
         page.to_owned(),
     )
@@ -325,6 +330,7 @@ mod tests {
             "nosniff"
         );
         assert_eq!(header_str(&response, header::CACHE_CONTROL), "no-store");
+        assert_eq!(header_str(&response, header::X_FRAME_OPTIONS), "DENY");
         assert!(page.starts_with("<!doctype html>"));
         assert!(page.contains("<title>cognigraph · GraphiQL</title>"));
         assert!(!page.contains("{{"), "unfilled placeholder in {page}");

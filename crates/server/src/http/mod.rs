@@ -1,6 +1,8 @@
-//! The HTTP surface: `/graphql`, GraphiQL at `/`, `/healthz`, `/readyz`, `/metrics`.
+//! The HTTP surface: `/graphql`, GraphiQL at `/`, `/healthz`, `/readyz`; `/metrics` on a
+//! listener of its own ([`metrics_router`]), when METRICS_ADDR is set.
 
 mod auth;
+mod connections;
 pub(crate) mod graphiql;
 mod graphql;
 mod ops;
@@ -16,10 +18,13 @@ use cognigraph_token::CognitoVerifier;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
+pub use connections::ConnectionLimits;
+pub(crate) use connections::serve;
 pub use graphiql::GraphiqlOptions;
 
 use crate::{
@@ -85,13 +90,16 @@ impl std::ops::Deref for AppState {
 }
 
 /// The router, with request ids, tracing, timeout and (when origins are given) CORS.
+///
+/// Every answer that does not say otherwise (only GraphiQL's versioned assets do) carries
+/// `Cache-Control: no-store`, since GraphQL answers are one caller's data, and every answer
+/// carries `X-Content-Type-Options: nosniff`; refusals and timeouts included.
 pub fn router(state: AppState, graphiql: GraphiqlOptions, cors_origins: &[String]) -> Router {
     let timeout = state.limits.request_timeout();
     let mut router = Router::new()
         .route("/graphql", get(graphql::handle).post(graphql::handle))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .merge(graphiql::routes(graphiql))
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
@@ -111,7 +119,34 @@ pub fn router(state: AppState, graphiql: GraphiqlOptions, cors_origins: &[String
                 .expose_headers([REQUEST_ID]),
         );
     }
+    with_common_layers(router)
+}
+
+/// The router of the metrics listener: `GET /metrics` only. Apart from the API so that
+/// exposing the metrics is a choice (METRICS_ADDR), not a side effect of serving the API.
+pub fn metrics_router(state: AppState) -> Router {
+    let timeout = state.limits.request_timeout();
+    let router = Router::new()
+        .route("/metrics", get(ops::metrics))
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ));
+    with_common_layers(router)
+}
+
+/// No caching and no sniffing unless an answer says otherwise, tracing and request ids.
+fn with_common_layers(router: Router) -> Router {
     router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::request_span))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

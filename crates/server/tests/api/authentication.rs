@@ -117,3 +117,47 @@ async fn a_kid_missing_from_fetched_keys_is_the_tokens_fault_even_in_the_cooldow
     }
     assert_eq!(app.issuer.jwks_requests(), 1);
 }
+
+/// A proxy that reads the last of two Authorization headers would see another caller than the
+/// service (which read the first): such a request is refused whatever the tokens, even when
+/// both are valid or both are the same.
+#[tokio::test]
+async fn two_authorization_headers_are_refused() {
+    let app = spawn_app().await;
+    let viewer = format!("Bearer {}", app.token(&["viewer"]));
+    let admin = format!(
+        "Bearer {}",
+        app.token_with(
+            &["admin"],
+            json!({"sub": "someone-else", "username": "mallory"})
+        )
+    );
+    for (first, second) in [
+        (&viewer, &admin),
+        (&admin, &viewer),
+        (&viewer, &viewer),
+        (&viewer, &"Basic dXNlcjpwYXNz".to_owned()),
+    ] {
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header(header::AUTHORIZATION, first)
+            .header(header::AUTHORIZATION, second)
+            .json(&json!({ "query": ME }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(error_codes(&body), ["BAD_REQUEST"], "{body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["reason"],
+            "multiple_authorization_headers"
+        );
+        assert!(body.get("data").is_none(), "{body}");
+    }
+    // One header is still fine.
+    let (status, body) = app.query(Some(&app.token(&["viewer"])), ME).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["me"]["username"], "alice");
+}

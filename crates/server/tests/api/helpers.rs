@@ -13,6 +13,10 @@ use tokio::{sync::oneshot, task::JoinHandle};
 
 pub(crate) struct TestApp {
     pub(crate) address: String,
+    /// The API's socket address, for tests that speak raw TCP.
+    pub(crate) socket: std::net::SocketAddr,
+    /// `http://…` of the metrics listener, when `--metrics-addr` was given.
+    pub(crate) metrics_address: Option<String>,
     /// The app's own SQLite database (deleted with the app).
     _database: tempfile::TempDir,
     /// A handle on the app's database (shares its statement counter).
@@ -82,6 +86,8 @@ pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> Te
         app.hydrate().await;
     }
     let address = format!("http://{}", app.local_addr());
+    let socket = app.local_addr();
+    let metrics_address = app.metrics_addr().map(|addr| format!("http://{addr}"));
     let db = app.db().clone();
     let (shutdown, signal) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
@@ -89,6 +95,8 @@ pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> Te
     }));
     TestApp {
         address,
+        socket,
+        metrics_address,
         _database: database,
         db,
         issuer,

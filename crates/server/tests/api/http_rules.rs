@@ -270,3 +270,99 @@ async fn cors_is_off_unless_origins_are_configured() {
             .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
     );
 }
+
+/// Every `/graphql` answer, served or refused, tells caches not to keep it (it is one caller's
+/// data) and browsers not to sniff its type.
+#[tokio::test]
+async fn graphql_answers_are_never_cached_or_sniffed() {
+    let app = spawn_app().await;
+    let token = app.token(&["viewer"]);
+    let url = format!("{}/graphql", app.address);
+    let answers = [
+        (
+            "POST 200",
+            app.post(Some(&token), &json!({"query": "{ me { sub } }"}))
+                .await,
+        ),
+        (
+            "POST 401",
+            app.post(None, &json!({"query": "{ me { sub } }"})).await,
+        ),
+        (
+            "POST 401 invalid",
+            app.post(Some("garbage"), &json!({"query": "{ me { sub } }"}))
+                .await,
+        ),
+        (
+            "GET 200",
+            app.client
+                .get(&url)
+                .query(&[("query", "{ me { sub } }")])
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "GET 405",
+            app.client
+                .get(&url)
+                .query(&[("query", "mutation { refreshSigningKeys { loaded } }")])
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "POST 415",
+            app.client
+                .post(&url)
+                .bearer_auth(&token)
+                .body("{}")
+                .send()
+                .await
+                .unwrap(),
+        ),
+    ];
+    for (what, response) in answers {
+        let headers = response.headers();
+        assert_eq!(
+            headers
+                .get(header::CACHE_CONTROL)
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{what}: {headers:?}"
+        );
+        assert_eq!(
+            headers
+                .get(header::X_CONTENT_TYPE_OPTIONS)
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{what}: {headers:?}"
+        );
+    }
+}
+
+/// The GraphiQL page (which may carry a pre-filled token in development) cannot be framed,
+/// cannot have its base URL or form targets changed, and is never cached.
+#[tokio::test]
+async fn the_graphiql_page_cannot_be_framed() {
+    let app = spawn_app().await;
+    let response = app.get("/").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    for directive in [
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "object-src 'none'",
+        "script-src 'self'",
+    ] {
+        assert!(directives.contains(&directive), "{directive} not in {csp}");
+    }
+}

@@ -8,6 +8,7 @@
 mod authentication;
 mod authorization;
 mod bounded_responses;
+mod connections;
 mod contract;
 mod depth;
 mod first_run;

@@ -45,16 +45,74 @@ async fn healthz_answers_while_readyz_waits_for_the_keys() {
     assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
 }
 
+/// An app serving `/metrics` on a listener of its own.
+async fn spawn_app_with_metrics() -> crate::helpers::TestApp {
+    spawn_app_with(AppOptions {
+        args: vec!["--metrics-addr".into(), "127.0.0.1:0".into()],
+        hydrate: true,
+        ..AppOptions::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn metrics_are_not_served_unless_asked_for() {
+    let app = spawn_app().await;
+    assert_eq!(app.metrics_address, None);
+    assert_eq!(app.get("/metrics").await.status(), StatusCode::NOT_FOUND);
+}
+
+/// With METRICS_ADDR the metrics have a listener of their own, and only they: the API's port
+/// still does not serve them, and theirs serves nothing else.
+#[tokio::test]
+async fn metrics_are_served_on_their_own_address_only() {
+    let app = spawn_app_with_metrics().await;
+    let metrics = app.metrics_address.clone().expect("a metrics address");
+    assert_ne!(metrics, app.address);
+    assert_eq!(app.get("/metrics").await.status(), StatusCode::NOT_FOUND);
+    for path in ["/metrics", "/metrics/"] {
+        let response = app
+            .client
+            .get(format!("{metrics}{path}"))
+            .send()
+            .await
+            .unwrap();
+        let expected = if path == "/metrics" {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        assert_eq!(response.status(), expected, "{path}");
+    }
+    for path in ["/", "/graphql", "/healthz", "/readyz"] {
+        let response = app
+            .client
+            .get(format!("{metrics}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    // Shutdown closes both listeners.
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn metrics_count_requests_auth_failures_and_jwks_fetches() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_metrics().await;
     let _ = app
         .query(Some(&app.token(&["viewer"])), "{ me { sub } }")
         .await;
     let _ = app
         .query(Some(&app.expired_token()), "{ me { sub } }")
         .await;
-    let response = app.get("/metrics").await;
+    let metrics = app.metrics_address.as_deref().expect("a metrics address");
+    let response = app
+        .client
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]
