@@ -8,7 +8,7 @@ use cognigraph_server::dev::{
 use cognigraph_tests::{App, Pool, TestDatabase, emulator_url, require_emulator};
 use serde_json::json;
 
-const LISTING: &str = "{ projects(first: 100) { totalCount nodes { name createdBy { username } tasks { title createdBy { username } assignee { username } } } } }";
+const LISTING: &str = "{ projects(first: 20) { totalCount nodes { name createdBy { username } tasks { title createdBy { username } assignee { username } } } } }";
 
 #[tokio::test]
 async fn seeded_users_find_their_tenants_projects_and_a_second_run_adds_nothing() {
