@@ -32,7 +32,7 @@ const POSTGRES_CONNECTIONS: u32 = 10;
 ///
 /// It has no public way to run a query: the only way to read or write rows is through the domain
 /// operations, which take a [`crate::Scope`]. Every statement they run is inside a transaction
-/// from [`Db::read`] or [`Db::write`], which on PostgreSQL first sets `app.tenant_id` to the
+/// from `Db::read` or `Db::write`, which on PostgreSQL first sets `app.tenant_id` to the
 /// scope's tenant for that transaction only (`set_config(…, true)`, that is `SET LOCAL`): the
 /// row-level security policies of the tenant tables then show and accept that tenant's rows and
 /// no others, so a query that forgot its tenant filter still cannot leak, and a pooled
