@@ -5,6 +5,7 @@ pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::{MigrationTrait, async_trait};
 
 mod m20250601_000001_domain_tables;
+mod m20250602_000001_row_level_security;
 
 /// All of cognigraph's migrations, oldest first.
 #[derive(Debug)]
@@ -13,6 +14,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20250601_000001_domain_tables::Migration)]
+        vec![
+            Box::new(m20250601_000001_domain_tables::Migration),
+            Box::new(m20250602_000001_row_level_security::Migration),
+        ]
     }
 }

@@ -48,13 +48,15 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<AuditEvent>, DomainError> {
     scope.authorize(Action::ReadAuditLog)?;
+    let txn = db.read(scope).await?;
     let rows = store::page(
-        db.reader(),
+        &txn,
         store::select::<AuditEvents>(scope),
         Order::Desc,
         &page,
     )
     .await?;
+    txn.commit().await?;
     Ok(rows.map(AuditEvent::from))
 }
 

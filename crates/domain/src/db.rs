@@ -1,5 +1,7 @@
-//! The database handle: SQLite or PostgreSQL, migrations, and a statement counter.
+//! The database handle: SQLite or PostgreSQL, migrations, tenant-scoped transactions and a
+//! statement counter.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -12,11 +14,11 @@ use sea_orm::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, SqlxPostgresConnector, SqlxSqliteConnector,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, SqlxPostgresConnector,
+    SqlxSqliteConnector, Statement, TransactionTrait,
 };
 
-use crate::DomainError;
+use crate::{DomainError, Scope};
 
 /// How long a SQLite statement waits for another connection's lock before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,10 +31,15 @@ const POSTGRES_CONNECTIONS: u32 = 10;
 /// counter.
 ///
 /// It has no public way to run a query: the only way to read or write rows is through the domain
-/// operations, which take a [`crate::Scope`].
+/// operations, which take a [`crate::Scope`]. Every statement they run is inside a transaction
+/// from `Db::read` or `Db::write`, which on PostgreSQL first sets `app.tenant_id` to the
+/// scope's tenant for that transaction only (`set_config(…, true)`, that is `SET LOCAL`): the
+/// row-level security policies of the tenant tables then show and accept that tenant's rows and
+/// no others, so a query that forgot its tenant filter still cannot leak, and a pooled
+/// connection never carries a tenant over to its next transaction.
 #[derive(Clone)]
 pub struct Db {
-    /// Reads outside transactions.
+    /// Read-only work (its transactions are not written in). On a SQLite file, a pool of readers.
     read: DatabaseConnection,
     /// Transactions (every write). On a SQLite file this is a pool of one connection, so writers
     /// queue in the process instead of failing with `SQLITE_BUSY`.
@@ -45,6 +52,10 @@ pub struct Db {
 
 /// The advisory lock key that serializes migrations across instances ("cgraph" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0000_6367_7261_7068;
+
+/// Sets the tenant of the current transaction for the row-level security policies (PostgreSQL).
+/// `is_local = true`: the setting ends with the transaction, committed or not.
+const SET_TENANT: &str = "SELECT set_config('app.tenant_id', $1, true)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
@@ -113,17 +124,17 @@ impl Db {
     /// Several instances may run it at once (`serve --migrate` on PostgreSQL): there the
     /// migrations run inside a transaction that first takes an advisory lock, so one instance
     /// migrates and the others wait, then find nothing left to do. SQLite has a single writer.
+    ///
+    /// On PostgreSQL, migrating needs the tables' owner (see the README's "PostgreSQL roles");
+    /// with nothing pending it changes nothing and needs no more than the application's role.
     pub async fn migrate(&self) -> Result<(), DomainError> {
         match self.backend {
             Backend::Postgres => {
-                use sea_orm::{ConnectionTrait as _, TransactionTrait as _};
                 let txn = self.write.begin().await?;
-                txn.execute(sea_orm::Statement::from_string(
-                    sea_orm::DbBackend::Postgres,
-                    format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
-                ))
-                .await?;
-                Migrator::up(&txn, None).await?;
+                lock_migrations(&txn).await?;
+                if !postgres_pending_migrations(&txn).await?.is_empty() {
+                    Migrator::up(&txn, None).await?;
+                }
                 txn.commit().await?;
             }
             Backend::Sqlite => Migrator::up(&self.write, None).await?,
@@ -134,33 +145,30 @@ impl Db {
     /// The migrations of `cognigraph-migration` not yet applied to this database, by name,
     /// oldest first (empty: the schema is up to date). Asks the database every time.
     ///
-    /// Creates sea-orm's bookkeeping table `seaql_migrations` when it is missing (an empty
-    /// table; no domain table is touched). On PostgreSQL it first takes the migration advisory
-    /// lock, so a migration running in another instance is waited for, not half seen.
+    /// On SQLite, creates sea-orm's bookkeeping table `seaql_migrations` when it is missing (an
+    /// empty table; no domain table is touched). On PostgreSQL it creates nothing (the
+    /// application's role may not create tables: a missing bookkeeping table means every
+    /// migration is pending), and it first takes the migration advisory lock, so a migration
+    /// running in another instance is waited for, not half seen.
     ///
     /// A database that records a migration this build does not know (a newer version of
     /// cognigraph migrated it) is an error, [`DomainError::Database`], naming that migration.
     pub async fn pending_migrations(&self) -> Result<Vec<String>, DomainError> {
-        let pending = match self.backend {
+        match self.backend {
             Backend::Postgres => {
-                use sea_orm::ConnectionTrait as _;
                 let txn = self.write.begin().await?;
-                txn.execute(sea_orm::Statement::from_string(
-                    sea_orm::DbBackend::Postgres,
-                    format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
-                ))
-                .await?;
-                let pending = Migrator::get_pending_migrations(&txn).await?;
+                lock_migrations(&txn).await?;
+                let pending = postgres_pending_migrations(&txn).await?;
                 txn.commit().await?;
-                pending
+                Ok(pending)
             }
             // The writer: creating the bookkeeping table is a write.
-            Backend::Sqlite => Migrator::get_pending_migrations(&self.write).await?,
-        };
-        Ok(pending
-            .iter()
-            .map(|migration| migration.name().to_owned())
-            .collect())
+            Backend::Sqlite => Ok(Migrator::get_pending_migrations(&self.write)
+                .await?
+                .iter()
+                .map(|migration| migration.name().to_owned())
+                .collect()),
+        }
     }
 
     /// Whether no migration is pending, as [`Db::pending_migrations`] says; for readiness
@@ -214,16 +222,113 @@ impl Db {
         Ok(())
     }
 
-    pub(crate) fn reader(&self) -> &DatabaseConnection {
-        &self.read
+    /// Starts a transaction for reading `scope`'s tenant (on the readers of a SQLite file). On
+    /// PostgreSQL its first statement sets `app.tenant_id` for this transaction only. Inside it,
+    /// use only the transaction; end it with `commit` (dropping it rolls back, which is as good
+    /// for a read).
+    pub(crate) async fn read(&self, scope: &Scope) -> Result<DatabaseTransaction, DomainError> {
+        self.scoped(&self.read, Some(scope)).await
     }
 
-    /// Starts a transaction. Every write runs in one, with its audit event. Inside it, use only
-    /// the transaction: on `sqlite::memory:` the reader and the writer are the same single
-    /// connection, which the transaction holds.
-    pub(crate) async fn begin(&self) -> Result<DatabaseTransaction, DomainError> {
-        Ok(self.write.begin().await?)
+    /// Starts a transaction for writing in `scope`'s tenant: every write runs in one, with its
+    /// audit event. On PostgreSQL its first statement sets `app.tenant_id` for this transaction
+    /// only. Inside it, use only the transaction: on `sqlite::memory:` the reader and the writer
+    /// are the same single connection, which the transaction holds.
+    pub(crate) async fn write(&self, scope: &Scope) -> Result<DatabaseTransaction, DomainError> {
+        self.scoped(&self.write, Some(scope)).await
     }
+
+    async fn scoped(
+        &self,
+        conn: &DatabaseConnection,
+        scope: Option<&Scope>,
+    ) -> Result<DatabaseTransaction, DomainError> {
+        let txn = conn.begin().await?;
+        if let (Backend::Postgres, Some(scope)) = (self.backend, scope) {
+            txn.execute(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                SET_TENANT,
+                [scope.tenant().as_str().into()],
+            ))
+            .await?;
+        }
+        Ok(txn)
+    }
+
+    /// Runs `sql` past the domain's query builders, through the application's own pool and
+    /// role: in a transaction for `scope`'s tenant (as every domain operation), or with no
+    /// tenant set at all (`None`). Returns the first column of every row, as text (so write
+    /// `SELECT tenant_id::text …` or `… RETURNING tenant_id`). For the tests that prove the
+    /// database's row-level security holds even for a query that forgets its tenant filter.
+    #[cfg(feature = "test-helpers")]
+    pub async fn unscoped_sql_for_tests(
+        &self,
+        scope: Option<&Scope>,
+        sql: &str,
+    ) -> Result<Vec<String>, DomainError> {
+        let txn = self.scoped(&self.write, scope).await?;
+        let rows = txn
+            .query_all(Statement::from_string(txn.get_database_backend(), sql))
+            .await?;
+        let values = rows
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        txn.commit().await?;
+        Ok(values)
+    }
+}
+
+/// Takes the migration advisory lock for the rest of `txn` (PostgreSQL).
+async fn lock_migrations(txn: &DatabaseTransaction) -> Result<(), DomainError> {
+    txn.execute(Statement::from_string(
+        DbBackend::Postgres,
+        format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The migrations not yet recorded in `seaql_migrations`, by name, oldest first, read without
+/// creating anything (sea-orm's own check first runs `CREATE TABLE IF NOT EXISTS`, which
+/// PostgreSQL refuses to a role without `CREATE` on the schema, even when the table exists).
+async fn postgres_pending_migrations(
+    txn: &DatabaseTransaction,
+) -> Result<Vec<String>, DomainError> {
+    let table = Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT to_regclass('seaql_migrations') IS NOT NULL AS present",
+    );
+    let present = match txn.query_one(table).await? {
+        Some(row) => row.try_get::<bool>("", "present")?,
+        None => false,
+    };
+    let applied: HashSet<String> = if present {
+        txn.query_all(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT version FROM seaql_migrations",
+        ))
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "version"))
+        .collect::<Result<_, _>>()?
+    } else {
+        HashSet::new()
+    };
+    let known: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect();
+    if let Some(unknown) = applied.iter().find(|name| !known.contains(name)) {
+        return Err(DomainError::Database(format!(
+            "Migration file of version '{unknown}' is missing, this migration has been applied \
+             but its file is missing"
+        )));
+    }
+    Ok(known
+        .into_iter()
+        .filter(|name| !applied.contains(name))
+        .collect())
 }
 
 async fn connect_sqlite(

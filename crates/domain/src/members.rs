@@ -75,7 +75,7 @@ pub async fn enter(
     // Until the member is known, a scope whose actor is the id a new member would get.
     let scope = Scope::new(tenant, role, Uuid::now_v7());
 
-    let txn = db.begin().await?;
+    let txn = db.write(&scope).await?;
     let existing = store::select::<Members>(&scope)
         .filter(MemberCol::Sub.eq(sub.as_str()))
         .one(&txn)
@@ -154,11 +154,13 @@ pub async fn enter(
 /// Every member of the tenant, by username. Needs [`Action::ReadMembers`] (admin).
 pub async fn list(scope: &Scope, db: &Db) -> Result<Vec<Member>, DomainError> {
     scope.authorize(Action::ReadMembers)?;
+    let txn = db.read(scope).await?;
     let rows = store::select::<Members>(scope)
         .order_by_asc(MemberCol::Username)
         .order_by_asc(MemberCol::Id)
-        .all(db.reader())
+        .all(&txn)
         .await?;
+    txn.commit().await?;
     Ok(rows.into_iter().map(Member::from).collect())
 }
 
@@ -166,11 +168,10 @@ pub async fn list(scope: &Scope, db: &Db) -> Result<Vec<Member>, DomainError> {
 /// [`Action::ReadProjects`] (viewer); emails are the GraphQL layer's field policy.
 pub async fn get(scope: &Scope, db: &Db, id: Uuid) -> Result<Member, DomainError> {
     scope.authorize(Action::ReadProjects)?;
-    store::select_by_id::<Members>(scope, id)
-        .one(db.reader())
-        .await?
-        .map(Member::from)
-        .ok_or(DomainError::NotFound)
+    let txn = db.read(scope).await?;
+    let row = store::select_by_id::<Members>(scope, id).one(&txn).await?;
+    txn.commit().await?;
+    row.map(Member::from).ok_or(DomainError::NotFound)
 }
 
 /// The tenant's members among `ids`, in one statement (for DataLoaders); ids of no member of the
@@ -184,8 +185,10 @@ pub async fn get_many(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
+    let txn = db.read(scope).await?;
     let rows = store::select_by_ids::<Members>(scope, ids)
-        .all(db.reader())
+        .all(&txn)
         .await?;
+    txn.commit().await?;
     Ok(rows.into_iter().map(|row| (row.id, row.into())).collect())
 }

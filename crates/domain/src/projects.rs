@@ -93,11 +93,10 @@ fn budget(field_value: Option<i64>) -> Result<Option<i64>, DomainError> {
 /// [`Action::ReadProjects`].
 pub async fn get(scope: &Scope, db: &Db, id: Uuid) -> Result<Project, DomainError> {
     scope.authorize(Action::ReadProjects)?;
-    store::select_by_id::<Projects>(scope, id)
-        .one(db.reader())
-        .await?
-        .map(Project::from)
-        .ok_or(DomainError::NotFound)
+    let txn = db.read(scope).await?;
+    let row = store::select_by_id::<Projects>(scope, id).one(&txn).await?;
+    txn.commit().await?;
+    row.map(Project::from).ok_or(DomainError::NotFound)
 }
 
 /// The tenant's projects among `ids`, in one statement (for DataLoaders). Needs
@@ -111,9 +110,11 @@ pub async fn get_many(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
+    let txn = db.read(scope).await?;
     let rows = store::select_by_ids::<Projects>(scope, ids)
-        .all(db.reader())
+        .all(&txn)
         .await?;
+    txn.commit().await?;
     Ok(rows.into_iter().map(|row| (row.id, row.into())).collect())
 }
 
@@ -146,7 +147,9 @@ pub async fn list(
             });
         }
     }
-    let rows = store::page(db.reader(), query, Order::Asc, &page).await?;
+    let txn = db.read(scope).await?;
+    let rows = store::page(&txn, query, Order::Asc, &page).await?;
+    txn.commit().await?;
     Ok(rows.map(Project::from))
 }
 
@@ -183,7 +186,7 @@ pub async fn create(scope: &Scope, db: &Db, new: NewProject) -> Result<Project, 
         updated_by: scope.actor_id(),
         updated_at: now,
     };
-    let txn = db.begin().await?;
+    let txn = db.write(scope).await?;
     store::insert(scope, &txn, ProjectRow::from(row.clone())).await?;
     audit::record(
         scope,
@@ -219,7 +222,7 @@ pub async fn update(
         .transpose()?;
     let budget = patch.budget.map(budget).transpose()?;
 
-    let txn = db.begin().await?;
+    let txn = db.write(scope).await?;
     let old = store::load_for_write::<Projects, _>(scope, &txn, id, expected_version).await?;
     let mut new = old.clone();
     if let Some(name) = name {
@@ -255,7 +258,7 @@ pub async fn archive(
     expected_version: i32,
 ) -> Result<Project, DomainError> {
     scope.authorize(Action::ArchiveProject)?;
-    let txn = db.begin().await?;
+    let txn = db.write(scope).await?;
     let old = store::load_for_write::<Projects, _>(scope, &txn, id, expected_version).await?;
     if old.archived {
         return Err(DomainError::invalid(
@@ -290,7 +293,7 @@ pub async fn delete(
     expected_version: i32,
 ) -> Result<(), DomainError> {
     scope.authorize(Action::DeleteProject)?;
-    let txn = db.begin().await?;
+    let txn = db.write(scope).await?;
     let row = store::load_for_write::<Projects, _>(scope, &txn, id, expected_version).await?;
     let tasks = store::delete::<Tasks>(scope)
         .filter(TaskCol::ProjectId.eq(id))

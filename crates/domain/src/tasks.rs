@@ -129,11 +129,10 @@ impl TryFrom<TaskModel> for Task {
 /// One task. [`DomainError::NotFound`] also for another tenant's id. Needs [`Action::ReadTasks`].
 pub async fn get(scope: &Scope, db: &Db, id: Uuid) -> Result<Task, DomainError> {
     scope.authorize(Action::ReadTasks)?;
-    store::select_by_id::<Tasks>(scope, id)
-        .one(db.reader())
-        .await?
-        .ok_or(DomainError::NotFound)?
-        .try_into()
+    let txn = db.read(scope).await?;
+    let row = store::select_by_id::<Tasks>(scope, id).one(&txn).await?;
+    txn.commit().await?;
+    row.ok_or(DomainError::NotFound)?.try_into()
 }
 
 /// The tenant's tasks among `ids`, in one statement (for DataLoaders). Needs
@@ -147,10 +146,10 @@ pub async fn get_many(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    store::select_by_ids::<Tasks>(scope, ids)
-        .all(db.reader())
-        .await?
-        .into_iter()
+    let txn = db.read(scope).await?;
+    let rows = store::select_by_ids::<Tasks>(scope, ids).all(&txn).await?;
+    txn.commit().await?;
+    rows.into_iter()
         .map(|row| Ok((row.id, row.try_into()?)))
         .collect()
 }
@@ -174,7 +173,9 @@ pub async fn list(
     if let Some(assignee_id) = filter.assignee_id {
         query = query.filter(TaskCol::AssigneeId.eq(assignee_id));
     }
-    let page = store::page(db.reader(), query, Order::Asc, &page).await?;
+    let txn = db.read(scope).await?;
+    let page = store::page(&txn, query, Order::Asc, &page).await?;
+    txn.commit().await?;
     let items = page
         .items
         .into_iter()
@@ -200,6 +201,7 @@ pub async fn count_by_project(
     if projects.is_empty() {
         return Ok(counts);
     }
+    let txn = db.read(scope).await?;
     let rows: Vec<(Uuid, i64)> = store::select::<Tasks>(scope)
         .select_only()
         .column(TaskCol::ProjectId)
@@ -207,8 +209,9 @@ pub async fn count_by_project(
         .filter(TaskCol::ProjectId.is_in(projects.iter().copied()))
         .group_by(TaskCol::ProjectId)
         .into_tuple()
-        .all(db.reader())
+        .all(&txn)
         .await?;
+    txn.commit().await?;
     for (project, count) in rows {
         counts.insert(project, u64::try_from(count).unwrap_or_default());
     }
@@ -229,7 +232,9 @@ pub async fn first_by_project(
     if projects.is_empty() {
         return Ok(by_project);
     }
-    let rows = store::first_tasks_per_project(scope, db.reader(), projects, first).await?;
+    let txn = db.read(scope).await?;
+    let rows = store::first_tasks_per_project(scope, &txn, projects, first).await?;
+    txn.commit().await?;
     for row in rows {
         let task = Task::try_from(row)?;
         by_project.entry(task.project_id).or_default().push(task);
@@ -261,7 +266,7 @@ pub async fn create(scope: &Scope, db: &Db, new: NewTask) -> Result<Task, Domain
         updated_at: now,
     };
 
-    let txn = db.begin().await?;
+    let txn = db.write(scope).await?;
     // FOR SHARE on PostgreSQL: a concurrent archive waits for this task, or this task sees it.
     let archived: Option<bool> = store::select_by_id::<Projects>(scope, new.project_id)
         .select_only()
@@ -329,7 +334,7 @@ pub async fn update(
         .map(|description| input::optional_text("description", description, MAX_DESCRIPTION))
         .transpose()?;
 
-    let txn = db.begin().await?;
+    let txn = db.write(scope).await?;
     let old = store::load_for_write::<Tasks, _>(scope, &txn, id, expected_version).await?;
     let mut new = old.clone();
     if let Some(title) = title {
@@ -366,7 +371,7 @@ pub async fn assign(
     expected_version: i32,
 ) -> Result<Task, DomainError> {
     scope.authorize(Action::AssignTask)?;
-    let txn = db.begin().await?;
+    let txn = db.write(scope).await?;
     let old = store::load_for_write::<Tasks, _>(scope, &txn, id, expected_version).await?;
     if let Some(assignee) = assignee_id {
         check_assignee(scope, &txn, assignee).await?;
@@ -400,7 +405,7 @@ pub async fn set_status(
     expected_version: i32,
 ) -> Result<Task, DomainError> {
     scope.authorize(Action::SetTaskStatus)?;
-    let txn = db.begin().await?;
+    let txn = db.write(scope).await?;
     let old = store::load_for_write::<Tasks, _>(scope, &txn, id, expected_version).await?;
     let from = old.status.clone();
     let new = TaskModel {
@@ -429,7 +434,7 @@ pub async fn delete(
     expected_version: i32,
 ) -> Result<(), DomainError> {
     scope.authorize(Action::DeleteTask)?;
-    let txn = db.begin().await?;
+    let txn = db.write(scope).await?;
     let row = store::load_for_write::<Tasks, _>(scope, &txn, id, expected_version).await?;
     store::delete_at_version::<Tasks, _>(scope, &txn, id, expected_version).await?;
     audit::record(

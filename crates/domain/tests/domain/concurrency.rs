@@ -97,12 +97,12 @@ async fn stale_version_changes_nothing(t: TestDb) {
         .await
         .unwrap();
     assert_eq!(p2.version, 2);
-    let before = crate::support::raw_rows(&t.url, "acme").await;
+    let before = crate::support::raw_rows(&t.owner_url, "acme").await;
     assert_conflict(projects::update(&admin, &t.db, p.id, patch, 1).await, 1, 2);
     assert_conflict(projects::archive(&admin, &t.db, p.id, 3).await, 3, 2);
     assert_conflict(projects::delete(&admin, &t.db, p.id, 1).await, 1, 2);
     let task = task(&admin, &t.db, p.id, "Versioned task").await;
-    let before_task = crate::support::raw_rows(&t.url, "acme").await;
+    let before_task = crate::support::raw_rows(&t.owner_url, "acme").await;
     assert_ne!(before, before_task);
     assert_conflict(
         tasks::set_status(&admin, &t.db, task.id, TaskStatus::Done, 0).await,
@@ -111,5 +111,8 @@ async fn stale_version_changes_nothing(t: TestDb) {
     );
     assert_conflict(tasks::assign(&admin, &t.db, task.id, None, 2).await, 2, 1);
     assert_conflict(tasks::delete(&admin, &t.db, task.id, 7).await, 7, 1);
-    assert_eq!(crate::support::raw_rows(&t.url, "acme").await, before_task);
+    assert_eq!(
+        crate::support::raw_rows(&t.owner_url, "acme").await,
+        before_task
+    );
 }

@@ -34,7 +34,7 @@ async fn tenant_isolation_sweep(t: TestDb) {
     let b_project = project(&b, db, "B's project").await;
     let b_task = task(&b, db, b_project.id, "B's task").await;
 
-    let before = raw_rows(&t.url, "tenant-a").await;
+    let before = raw_rows(&t.owner_url, "tenant-a").await;
     let b_audit_before = audit::list(&b, db, PageRequest::first(100)).await.unwrap();
 
     // Reads.
@@ -130,7 +130,7 @@ async fn tenant_isolation_sweep(t: TestDb) {
     );
 
     assert_eq!(
-        raw_rows(&t.url, "tenant-a").await,
+        raw_rows(&t.owner_url, "tenant-a").await,
         before,
         "tenant A's rows changed"
     );

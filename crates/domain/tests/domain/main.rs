@@ -20,6 +20,7 @@ mod members;
 mod pagination;
 mod plumbing;
 mod policy;
+mod row_security;
 mod support;
 
 use std::process::ExitCode;
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
         ("pagination", pagination::tests()),
         ("plumbing", plumbing::tests()),
         ("policy", policy::tests()),
+        ("row_security", row_security::tests()),
     ] {
         for test in tests {
             for backend in &backends {

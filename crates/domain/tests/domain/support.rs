@@ -57,10 +57,28 @@ impl Backend {
 }
 
 /// The database a test runs on: the domain's handle and the URL it was opened with.
+///
+/// On PostgreSQL the two URLs differ as in production (README, "PostgreSQL roles"): `owner_url`
+/// connects as the tables' owner (the cluster's superuser here), which migrated the database;
+/// `url`, and so `db`, connects as an application role of the test's own, a login without
+/// `BYPASSRLS` that owns nothing, granted what the README grants. On SQLite they are the same.
 #[derive(Debug, Clone)]
 pub(crate) struct TestDb {
     pub(crate) db: Db,
     pub(crate) url: String,
+    pub(crate) owner_url: String,
+}
+
+impl TestDb {
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres")
+    }
+
+    /// Statements a domain transaction runs before its own: `set_config('app.tenant_id', …)` on
+    /// PostgreSQL, nothing on SQLite.
+    pub(crate) fn tenant_setting_statements(&self) -> u64 {
+        u64::from(self.is_postgres())
+    }
 }
 
 /// What to tear down after the test.
@@ -70,6 +88,7 @@ enum Owned {
     Postgres {
         admin_url: String,
         name: String,
+        app_role: String,
     },
 }
 
@@ -105,39 +124,81 @@ fn panic_message(join: tokio::task::JoinError) -> String {
 }
 
 async fn setup(backend: &Backend) -> Result<(TestDb, Owned), String> {
-    let (url, owned) = match backend {
+    let (url, owner_url, owned) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
             let url = format!("sqlite://{}", dir.path().join("cognigraph.db").display());
-            (url, Owned::Sqlite(dir))
+            (url.clone(), url, Owned::Sqlite(dir))
         }
         Backend::Postgres(admin_url) => {
-            let name = format!("test_{}", Uuid::new_v4().simple());
+            let id = Uuid::new_v4().simple();
+            let name = format!("test_{id}");
+            let app_role = format!("app_{id}");
             admin_statement(admin_url, &format!("CREATE DATABASE {name}")).await?;
-            let url = with_database(admin_url, &name);
+            let owner_url = with_database(admin_url, &name);
+            // Migrate as the owner first: the grants below cover the tables that exist.
+            migrate(&owner_url).await?;
+            admin_statement(
+                admin_url,
+                &format!("CREATE ROLE {app_role} LOGIN NOSUPERUSER NOBYPASSRLS"),
+            )
+            .await?;
+            admin_statement(&owner_url, &app_role_grants(&app_role)).await?;
+            let url = with_user(&owner_url, &app_role);
             (
                 url,
+                owner_url,
                 Owned::Postgres {
                     admin_url: admin_url.clone(),
                     name,
+                    app_role,
                 },
             )
         }
     };
+    // On SQLite this applies the migrations; on PostgreSQL (as the application's role) it
+    // finds nothing pending, as `serve --migrate` would.
+    migrate(&url).await?;
     let db = Db::connect(&url)
+        .await
+        .map_err(|e| format!("connect to the test database: {e:?}"))?;
+    Ok((TestDb { db, url, owner_url }, owned))
+}
+
+async fn migrate(url: &str) -> Result<(), String> {
+    let db = Db::connect(url)
         .await
         .map_err(|e| format!("connect to the test database: {e:?}"))?;
     db.migrate()
         .await
         .map_err(|e| format!("migrate the test database: {e:?}"))?;
-    Ok((TestDb { db, url }, owned))
+    db.close()
+        .await
+        .map_err(|e| format!("close the test database: {e:?}"))
+}
+
+/// What the README's "PostgreSQL roles" grants the application's role, run by the owner in the
+/// database (the default privileges cover tables a later migration creates).
+pub(crate) fn app_role_grants(role: &str) -> String {
+    format!(
+        "GRANT USAGE ON SCHEMA public TO {role};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+         REVOKE INSERT, UPDATE, DELETE ON seaql_migrations FROM {role};
+         ALTER DEFAULT PRIVILEGES IN SCHEMA public
+             GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role};"
+    )
 }
 
 async fn teardown(owned: Owned) -> Result<(), String> {
     match owned {
         Owned::Sqlite(_dir) => Ok(()),
-        Owned::Postgres { admin_url, name } => {
-            admin_statement(&admin_url, &format!("DROP DATABASE {name} WITH (FORCE)")).await
+        Owned::Postgres {
+            admin_url,
+            name,
+            app_role,
+        } => {
+            admin_statement(&admin_url, &format!("DROP DATABASE {name} WITH (FORCE)")).await?;
+            admin_statement(&admin_url, &format!("DROP ROLE {app_role}")).await
         }
     }
 }
@@ -151,6 +212,15 @@ async fn admin_statement(admin_url: &str, sql: &str) -> Result<(), String> {
         .await
         .map_err(|e| format!("{sql}: {e}"))?;
     conn.close().await.map_err(|e| format!("close: {e}"))
+}
+
+/// `url` connecting as `user` (no password: the test cluster trusts loopback).
+fn with_user(url: &str, user: &str) -> String {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let host_start = url[authority_start..]
+        .find('@')
+        .map_or(authority_start, |i| authority_start + i + 1);
+    format!("{}{user}@{}", &url[..authority_start], &url[host_start..])
 }
 
 /// `admin_url` with its database replaced by `name` (query string kept).
@@ -167,7 +237,8 @@ fn with_database(admin_url: &str, name: &str) -> String {
 }
 
 /// Every row of `tenant` in every table, ordered by primary key, as raw column bytes (with
-/// SQLite's storage class): compares byte for byte, read past the domain.
+/// SQLite's storage class): compares byte for byte, read past the domain (and, on PostgreSQL,
+/// past row-level security: give it the owner's URL).
 pub(crate) async fn raw_rows(url: &str, tenant: &str) -> Vec<(String, Vec<Vec<String>>)> {
     let mut tables = Vec::new();
     for table in ["members", "projects", "tasks", "audit_events"] {
