@@ -14,6 +14,9 @@ use cognigraph_token::{
 };
 use serde_json::{Value, json};
 
+#[path = "verifier/mutations.rs"]
+mod mutations;
+
 fn config(issuer: &TestIssuer, token_use: TokenUse) -> VerifierConfig {
     VerifierConfig::new(vec![issuer.pool_config()], token_use).unwrap()
 }
