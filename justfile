@@ -55,6 +55,12 @@ bench:
 assets:
     .ci/fetch-graphiql
 
+# Fuzz the token verifier with libFuzzer for `seconds` (needs nightly and `cargo install
+# cargo-fuzz`; not part of `just test` or CI). Findings land in crates/token/fuzz/artifacts.
+fuzz seconds="120":
+    mkdir -p crates/token/fuzz/corpus/verify
+    cargo +nightly fuzz run --fuzz-dir crates/token/fuzz verify crates/token/fuzz/corpus/verify crates/token/fuzz/seeds/verify -- -max_total_time={{seconds}}
+
 # Rewrite schema.graphql from the code.
 schema:
     cargo run --quiet -p cognigraph-server -- schema > schema.graphql

@@ -14,6 +14,9 @@ use cognigraph_token::{
 };
 use serde_json::{Value, json};
 
+#[path = "verifier/mutations.rs"]
+mod mutations;
+
 fn config(issuer: &TestIssuer, token_use: TokenUse) -> VerifierConfig {
     VerifierConfig::new(vec![issuer.pool_config()], token_use).unwrap()
 }
@@ -1087,4 +1090,115 @@ async fn a_cancelled_fetch_does_not_lock_out_the_next_caller() {
     assert!(cancelled.is_err(), "the first verification was cut short");
     issuer.set_mode(JwksMode::Serve);
     assert_eq!(code_of(&verifier, &token).await, "ok");
+}
+
+// ---------------------------------------------------------------- callers that hang up
+
+/// A token for a kid the issuer never published (an unknown-`kid` attack).
+fn bogus_kid_token(issuer: &TestIssuer) -> Arc<String> {
+    Arc::new(issuer.sign_raw(
+        &json!({"alg": "RS256", "kid": "bogus"}).to_string(),
+        &issuer.access_claims().to_string(),
+    ))
+}
+
+#[tokio::test]
+async fn callers_that_hang_up_mid_fetch_cannot_bypass_the_cooldown() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = verifier_with_clock(&issuer, &clock);
+    verifier.hydrate().await.unwrap();
+    clock.advance(Duration::from_secs(11)); // past the cooldown: one refetch is allowed
+    issuer.set_mode(JwksMode::Slow(Duration::from_millis(150)));
+    let bogus = bogus_kid_token(&issuer);
+
+    // 40 clients send an unknown kid and give up after 5 ms, spread over twice the fetch time,
+    // so some hang up while the fetch runs and others arrive after it ended.
+    for _ in 0..40 {
+        let hung_up = tokio::time::timeout(Duration::from_millis(5), verifier.verify(&bogus)).await;
+        if let Ok(outcome) = hung_up {
+            assert_eq!(outcome.unwrap_err().code(), "unknown_kid");
+        }
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    // Whether the fetch has ended or not, this caller waits for it (or finds its keys).
+    assert_eq!(code_of(&verifier, &bogus).await, "unknown_kid");
+    assert_eq!(
+        issuer.jwks_requests(),
+        2,
+        "hydration plus exactly one refetch within the cooldown"
+    );
+    assert_eq!(verifier.jwks_fetch_stats().succeeded, 2);
+}
+
+#[tokio::test]
+async fn a_fetch_outlives_the_caller_that_started_it() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_mode(JwksMode::Slow(Duration::from_millis(100)));
+    let verifier = verifier(&issuer);
+    let token = issuer.sign(&issuer.access_claims());
+    let cancelled = tokio::time::timeout(Duration::from_millis(5), verifier.verify(&token)).await;
+    assert!(cancelled.is_err(), "the only caller hung up mid-fetch");
+    // Nobody calls again: the fetch must finish on its own (the endpoint takes 100 ms).
+    for _ in 0..100 {
+        if verifier.keys_loaded() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        verifier.keys_loaded(),
+        "the fetch finished without a caller"
+    );
+    assert_eq!(verifier.jwks_fetch_stats().succeeded, 1);
+    assert_eq!(code_of(&verifier, &token).await, "ok");
+    assert_eq!(issuer.jwks_requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_concurrent_unknown_kids_cause_one_fetch() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = Arc::new(verifier_with_clock(&issuer, &clock));
+    verifier.hydrate().await.unwrap();
+    clock.advance(Duration::from_secs(11));
+    issuer.set_mode(JwksMode::Slow(Duration::from_millis(200)));
+    let results = run_concurrently(&verifier, &bogus_kid_token(&issuer), 500).await;
+    assert!(results.iter().all(|c| *c == "unknown_kid"), "{results:?}");
+    assert_eq!(issuer.jwks_requests(), 2, "hydration plus one refetch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_concurrent_unknown_kids_half_hanging_up_cause_one_fetch() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = Arc::new(verifier_with_clock(&issuer, &clock));
+    verifier.hydrate().await.unwrap();
+    clock.advance(Duration::from_secs(11));
+    issuer.set_mode(JwksMode::Slow(Duration::from_millis(200)));
+    let bogus = bogus_kid_token(&issuer);
+    let tasks: Vec<_> = (0..500)
+        .map(|i| {
+            let verifier = Arc::clone(&verifier);
+            let bogus = Arc::clone(&bogus);
+            tokio::spawn(async move {
+                let verification = verifier.verify(&bogus);
+                if i % 2 == 0 {
+                    // This client hangs up after 5 ms.
+                    tokio::time::timeout(Duration::from_millis(5), verification)
+                        .await
+                        .ok()
+                        .map(|outcome| outcome.unwrap_err().code())
+                } else {
+                    Some(verification.await.unwrap_err().code())
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        if let Some(code) = task.await.unwrap() {
+            assert_eq!(code, "unknown_kid");
+        }
+    }
+    assert_eq!(issuer.jwks_requests(), 2, "hydration plus one refetch");
 }

@@ -1,13 +1,17 @@
-//! The key cache: one key set per JWKS URL, refetched on an unknown `kid` (single flight, then a
-//! cooldown) and when older than its maximum age (old keys keep serving if that fails).
+//! The key cache: one key set per JWKS URL, refetched on an unknown `kid` (single flight in a task
+//! of its own, then a cooldown) and when older than its maximum age (old keys keep serving if that
+//! fails).
 
 use std::{
+    pin::Pin,
     sync::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
 };
+
+use tokio::sync::watch;
 
 use super::{JwksError, JwksFetcher, KeySet, SigningKey};
 use crate::{Clock, JwksSettings};
@@ -19,9 +23,21 @@ use crate::{Clock, JwksSettings};
 /// - concurrent callers that miss share one fetch;
 /// - after any fetch attempt of a URL, no other is made for `cooldown`, except to refresh a key
 ///   set older than `max_age`, which is itself attempted at most once per cooldown;
+/// - a fetch, once started, runs to its end in a task of its own (`tokio::spawn`), whatever its
+///   callers do: a caller that hangs up neither cancels it nor takes its cooldown back;
 /// - a key set, once fetched, is replaced only by a newer successful fetch.
+///
+/// Fetches are spawned on the current Tokio runtime; called outside one, a fetch runs in its
+/// caller instead (and is cancelled with it, the cooldown still counting from its start). A fetch
+/// under way when the store is dropped finishes first (it is bounded by the fetcher's timeouts).
 #[derive(Debug)]
 pub struct KeyStore {
+    inner: Arc<Inner>,
+}
+
+/// What a store and its fetch tasks share.
+#[derive(Debug)]
+struct Inner {
     fetcher: Arc<dyn JwksFetcher>,
     clock: Arc<dyn Clock>,
     settings: JwksSettings,
@@ -32,18 +48,29 @@ pub struct KeyStore {
     stats: Counters,
 }
 
+/// The outcome of one fetch, as every caller that shared it sees it.
+type Outcome = Result<Arc<KeySet>, JwksError>;
+
 /// Per-URL fetch bookkeeping.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Slot {
     url: String,
-    /// Held while fetching: the single flight.
-    fetch_lock: tokio::sync::Mutex<()>,
-    /// Fetch attempts so far; a waiter that sees it moved knows another caller fetched for it.
+    /// Fetch attempts ended so far; a caller that sees it moved since it looked knows another
+    /// fetch ended for it. Read without the lock on every lookup.
     attempts: AtomicU64,
-    /// When the last attempt started, in ms of the monotonic clock (0: never).
-    last_attempt_ms: AtomicU64,
+    state: Mutex<SlotState>,
+}
+
+/// The part of a slot that decides whether to fetch; never locked across an `await`.
+#[derive(Debug, Default)]
+struct SlotState {
+    /// When the last attempt started, by the monotonic clock (`None`: never). Set when a fetch
+    /// starts and never taken back.
+    last_attempt: Option<Duration>,
+    /// The fetch under way, if any: its outcome arrives here. The single flight.
+    in_flight: Option<watch::Receiver<Option<Outcome>>>,
     /// Why the last attempt failed, if it did.
-    last_error: Mutex<Option<JwksError>>,
+    last_error: Option<JwksError>,
 }
 
 #[derive(Debug, Default)]
@@ -87,11 +114,12 @@ impl KeyStore {
             if !slots.iter().any(|slot| slot.url == url) {
                 slots.push(Slot {
                     url,
-                    ..Slot::default()
+                    attempts: AtomicU64::new(0),
+                    state: Mutex::new(SlotState::default()),
                 });
             }
         }
-        Self {
+        let inner = Inner {
             fetcher,
             clock,
             settings,
@@ -100,12 +128,19 @@ impl KeyStore {
                 .build(),
             slots,
             stats: Counters::default(),
+        };
+        Self {
+            inner: Arc::new(inner),
         }
     }
 
     /// The slot of `url`, if it is one of the store's.
     pub(crate) fn slot_of(&self, url: &str) -> Option<SlotId> {
-        self.slots.iter().position(|s| s.url == url).map(SlotId)
+        self.inner
+            .slots
+            .iter()
+            .position(|s| s.url == url)
+            .map(SlotId)
     }
 
     /// The key `kid` of the slot's set, fetching or refreshing the set when the rules allow.
@@ -114,8 +149,8 @@ impl KeyStore {
         SlotId(index): SlotId,
         kid: &str,
     ) -> Result<Arc<SigningKey>, KeyLookupError> {
-        let seen = self.slots[index].attempts.load(Ordering::Acquire);
-        let set = match self.cache.get(&index).await {
+        let seen = self.inner.slots[index].attempts.load(Ordering::Acquire);
+        let set = match self.inner.cache.get(&index).await {
             Some(set) if set.get(kid).is_some() => {
                 if self.is_stale(&set) {
                     self.refresh_stale(index, set).await
@@ -146,8 +181,8 @@ impl KeyStore {
 
     async fn fetch_each(&self, only_missing: bool) -> Result<(), (String, JwksError)> {
         let mut first_error = None;
-        for (index, slot) in self.slots.iter().enumerate() {
-            if only_missing && self.cache.contains_key(&index) {
+        for (index, slot) in self.inner.slots.iter().enumerate() {
+            if only_missing && self.inner.cache.contains_key(&index) {
                 continue;
             }
             let seen = slot.attempts.load(Ordering::Acquire);
@@ -160,47 +195,37 @@ impl KeyStore {
 
     /// Whether every configured URL has a key set. Cheap: no I/O, no await.
     pub fn keys_loaded(&self) -> bool {
-        (0..self.slots.len()).all(|index| self.cache.contains_key(&index))
+        (0..self.inner.slots.len()).all(|index| self.inner.cache.contains_key(&index))
     }
 
-    /// Fetch outcomes so far.
+    /// Fetch outcomes so far (counted when a fetch ends, whether or not anyone still waits).
     pub fn fetch_stats(&self) -> FetchStats {
         FetchStats {
-            succeeded: self.stats.ok.load(Ordering::Relaxed),
-            failed: self.stats.failed.load(Ordering::Relaxed),
+            succeeded: self.inner.stats.ok.load(Ordering::Relaxed),
+            failed: self.inner.stats.failed.load(Ordering::Relaxed),
         }
     }
 
     fn is_stale(&self, set: &KeySet) -> bool {
-        self.clock.monotonic().saturating_sub(set.fetched_at()) > self.settings.max_age
-    }
-
-    fn cooling_down(&self, slot: &Slot) -> bool {
-        let last = slot.last_attempt_ms.load(Ordering::Acquire);
-        last != 0 && self.now_ms().saturating_sub(last) < duration_ms(self.settings.cooldown)
-    }
-
-    fn now_ms(&self) -> u64 {
-        duration_ms(self.clock.monotonic())
+        self.inner
+            .clock
+            .monotonic()
+            .saturating_sub(set.fetched_at())
+            > self.inner.settings.max_age
     }
 
     /// Refreshes a set past its maximum age if nobody else is and the cooldown allows; callers
     /// that find a refresh under way keep using the old set rather than wait.
     async fn refresh_stale(&self, index: usize, old: Arc<KeySet>) -> Arc<KeySet> {
-        let slot = &self.slots[index];
-        let Ok(_guard) = slot.fetch_lock.try_lock() else {
-            return old;
-        };
-        if self.cooling_down(slot) {
-            return old;
-        }
-        match self.fetch_now(index).await {
-            Ok(set) => set,
-            Err(error) => {
-                tracing::warn!(url = slot.url, %error, "JWKS refresh failed; cached keys keep serving");
-                old
+        let flight = {
+            let mut state = lock(&self.inner.slots[index].state);
+            if state.in_flight.is_some() || self.inner.cooling_down(&state) {
+                return old;
             }
-        }
+            self.inner.start_flight(index, &mut state)
+        };
+        // A failure was logged by the fetch; the old keys keep serving.
+        flight.outcome().await.unwrap_or(old)
     }
 
     /// The current set after at most one fetch shared with every concurrent caller.
@@ -209,92 +234,143 @@ impl KeyStore {
         index: usize,
         seen_attempts: u64,
     ) -> Result<Arc<KeySet>, JwksError> {
-        let slot = &self.slots[index];
-        let _guard = slot.fetch_lock.lock().await;
-        let someone_fetched = slot.attempts.load(Ordering::Acquire) != seen_attempts;
-        if someone_fetched || self.cooling_down(slot) {
-            return match self.cache.get(&index).await {
+        let slot = &self.inner.slots[index];
+        let flight = {
+            let mut state = lock(&slot.state);
+            let someone_fetched = slot.attempts.load(Ordering::Acquire) != seen_attempts;
+            match &state.in_flight {
+                Some(outcome) => Some(Flight::Shared(outcome.clone())),
+                None if someone_fetched || self.inner.cooling_down(&state) => None,
+                None => Some(self.inner.start_flight(index, &mut state)),
+            }
+        };
+        let Some(flight) = flight else {
+            return match self.inner.cache.get(&index).await {
                 Some(set) => Ok(set),
-                None => Err(self.last_error(slot)),
+                None => Err(self.inner.last_error(slot)),
             };
-        }
-        match self.fetch_now(index).await {
+        };
+        match flight.outcome().await {
             Ok(set) => Ok(set),
-            // A failed refetch never drops keys that were fetched before.
-            Err(error) => match self.cache.get(&index).await {
-                Some(set) => {
-                    tracing::warn!(url = slot.url, %error, "JWKS refetch failed; cached keys keep serving");
-                    Ok(set)
-                }
-                None => Err(error),
-            },
+            // A failed refetch never drops keys that were fetched before (the fetch logged it).
+            Err(error) => self.inner.cache.get(&index).await.ok_or(error),
+        }
+    }
+}
+
+/// A fetch a caller waits for: one on a task of its own (started or joined), or (outside a
+/// Tokio runtime) one it must drive itself.
+enum Flight {
+    Shared(watch::Receiver<Option<Outcome>>),
+    Inline(
+        watch::Receiver<Option<Outcome>>,
+        Pin<Box<dyn Future<Output = ()> + Send>>,
+    ),
+}
+
+impl Flight {
+    /// Waits for the fetch's outcome. Dropping this future abandons the wait, not the fetch
+    /// (except an inline one).
+    async fn outcome(self) -> Outcome {
+        let mut outcome = match self {
+            Self::Shared(outcome) => outcome,
+            Self::Inline(outcome, fetch) => {
+                fetch.await;
+                outcome
+            }
+        };
+        match outcome.wait_for(Option::is_some).await {
+            Ok(ended) => ended
+                .clone()
+                .unwrap_or_else(|| Err(ended_without_outcome())),
+            Err(_) => Err(ended_without_outcome()),
+        }
+    }
+}
+
+/// The error for a fetch task that stopped before it had an outcome (its runtime shut down).
+fn ended_without_outcome() -> JwksError {
+    JwksError::Network("the key set fetch stopped before it ended".to_owned())
+}
+
+impl Inner {
+    fn cooling_down(&self, state: &SlotState) -> bool {
+        state.last_attempt.is_some_and(|started| {
+            self.clock.monotonic().saturating_sub(started) < self.settings.cooldown
+        })
+    }
+
+    /// Starts a fetch of the slot's URL in a task of its own; the caller holds the slot's state,
+    /// has checked that no fetch is under way, and waits for the returned flight (or not).
+    fn start_flight(self: &Arc<Self>, index: usize, state: &mut SlotState) -> Flight {
+        state.last_attempt = Some(self.clock.monotonic());
+        let (sender, outcome) = watch::channel(None);
+        state.in_flight = Some(outcome.clone());
+        let fetch = Arc::clone(self).fetch(index, sender);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                drop(runtime.spawn(fetch));
+                Flight::Shared(outcome)
+            }
+            Err(_) => Flight::Inline(outcome, Box::pin(fetch)),
         }
     }
 
-    /// One fetch attempt; the caller holds the slot's lock.
-    async fn fetch_now(&self, index: usize) -> Result<Arc<KeySet>, JwksError> {
+    /// One fetch attempt, from start to recorded outcome; then every waiter is told.
+    async fn fetch(self: Arc<Self>, index: usize, waiters: watch::Sender<Option<Outcome>>) {
         let slot = &self.slots[index];
         let url = slot.url.as_str();
-        // If the caller gives up mid-fetch (its request was cancelled), the attempt never
-        // happened: restore the previous start time so the cooldown does not lock out the next
-        // caller with no recorded outcome.
-        let attempt = AttemptInProgress {
-            slot,
-            previous_start: slot
-                .last_attempt_ms
-                .swap(self.now_ms().max(1), Ordering::AcqRel),
-        };
+        // Ends the flight whatever happens, even if this task is dropped before the outcome.
+        let landing = Landing { slot };
         let result = match self.fetcher.fetch(url).await {
             Ok(body) => KeySet::parse(&body, self.clock.monotonic()),
             Err(e) => Err(e),
         };
-        attempt.finish();
         let outcome = match result {
             Ok(set) => {
                 self.stats.ok.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(url, keys = set.len(), "fetched JWKS");
                 let set = Arc::new(set);
                 self.cache.insert(index, Arc::clone(&set)).await;
-                *lock(&slot.last_error) = None;
+                lock(&slot.state).last_error = None;
                 Ok(set)
             }
             Err(error) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(url, %error, "JWKS fetch failed");
-                *lock(&slot.last_error) = Some(error.clone());
+                if self.cache.contains_key(&index) {
+                    tracing::warn!(url, %error, "JWKS fetch failed; cached keys keep serving");
+                } else {
+                    tracing::warn!(url, %error, "JWKS fetch failed");
+                }
+                lock(&slot.state).last_error = Some(error.clone());
                 Err(error)
             }
         };
-        // Counted only once the outcome is recorded, so a waiter that sees the count move also
-        // sees the new set or the error.
-        slot.attempts.fetch_add(1, Ordering::AcqRel);
-        outcome
+        // The outcome is recorded (cache, last error) before the flight ends, so a caller that
+        // finds no flight and the attempt count moved also finds the new set or the error.
+        drop(landing);
+        waiters.send_replace(Some(outcome));
     }
 
     fn last_error(&self, slot: &Slot) -> JwksError {
-        lock(&slot.last_error)
+        lock(&slot.state)
+            .last_error
             .clone()
             .unwrap_or_else(|| JwksError::Network("no key set fetched yet".to_owned()))
     }
 }
 
-/// Marks a fetch attempt as started; dropped unfinished, it takes the start back.
-struct AttemptInProgress<'a> {
+/// Ends a slot's flight when dropped: no fetch under way any more, one more attempt counted.
+/// The attempt's start time stays: the cooldown counts from it.
+struct Landing<'a> {
     slot: &'a Slot,
-    previous_start: u64,
 }
 
-impl AttemptInProgress<'_> {
-    fn finish(self) {
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for AttemptInProgress<'_> {
+impl Drop for Landing<'_> {
     fn drop(&mut self) {
-        self.slot
-            .last_attempt_ms
-            .store(self.previous_start, Ordering::Release);
+        let mut state = lock(&self.slot.state);
+        state.in_flight = None;
+        self.slot.attempts.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -302,6 +378,74 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn duration_ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::atomic::AtomicUsize,
+        task::{Context, Poll, Waker},
+    };
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::{ManualClock, testing::TestSigningKey};
+
+    /// Serves a fixed key set at once, counting requests; needs no runtime.
+    #[derive(Debug)]
+    struct ReadyFetcher {
+        body: Bytes,
+        requests: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl JwksFetcher for ReadyFetcher {
+        async fn fetch(&self, _url: &str) -> Result<Bytes, JwksError> {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            Ok(self.body.clone())
+        }
+    }
+
+    /// Drives `future` on this thread, outside any Tokio runtime.
+    fn run<F: Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut context = Context::from_waker(Waker::noop());
+        for _ in 0..10_000 {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                return output;
+            }
+            std::thread::yield_now();
+        }
+        panic!("the future did not finish without a runtime");
+    }
+
+    #[test]
+    fn outside_a_runtime_fetches_run_in_the_caller_under_the_same_rules() {
+        assert!(tokio::runtime::Handle::try_current().is_err());
+        let key = TestSigningKey::generate("k1");
+        let body = serde_json::json!({ "keys": [key.jwk()] }).to_string();
+        let fetcher = Arc::new(ReadyFetcher {
+            body: Bytes::from(body),
+            requests: AtomicUsize::new(0),
+        });
+        let clock = Arc::new(ManualClock::starting_now());
+        let store = KeyStore::new(
+            ["https://example.test/jwks.json".to_owned()],
+            Arc::clone(&fetcher) as _,
+            Arc::clone(&clock) as _,
+            JwksSettings::standard(),
+        );
+        let slot = SlotId(0);
+        assert!(run(store.key(slot, "k1")).is_ok());
+        assert!(matches!(
+            run(store.key(slot, "other")),
+            Err(KeyLookupError::UnknownKid)
+        ));
+        assert_eq!(fetcher.requests.load(Ordering::SeqCst), 1, "cooling down");
+        clock.advance(Duration::from_secs(11));
+        assert!(matches!(
+            run(store.key(slot, "other")),
+            Err(KeyLookupError::UnknownKid)
+        ));
+        assert_eq!(fetcher.requests.load(Ordering::SeqCst), 2);
+    }
 }
