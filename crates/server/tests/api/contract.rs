@@ -182,11 +182,6 @@ impl SchemaTypes {
         }
     }
 
-    /// `name: value` for each non-null argument or input field.
-    fn required(&self, values: &[Positioned<InputValueDefinition>]) -> Vec<String> {
-        self.required_with(values, &Fill::default())
-    }
-
     /// `name: value` for each non-null argument or input field, and for every `ID` one too.
     fn required_with(
         &self,
@@ -239,7 +234,13 @@ impl SchemaTypes {
 
     /// `field(required args) { __typename }` (no selection for leaf types).
     fn call(&self, field: &FieldDefinition) -> String {
-        let args = self.required(&field.arguments);
+        self.call_with(field, &Fill::default(), 0)
+    }
+
+    /// `field(args filled with fill)` selecting everything `depth` levels down (`__typename`
+    /// alone at 0; nothing for leaf types).
+    fn call_with(&self, field: &FieldDefinition, fill: &Fill, depth: usize) -> String {
+        let args = self.required_with(&field.arguments, fill);
         let args = if args.is_empty() {
             String::new()
         } else {
@@ -252,11 +253,11 @@ impl SchemaTypes {
         let BaseType::Named(name) = base else {
             unreachable!()
         };
-        let leaf = matches!(
-            self.0.get(name.as_str()).map(|t| &t.kind),
-            None | Some(TypeKind::Scalar | TypeKind::Enum(_))
-        );
-        let selection = if leaf { "" } else { " { __typename }" };
+        let selection = match self.0.get(name.as_str()).map(|t| &t.kind) {
+            None | Some(TypeKind::Scalar | TypeKind::Enum(_)) => String::new(),
+            _ if depth == 0 => " { __typename }".to_owned(),
+            _ => format!(" {{ {} }}", self.everything(name, depth)),
+        };
         format!("{}{args}{selection}", field.name.node)
     }
 }
@@ -723,26 +724,8 @@ async fn no_root_field_reaches_another_tenants_rows() {
                         id: id.clone(),
                         int: version,
                     };
-                    let args = types.required_with(&field.arguments, &fill);
-                    let args = if args.is_empty() {
-                        String::new()
-                    } else {
-                        format!("({})", args.join(", "))
-                    };
-                    let mut base = &field.ty.node.base;
-                    while let BaseType::List(inner) = base {
-                        base = &inner.base;
-                    }
-                    let BaseType::Named(type_name) = base else {
-                        unreachable!()
-                    };
-                    let selection = match types.0.get(type_name.as_str()).map(|t| &t.kind) {
-                        Some(TypeKind::Object(_)) => {
-                            format!(" {{ {} }}", types.everything(type_name, 3))
-                        }
-                        _ => String::new(),
-                    };
-                    let operation = format!("{keyword} {{ {}{args}{selection} }}", field.name.node);
+                    let operation =
+                        format!("{keyword} {{ {} }}", types.call_with(&field, &fill, 3));
                     let answer = run(intruder.clone(), "globex", operation.clone()).await;
                     calls += 1;
                     if answer.contains(MARK) || ids.iter().any(|id| answer.contains(id.as_str())) {
