@@ -3,8 +3,13 @@
 //! `GetUser` is called with the caller's own access token, so it also tells whether the token was
 //! revoked: after a global sign-out (or an admin's `AdminUserGlobalSignOut`) Cognito answers
 //! `NotAuthorizedException` for every access token of that user, which a signature check cannot
-//! see (the JWT stays valid until `exp`). Results are cached per token `jti` for a configurable
-//! time (default 60 s, never past the token's expiry), so a revocation is noticed within it.
+//! see (the JWT stays valid until `exp`). Results are cached per `sub` and token `jti` for a
+//! configurable time (default 60 s, never past the token's expiry), so a revocation is noticed
+//! within it.
+//!
+//! A request's tenant is a [`TenantLookup`]: resolved the first time a field needs it, at most
+//! once per request. `REVOCATION_CHECK=getuser` ([`RevocationCheck`]) asks `GetUser` for every
+//! request instead, before any field runs.
 
 use std::{sync::Arc, time::Duration};
 
