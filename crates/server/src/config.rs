@@ -69,12 +69,11 @@ impl CognitoSettings {
                 self.region
             ));
         };
-        self.pool_config()?
-            .with_jwks_url(endpoint)
-            .map_err(|problem| SettingError {
-                variable: "COGNITO_ENDPOINT",
-                problem,
-            })?;
+        // The caller's access token goes there: https, or http to loopback only.
+        cognigraph_token::https_or_loopback(endpoint).map_err(|problem| SettingError {
+            variable: "COGNITO_ENDPOINT",
+            problem,
+        })?;
         Ok(endpoint.clone())
     }
 

@@ -161,14 +161,14 @@ impl UserPoolConfig {
     /// Replaces the derived issuer (emulators issue other URLs). Default: none. Must be
     /// `https://`, or `http://` to a loopback host.
     pub fn with_issuer(mut self, issuer: &str) -> Result<Self, ConfigError> {
-        self.issuer_override = Some(http_url(issuer)?);
+        self.issuer_override = Some(https_or_loopback(issuer)?);
         Ok(self)
     }
 
     /// Fetches keys from this URL instead of `{issuer}/.well-known/jwks.json`. Default: none.
     /// Must be `https://`, or `http://` to a loopback host.
     pub fn with_jwks_url(mut self, url: &str) -> Result<Self, ConfigError> {
-        self.jwks_url_override = Some(http_url(url)?);
+        self.jwks_url_override = Some(https_or_loopback(url)?);
         Ok(self)
     }
 
@@ -232,9 +232,14 @@ impl UserPoolConfig {
     }
 }
 
-/// An `https://` URL, or `http://` to a loopback host (emulators, tests): keys fetched over
-/// plain HTTP from elsewhere could be swapped by anyone on the path.
-fn http_url(raw: &str) -> Result<String, ConfigError> {
+/// An `https://` URL, or `http://` to a loopback host (emulators, tests), without a trailing
+/// `/`: keys fetched, or tokens sent, over plain HTTP elsewhere could be read or swapped by
+/// anyone on the path. The rule for every URL cognigraph talks to about tokens.
+///
+/// # Errors
+/// [`ConfigError::InvalidUrl`] for anything else that is not an http(s) URL with a host;
+/// [`ConfigError::InsecureUrl`] for plain HTTP to a host that is not loopback.
+pub fn https_or_loopback(raw: &str) -> Result<String, ConfigError> {
     let invalid = || ConfigError::InvalidUrl(raw.to_owned());
     if raw.chars().any(char::is_whitespace) {
         return Err(invalid());

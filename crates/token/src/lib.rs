@@ -18,6 +18,7 @@ pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
 pub use config::{
     ClientId, CustomCheck, JwksSettings, PoolId, Region, TokenUse, UserPoolConfig, VerifierConfig,
+    https_or_loopback,
 };
 pub use error::{ConfigError, Malformed, VerifyError};
 pub use jwks::{FetchStats, HttpJwksFetcher, JwksError, JwksFetcher, KeySet, KeyStore, SigningKey};
