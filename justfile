@@ -51,6 +51,17 @@ bench:
     python3 .ci/bench-report.py target/criterion
     cargo bench -p cognigraph-server --bench load
 
+# The soak (not part of `just test`): the release binary under 64 connections of mixed reads
+# and writes for SOAK_SECS (default 60) per store, on SQLite and on two instances sharing a
+# throwaway PostgreSQL cluster. Report: target/bench-results/soak.md.
+soak: assets
+    #!/usr/bin/env bash
+    set -euo pipefail
+    postgres_env=$(.ci/postgres start)
+    eval "$postgres_env"
+    trap '.ci/postgres stop' EXIT
+    cargo bench -p cognigraph-server --bench soak
+
 # Fetch GraphiQL and React from the npm registry into crates/server/assets/vendor (not committed).
 assets:
     .ci/fetch-graphiql
