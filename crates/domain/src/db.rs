@@ -26,6 +26,9 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const SQLITE_READERS: u32 = 4;
 /// Connections to PostgreSQL.
 const POSTGRES_CONNECTIONS: u32 = 10;
+/// How long a statement waits for a PostgreSQL connection before the database counts as
+/// unavailable (sqlx's default is 30 s, the whole request timeout).
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A handle on cognigraph's database. Cheap to clone; clones share the pools and the statement
 /// counter.
@@ -91,6 +94,9 @@ impl Db {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(POSTGRES_CONNECTIONS)
+                // A database that gives no connection within this is down: the request gets
+                // SERVICE_UNAVAILABLE, not a wait until its own timeout.
+                .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                 .connect_with(options)
                 .await?;
             let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);

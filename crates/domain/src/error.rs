@@ -1,6 +1,6 @@
 //! The one error type of the domain.
 
-use sea_orm::{DbErr, TransactionError};
+use sea_orm::{DbErr, RuntimeErr, TransactionError};
 
 use crate::Action;
 
@@ -32,11 +32,15 @@ pub enum DomainError {
     /// The database failed. The message is for logs only.
     #[error("database error")]
     Database(String),
+    /// The database cannot be reached now (no connection within the pool's acquire timeout, a
+    /// connection lost, the server shutting down): worth a retry. The message is for logs only.
+    #[error("database unavailable")]
+    Unavailable(String),
 }
 
 impl DomainError {
-    /// A stable, client-facing code: `NOT_FOUND`, `FORBIDDEN`, `CONFLICT`, `BAD_USER_INPUT` or
-    /// `INTERNAL`.
+    /// A stable, client-facing code: `NOT_FOUND`, `FORBIDDEN`, `CONFLICT`, `BAD_USER_INPUT`,
+    /// `SERVICE_UNAVAILABLE` or `INTERNAL`.
     pub fn code(&self) -> &'static str {
         match self {
             DomainError::NotFound => "NOT_FOUND",
@@ -44,6 +48,7 @@ impl DomainError {
             DomainError::Conflict { .. } => "CONFLICT",
             DomainError::InvalidInput { .. } => "BAD_USER_INPUT",
             DomainError::Database(_) => "INTERNAL",
+            DomainError::Unavailable(_) => "SERVICE_UNAVAILABLE",
         }
     }
 
@@ -57,13 +62,42 @@ impl DomainError {
 
 impl From<DbErr> for DomainError {
     fn from(err: DbErr) -> Self {
-        DomainError::Database(err.to_string())
+        let unavailable = match &err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+            DbErr::Query(RuntimeErr::SqlxError(inner))
+            | DbErr::Exec(RuntimeErr::SqlxError(inner)) => is_unavailable(inner),
+            _ => false,
+        };
+        if unavailable {
+            DomainError::Unavailable(err.to_string())
+        } else {
+            DomainError::Database(err.to_string())
+        }
     }
 }
 
 impl From<sea_orm::sqlx::Error> for DomainError {
     fn from(err: sea_orm::sqlx::Error) -> Self {
-        DomainError::Database(err.to_string())
+        if is_unavailable(&err) {
+            DomainError::Unavailable(err.to_string())
+        } else {
+            DomainError::Database(err.to_string())
+        }
+    }
+}
+
+/// Whether `err` says the database cannot be reached (rather than that a statement failed):
+/// I/O and TLS failures, pool time-outs, and PostgreSQL's connection-exception (08…),
+/// operator-intervention (57P01–57P03: shut down, crashed, starting) and too-many-connections
+/// (53300) codes.
+fn is_unavailable(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error as E;
+    match err {
+        E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => true,
+        E::Database(database) => database.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
     }
 }
 

@@ -81,6 +81,12 @@ impl From<cognigraph_domain::DomainError> for ApiError {
                 field: field.to_owned(),
                 message: format!("{field}: {message}"),
             },
+            E::Unavailable(detail) => {
+                tracing::error!(%detail, "database unavailable");
+                Self::ServiceUnavailable {
+                    reason: "database_unavailable",
+                }
+            }
             other => Self::Internal(format!("{other:?}")),
         }
     }

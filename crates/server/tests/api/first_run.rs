@@ -15,6 +15,8 @@ use cognigraph_token::{CognitoVerifier, testing::TestIssuer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::helpers::{FreshDatabase, fresh_postgres_database};
+
 /// How long a start-up may take (a debug build on a busy machine).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -182,35 +184,14 @@ async fn migrate_false_refuses_to_start_on_a_schema_that_is_behind() {
     assert!(stderr.contains("--migrate"), "{stderr}");
 }
 
-/// A new, empty database on the `TEST_POSTGRES_URL` server, or `None` without one.
-async fn fresh_postgres_database() -> Option<String> {
-    use sea_orm::sqlx::{Connection as _, Executor as _};
-    let admin_url = std::env::var("TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.is_empty())?;
-    let name = format!("startup_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sea_orm::sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    Some(format!("{server}/{name}{query}"))
-}
-
 /// On PostgreSQL the default (`auto`) never migrates: a fresh database stops start-up with a
 /// message naming `cognigraph migrate`; after `cognigraph migrate` the service starts.
 #[tokio::test]
 async fn on_a_fresh_postgres_database_start_up_stops_until_migrated() {
-    let Some(database_url) = fresh_postgres_database().await else {
+    let Some(FreshDatabase {
+        url: database_url, ..
+    }) = fresh_postgres_database().await
+    else {
         eprintln!("skipped: TEST_POSTGRES_URL is not set (`just test` sets it)");
         return;
     };

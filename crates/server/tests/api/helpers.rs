@@ -29,6 +29,8 @@ pub(crate) struct TestApp {
 
 #[derive(Default)]
 pub(crate) struct AppOptions {
+    /// The app's database (default: a SQLite file of its own).
+    pub(crate) database_url: Option<String>,
     pub(crate) args: Vec<String>,
     pub(crate) clock: Option<Arc<ManualClock>>,
     pub(crate) hydrate: bool,
@@ -49,10 +51,12 @@ pub(crate) async fn spawn_app_with(options: AppOptions) -> TestApp {
 
 pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> TestApp {
     let database = tempfile::tempdir().expect("a temporary folder");
-    let database_url = format!(
-        "sqlite://{}?mode=rwc",
-        database.path().join("cognigraph.db").display()
-    );
+    let database_url = options.database_url.clone().unwrap_or_else(|| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            database.path().join("cognigraph.db").display()
+        )
+    });
     let mut args = vec![
         "--database-url".to_owned(),
         database_url,
@@ -190,4 +194,42 @@ pub(crate) fn error_codes(body: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A new, empty database on the `TEST_POSTGRES_URL` server.
+pub(crate) struct FreshDatabase {
+    /// Its URL.
+    pub(crate) url: String,
+    /// Its name.
+    pub(crate) name: String,
+    /// The server's admin URL (`TEST_POSTGRES_URL`).
+    pub(crate) admin_url: String,
+}
+
+/// A new, empty database on the `TEST_POSTGRES_URL` server, or `None` without one.
+pub(crate) async fn fresh_postgres_database() -> Option<FreshDatabase> {
+    use sea_orm::sqlx::{Connection as _, Executor as _};
+    let admin_url = std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())?;
+    let name = format!("api_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sea_orm::sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("CREATE DATABASE");
+    let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    Some(FreshDatabase {
+        url: format!("{server}/{name}{query}"),
+        name,
+        admin_url,
+    })
 }

@@ -10,6 +10,7 @@ mod authorization;
 mod bounded_responses;
 mod connections;
 mod contract;
+mod database_outage;
 mod depth;
 mod first_run;
 mod helpers;
