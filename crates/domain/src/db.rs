@@ -207,6 +207,26 @@ impl Db {
         Ok(())
     }
 
+    /// Whether this connection's PostgreSQL role escapes row-level security (a superuser, or a
+    /// role with `BYPASSRLS`): then tenant isolation rests on the query builders alone. Always
+    /// `false` on SQLite, which has no row-level security.
+    pub async fn bypasses_row_security(&self) -> Result<bool, DomainError> {
+        if !self.is_postgres() {
+            return Ok(false);
+        }
+        let row = self
+            .read
+            .query_one(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+            ))
+            .await?;
+        Ok(row
+            .map(|row| row.try_get_by_index::<bool>(0))
+            .transpose()?
+            .unwrap_or(false))
+    }
+
     /// Whether the database is PostgreSQL (else SQLite).
     pub(crate) fn is_postgres(&self) -> bool {
         self.backend == Backend::Postgres

@@ -215,6 +215,15 @@ async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupErro
 /// while any is pending: a service on a schema that is behind would answer every tenant request
 /// with an error.
 async fn prepare_database(db: &Db, setting: MigrateOnStart) -> Result<(), StartupError> {
+    match db.bypasses_row_security().await {
+        Ok(false) => {}
+        Ok(true) => tracing::warn!(
+            "DATABASE_URL's role is a superuser or has BYPASSRLS: row-level security does not \
+             apply to it, so tenant isolation rests on the queries alone; serve as an \
+             application role (README, \"PostgreSQL roles\")"
+        ),
+        Err(error) => tracing::warn!(?error, "cannot tell whether row-level security applies"),
+    }
     if setting.applies_on(db.is_sqlite()) {
         db.migrate().await?;
         tracing::info!("database migrations applied");

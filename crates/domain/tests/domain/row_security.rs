@@ -13,7 +13,21 @@ db_tests![
     every_tenant_table_forces_row_level_security,
     an_unscoped_query_sees_only_the_transactions_tenant,
     a_write_into_another_tenant_is_refused,
+    the_service_can_tell_a_role_that_bypasses_row_security,
 ];
+
+/// The start-up check behind the warning for a superuser or `BYPASSRLS` `DATABASE_URL`.
+async fn the_service_can_tell_a_role_that_bypasses_row_security(t: TestDb) {
+    assert!(!t.db.bypasses_row_security().await.unwrap(), "the app role");
+    if !t.is_postgres() {
+        return;
+    }
+    let owner = cognigraph_domain::Db::connect(&t.owner_url).await.unwrap();
+    assert!(
+        owner.bypasses_row_security().await.unwrap(),
+        "the test owner is the cluster's superuser"
+    );
+}
 
 /// The tables that have a `tenant_id` column, found by the database, so a new tenant table is
 /// covered without anyone listing it here.
