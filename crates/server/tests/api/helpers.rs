@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use cognigraph_server::{config::Settings, startup::Application};
 use cognigraph_token::{
-    CognitoVerifier, ManualClock,
+    CognitoVerifier, JwksSettings, ManualClock,
     testing::{TestIssuer, unix_now},
 };
 use reqwest::StatusCode;
@@ -34,6 +34,8 @@ pub(crate) struct AppOptions {
     pub(crate) args: Vec<String>,
     pub(crate) clock: Option<Arc<ManualClock>>,
     pub(crate) hydrate: bool,
+    /// Replaces the verifier's JWKS settings (shorter fetch timeouts, say).
+    pub(crate) jwks: Option<JwksSettings>,
 }
 
 pub(crate) async fn spawn_app() -> TestApp {
@@ -78,7 +80,11 @@ pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> Te
     }
     args.extend(options.args);
     let settings = Settings::try_parse_from_args(args).expect("test settings");
-    let mut builder = CognitoVerifier::builder(settings.cognito.verifier_config().expect("pool"));
+    let mut config = settings.cognito.verifier_config().expect("pool");
+    if let Some(jwks) = options.jwks {
+        config = config.with_jwks_settings(jwks);
+    }
+    let mut builder = CognitoVerifier::builder(config);
     if let Some(clock) = options.clock {
         builder = builder.clock(clock);
     }
