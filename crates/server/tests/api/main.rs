@@ -12,6 +12,7 @@ mod connections;
 mod contract;
 mod database_outage;
 mod depth;
+mod faults;
 mod first_run;
 mod helpers;
 mod http_rules;
