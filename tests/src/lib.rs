@@ -139,24 +139,12 @@ impl TestDatabase {
     pub async fn create() -> Self {
         match std::env::var("TEST_POSTGRES_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
-                use sea_orm::sqlx::{Connection as _, Executor as _};
-                let name = format!("it_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sea_orm::sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .expect("TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
-                admin
-                    .execute(format!("CREATE DATABASE {name}").as_str())
-                    .await
-                    .expect("CREATE DATABASE");
-                let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-                let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-                let query = if query.is_empty() {
-                    String::new()
-                } else {
-                    format!("?{query}")
-                };
+                let database =
+                    cognigraph_domain::testing::create_postgres_database(&admin_url, "it")
+                        .await
+                        .expect("a new database on TEST_POSTGRES_URL");
                 Self {
-                    url: format!("{server}/{name}{query}"),
+                    url: database.url,
                     _folder: None,
                 }
             }

@@ -14,6 +14,8 @@ mod scope;
 mod store;
 pub mod tasks;
 mod tenant;
+#[cfg(feature = "test-helpers")]
+pub mod testing;
 
 pub use db::Db;
 pub use error::DomainError;

@@ -379,32 +379,6 @@ async fn soak(
     )
 }
 
-async fn fresh_postgres_database(admin_url: &str) -> String {
-    use sea_orm::sqlx::{Connection as _, Executor as _};
-    let name = format!("soak_{}", uuid_like());
-    let mut admin = sea_orm::sqlx::PgConnection::connect(admin_url)
-        .await
-        .expect("PostgreSQL reachable");
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("CREATE DATABASE");
-    let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
-    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-    if query.is_empty() {
-        format!("{server}/{name}")
-    } else {
-        format!("{server}/{name}?{query}")
-    }
-}
-
-fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("{nanos:x}{}", std::process::id())
-}
-
 #[tokio::main]
 async fn main() {
     let duration = Duration::from_secs(env_number("SOAK_SECS", 60));
@@ -445,10 +419,12 @@ async fn main() {
         .filter(|url| !url.is_empty());
     match postgres {
         Some(admin_url) => {
-            let database = fresh_postgres_database(&admin_url).await;
+            let database = cognigraph_domain::testing::create_postgres_database(&admin_url, "soak")
+                .await
+                .expect("a new database on the PostgreSQL server");
             let servers = [
-                Server::start(&issuer, &database).await,
-                Server::start(&issuer, &database).await,
+                Server::start(&issuer, &database.url).await,
+                Server::start(&issuer, &database.url).await,
             ];
             rows.push(soak("PostgreSQL", &servers, &callers, duration, connections).await);
         }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use cognigraph_domain::members::{self, MemberProfile};
 use cognigraph_domain::projects::{self, NewProject, Project};
 use cognigraph_domain::tasks::{self, NewTask, Task};
+use cognigraph_domain::testing::{PostgresDatabase, create_postgres_database};
 use cognigraph_domain::{Action, Db, DomainError, Role, Scope, TenantId};
 use sea_orm::sqlx::{self, Connection, Row, TypeInfo, ValueRef};
 use uuid::Uuid;
@@ -131,11 +132,13 @@ async fn setup(backend: &Backend) -> Result<(TestDb, Owned), String> {
             (url.clone(), url, Owned::Sqlite(dir))
         }
         Backend::Postgres(admin_url) => {
-            let id = Uuid::new_v4().simple();
-            let name = format!("test_{id}");
-            let app_role = format!("app_{id}");
-            admin_statement(admin_url, &format!("CREATE DATABASE {name}")).await?;
-            let owner_url = with_database(admin_url, &name);
+            let PostgresDatabase {
+                url: owner_url,
+                name,
+            } = create_postgres_database(admin_url, "test")
+                .await
+                .map_err(|e| format!("TEST_POSTGRES_URL: a new database: {e:?}"))?;
+            let app_role = format!("app_{}", Uuid::new_v4().simple());
             // Migrate as the owner first: the grants below cover the tables that exist.
             migrate(&owner_url).await?;
             admin_statement(
@@ -221,19 +224,6 @@ fn with_user(url: &str, user: &str) -> String {
         .find('@')
         .map_or(authority_start, |i| authority_start + i + 1);
     format!("{}{user}@{}", &url[..authority_start], &url[host_start..])
-}
-
-/// `admin_url` with its database replaced by `name` (query string kept).
-fn with_database(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (admin_url, String::new()),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    format!("{}/{name}{query}", &base[..authority_end])
 }
 
 /// Every row of `tenant` in every table, ordered by primary key, as raw column bytes (with

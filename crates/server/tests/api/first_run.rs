@@ -188,13 +188,9 @@ async fn migrate_false_refuses_to_start_on_a_schema_that_is_behind() {
 /// message naming `cognigraph migrate`; after `cognigraph migrate` the service starts.
 #[tokio::test]
 async fn on_a_fresh_postgres_database_start_up_stops_until_migrated() {
-    let Some(FreshDatabase {
+    let FreshDatabase {
         url: database_url, ..
-    }) = fresh_postgres_database().await
-    else {
-        eprintln!("skipped: TEST_POSTGRES_URL is not set (`just test` sets it)");
-        return;
-    };
+    } = fresh_postgres_database().await;
     let issuer = TestIssuer::start().await;
     let folder = tempfile::tempdir().unwrap();
     let mut env = pool_env(&issuer);

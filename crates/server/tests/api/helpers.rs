@@ -212,30 +212,22 @@ pub(crate) struct FreshDatabase {
     pub(crate) admin_url: String,
 }
 
-/// A new, empty database on the `TEST_POSTGRES_URL` server, or `None` without one.
-pub(crate) async fn fresh_postgres_database() -> Option<FreshDatabase> {
-    use sea_orm::sqlx::{Connection as _, Executor as _};
+/// A new, empty database on the `TEST_POSTGRES_URL` server.
+///
+/// # Panics
+/// Without `TEST_POSTGRES_URL` (`just test` starts a throwaway cluster and sets it; by hand:
+/// `eval "$(.ci/postgres start)"`): a test of PostgreSQL never passes by skipping itself.
+pub(crate) async fn fresh_postgres_database() -> FreshDatabase {
     let admin_url = std::env::var("TEST_POSTGRES_URL")
         .ok()
-        .filter(|url| !url.is_empty())?;
-    let name = format!("api_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sea_orm::sqlx::PgConnection::connect(&admin_url)
+        .filter(|url| !url.is_empty())
+        .expect("TEST_POSTGRES_URL: run `just test`, or `eval \"$(.ci/postgres start)\"` first");
+    let database = cognigraph_domain::testing::create_postgres_database(&admin_url, "api")
         .await
-        .expect("TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("CREATE DATABASE");
-    let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    Some(FreshDatabase {
-        url: format!("{server}/{name}{query}"),
-        name,
+        .expect("a new database on TEST_POSTGRES_URL");
+    FreshDatabase {
+        url: database.url,
+        name: database.name,
         admin_url,
-    })
+    }
 }
