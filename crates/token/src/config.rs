@@ -282,13 +282,13 @@ pub struct JwksSettings {
     /// After any fetch of a URL, unknown kids fail at once for this long instead of refetching.
     /// Default: 10 s (aws-jwt-verify's penalty box).
     pub cooldown: Duration,
-    /// A cached key set older than this is refetched; if that fails, the old keys keep serving.
-    /// Default: 1 hour.
+    /// A cached key set older than this is refetched in the background on its next use; requests
+    /// keep using the old keys until the new set lands, and if the refetch fails. Default: 1 hour.
     pub max_age: Duration,
     /// TCP connect timeout. Default: 1.5 s.
     pub connect_timeout: Duration,
-    /// Timeout of one whole fetch. Default: 3 s. A network error is retried once; an HTTP error
-    /// status never.
+    /// Timeout of one whole fetch, its one retry included: no caller waits longer for keys.
+    /// Default: 3 s. A network error is retried once within it; an HTTP error status never.
     pub timeout: Duration,
     /// Largest JWKS body accepted. Default: 64 KiB (Cognito's is under 2 KiB).
     pub max_body_bytes: usize,

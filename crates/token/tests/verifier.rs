@@ -517,14 +517,62 @@ async fn a_key_removed_upstream_is_refused_after_the_refresh() {
     clock.advance(Duration::from_secs(60));
     assert_eq!(code_of(&verifier, &old_token).await, "ok");
     assert_eq!(issuer.jwks_requests(), 1);
-    // Past it: refreshed on use, and the old key is gone.
+    // Past it: the first use starts a refresh in the background and is answered from the old
+    // set; once the refresh lands, the old key is gone.
     clock.advance(Duration::from_secs(61));
-    assert_eq!(code_of(&verifier, &old_token).await, "unknown_kid");
+    assert_eq!(code_of(&verifier, &old_token).await, "ok");
+    wait_for_fetches(&verifier, 2).await;
     assert_eq!(issuer.jwks_requests(), 2);
+    assert_eq!(code_of(&verifier, &old_token).await, "unknown_kid");
     assert_eq!(
         code_of(&verifier, &issuer.sign(&issuer.access_claims())).await,
         "ok"
     );
+    assert_eq!(issuer.jwks_requests(), 2);
+}
+
+/// Waits (at most 5 s) until `count` key-set fetches have ended.
+async fn wait_for_fetches(verifier: &CognitoVerifier, count: u64) {
+    let ended = || {
+        let stats = verifier.jwks_fetch_stats();
+        stats.succeeded + stats.failed
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while ended() < count {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {count} fetches ended",
+            ended()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A key set past its maximum age is refreshed without making anyone wait: with the key
+/// endpoint hanging, requests with a cached key answer at once, and one refresh is under way.
+#[tokio::test]
+async fn a_stale_key_set_is_refreshed_without_making_requests_wait() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = verifier_with_clock(&issuer, &clock);
+    let token = issuer.sign(&issuer.access_claims());
+    verifier.verify(&token).await.unwrap();
+
+    issuer.set_mode(JwksMode::Slow(Duration::from_secs(30)));
+    clock.advance(Duration::from_secs(121));
+    for _ in 0..20 {
+        let answered = tokio::time::timeout(Duration::from_secs(1), verifier.verify(&token)).await;
+        assert!(
+            matches!(answered, Ok(Ok(_))),
+            "a cached key waited for the refresh: {answered:?}"
+        );
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while issuer.jwks_requests() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no refresh started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(issuer.jwks_requests(), 2, "one refresh for all twenty");
 }
 
 #[tokio::test]
@@ -595,6 +643,9 @@ async fn cached_keys_keep_serving_while_the_endpoint_is_down() {
         clock.advance(Duration::from_secs(121)); // past the maximum age: a refresh is due
         let before = verifier.jwks_fetch_stats().failed;
         assert_eq!(code_of(&verifier, &token).await, "ok", "{mode:?}");
+        // The refresh runs in the background and fails there.
+        let stats = verifier.jwks_fetch_stats();
+        wait_for_fetches(&verifier, stats.succeeded + before + 1).await;
         assert_eq!(verifier.jwks_fetch_stats().failed, before + 1, "{mode:?}");
         // A new kid cannot be had either, but that is the token's problem, not an outage.
         clock.advance(Duration::from_secs(11));
@@ -658,7 +709,7 @@ async fn without_cached_keys_fetch_failures_are_an_outage_not_a_bad_token() {
 
     let (error, requests) = unavailable_error(JwksMode::Slow(Duration::from_secs(5))).await;
     assert!(matches!(error, JwksError::Network(_)), "{error:?}");
-    assert_eq!(requests, 2, "a timeout is a network error, retried once");
+    assert_eq!(requests, 1, "a fetch that ran out of time is not retried");
 }
 
 #[tokio::test]
@@ -1201,4 +1252,29 @@ async fn five_hundred_concurrent_unknown_kids_half_hanging_up_cause_one_fetch() 
         }
     }
     assert_eq!(issuer.jwks_requests(), 2, "hydration plus one refetch");
+}
+
+/// A fetch ends within the fetch timeout, its retry included: a key endpoint that accepts the
+/// connection and never answers is asked once and given up on after `timeout`, not twice that.
+#[tokio::test]
+async fn a_hanging_key_endpoint_is_given_up_on_after_one_fetch_timeout() {
+    use cognigraph_token::{HttpJwksFetcher, JwksFetcher as _};
+
+    let issuer = TestIssuer::start().await;
+    issuer.set_mode(JwksMode::Slow(Duration::from_secs(30)));
+    let timeout = Duration::from_millis(600);
+    let fetcher = HttpJwksFetcher::new(&JwksSettings {
+        timeout,
+        ..JwksSettings::standard()
+    })
+    .unwrap();
+    let started = tokio::time::Instant::now();
+    let outcome = fetcher.fetch(&issuer.jwks_url()).await;
+    let took = started.elapsed();
+    assert!(matches!(outcome, Err(JwksError::Network(_))), "{outcome:?}");
+    assert!(took >= timeout, "gave up early, after {took:?}");
+    assert!(
+        took < timeout * 3 / 2,
+        "waited {took:?}, past the {timeout:?} fetch timeout"
+    );
 }

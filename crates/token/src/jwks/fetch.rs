@@ -15,12 +15,15 @@ pub trait JwksFetcher: Send + Sync + fmt::Debug {
     async fn fetch(&self, url: &str) -> Result<Bytes, JwksError>;
 }
 
-/// Fetches with `reqwest` over rustls: connect timeout and total timeout from [`JwksSettings`],
-/// one retry on a network error and none on an HTTP error status, no redirects, body capped.
+/// Fetches with `reqwest` over rustls: connect timeout from [`JwksSettings`], one retry on a
+/// network error and none on an HTTP error status, no redirects, body capped. The whole fetch,
+/// retry included, ends within [`JwksSettings::timeout`]: a retry only uses what the first
+/// attempt left of it.
 #[derive(Debug, Clone)]
 pub struct HttpJwksFetcher {
     client: reqwest::Client,
     max_body_bytes: usize,
+    timeout: std::time::Duration,
 }
 
 impl HttpJwksFetcher {
@@ -28,7 +31,6 @@ impl HttpJwksFetcher {
     pub fn new(settings: &JwksSettings) -> Result<Self, ConfigError> {
         let client = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("cognigraph-token/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -36,6 +38,7 @@ impl HttpJwksFetcher {
         Ok(Self {
             client,
             max_body_bytes: settings.max_body_bytes,
+            timeout: settings.timeout,
         })
     }
 
@@ -69,13 +72,23 @@ impl HttpJwksFetcher {
 #[async_trait::async_trait]
 impl JwksFetcher for HttpJwksFetcher {
     async fn fetch(&self, url: &str) -> Result<Bytes, JwksError> {
-        match self.fetch_once(url).await {
-            Err(JwksError::Network(first)) => {
-                tracing::debug!(url, error = %first, "JWKS fetch failed; retrying once");
-                self.fetch_once(url).await
+        let attempts = async {
+            match self.fetch_once(url).await {
+                Err(JwksError::Network(first)) => {
+                    tracing::debug!(url, error = %first, "JWKS fetch failed; retrying once");
+                    self.fetch_once(url).await
+                }
+                other => other,
             }
-            other => other,
-        }
+        };
+        tokio::time::timeout(self.timeout, attempts)
+            .await
+            .unwrap_or_else(|_| {
+                Err(JwksError::Network(format!(
+                    "no answer within {} ms",
+                    self.timeout.as_millis()
+                )))
+            })
     }
 }
 

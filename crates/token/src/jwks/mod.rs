@@ -13,7 +13,7 @@ pub(crate) use store::{KeyLookupError, SlotId};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JwksError {
-    /// Connecting, sending or reading failed, or timed out (after one retry).
+    /// Connecting, sending or reading failed (after one retry), or the fetch timeout ran out.
     #[error("network error: {0}")]
     Network(String),
     /// The server answered with a non-success status (never retried).

@@ -1,6 +1,6 @@
 //! The key cache: one key set per JWKS URL, refetched on an unknown `kid` (single flight in a task
-//! of its own, then a cooldown) and when older than its maximum age (old keys keep serving if that
-//! fails).
+//! of its own, then a cooldown) and, in the background, when older than its maximum age (old keys
+//! keep serving until a refresh lands, and if it fails).
 
 use std::{
     pin::Pin,
@@ -214,8 +214,11 @@ impl KeyStore {
             > self.inner.settings.max_age
     }
 
-    /// Refreshes a set past its maximum age if nobody else is and the cooldown allows; callers
-    /// that find a refresh under way keep using the old set rather than wait.
+    /// Starts a refresh of a set past its maximum age if nobody else is and the cooldown allows,
+    /// and answers from the old set without waiting for it: a slow or dead key endpoint never
+    /// slows a request whose key is cached. The refreshed set serves once it lands; a failed
+    /// refresh (logged by the fetch) leaves the old keys serving. Outside a Tokio runtime the
+    /// caller drives the fetch itself and so waits for it.
     async fn refresh_stale(&self, index: usize, old: Arc<KeySet>) -> Arc<KeySet> {
         let flight = {
             let mut state = lock(&self.inner.slots[index].state);
@@ -224,8 +227,10 @@ impl KeyStore {
             }
             self.inner.start_flight(index, &mut state)
         };
-        // A failure was logged by the fetch; the old keys keep serving.
-        flight.outcome().await.unwrap_or(old)
+        match flight {
+            Flight::Shared(_) => old,
+            inline @ Flight::Inline(..) => inline.outcome().await.unwrap_or(old),
+        }
     }
 
     /// The current set after at most one fetch shared with every concurrent caller.
