@@ -45,6 +45,12 @@ pub struct CognitoSettings {
     /// Also accept the issuer form https://issuer-cognito-idp.{region}.amazonaws.com/{pool}.
     #[arg(long, env = "COGNITO_ACCEPT_ISSUER_SUBDOMAIN", default_value_t = false)]
     pub accept_issuer_subdomain: bool,
+
+    /// How many verified access tokens are remembered (each until its expiry), so that a
+    /// token seen again skips the signature check; 0: none. Keyed by the SHA-256 of the whole
+    /// token; expiry and the key are checked again on every use.
+    #[arg(long, env = "TOKEN_CACHE_ENTRIES", default_value_t = cognigraph_token::DEFAULT_VERIFIED_TOKEN_CACHE)]
+    pub token_cache_entries: u64,
 }
 
 /// A setting that is present but unusable, named by its environment variable.
@@ -101,7 +107,9 @@ impl CognitoSettings {
         if let Some(url) = &self.jwks_url {
             pool = pool.with_jwks_url(url).map_err(named("COGNITO_JWKS_URL"))?;
         }
-        VerifierConfig::new(vec![pool], TokenUse::Access).map_err(named("COGNITO_USER_POOL_ID"))
+        Ok(VerifierConfig::new(vec![pool], TokenUse::Access)
+            .map_err(named("COGNITO_USER_POOL_ID"))?
+            .with_verified_token_cache(self.token_cache_entries))
     }
 }
 

@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use cognigraph_token::FetchStats;
+use cognigraph_token::{FetchStats, TokenCacheStats};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -65,7 +65,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self, jwks: FetchStats) -> String {
+    pub fn render(&self, jwks: FetchStats, token_cache: TokenCacheStats) -> String {
         let inner = self.lock();
         let mut out = String::new();
         out.push_str(
@@ -125,6 +125,20 @@ impl Metrics {
             out,
             "cognigraph_jwks_fetches_total{{outcome=\"failure\"}} {}",
             jwks.failed
+        );
+        out.push_str(
+            "# HELP cognigraph_token_cache_lookups_total Verified-token cache lookups by outcome.\n",
+        );
+        out.push_str("# TYPE cognigraph_token_cache_lookups_total counter\n");
+        let _ = writeln!(
+            out,
+            "cognigraph_token_cache_lookups_total{{outcome=\"hit\"}} {}",
+            token_cache.hits
+        );
+        let _ = writeln!(
+            out,
+            "cognigraph_token_cache_lookups_total{{outcome=\"miss\"}} {}",
+            token_cache.misses
         );
         out
     }

@@ -307,6 +307,9 @@ impl JwksSettings {
     }
 }
 
+/// How many verified tokens a verifier remembers unless told otherwise.
+pub const DEFAULT_VERIFIED_TOKEN_CACHE: u64 = 10_000;
+
 /// Everything the verifier checks against.
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
@@ -319,13 +322,15 @@ pub struct VerifierConfig {
     pub(crate) required_groups: Vec<String>,
     pub(crate) custom_check: Option<Arc<dyn CustomCheck>>,
     pub(crate) jwks: JwksSettings,
+    pub(crate) verified_token_cache: u64,
 }
 
 impl VerifierConfig {
     /// Trusts `pools` (at least one) for tokens of `token_use`.
     ///
     /// Defaults: 0 s clock skew for `exp`/`nbf`; `iat` may be up to 60 s ahead of the clock;
-    /// tokens up to 8 KiB; no required scopes or groups; no custom check; [`JwksSettings::standard`].
+    /// tokens up to 8 KiB; no required scopes or groups; no custom check; [`JwksSettings::standard`];
+    /// up to 10,000 verified tokens remembered.
     pub fn new(pools: Vec<UserPoolConfig>, token_use: TokenUse) -> Result<Self, ConfigError> {
         if pools.is_empty() {
             return Err(ConfigError::NoPools);
@@ -346,6 +351,7 @@ impl VerifierConfig {
             required_groups: Vec::new(),
             custom_check: None,
             jwks: JwksSettings::standard(),
+            verified_token_cache: DEFAULT_VERIFIED_TOKEN_CACHE,
         })
     }
 
@@ -394,6 +400,16 @@ impl VerifierConfig {
     /// Key fetching and caching. Default: [`JwksSettings::standard`].
     pub fn with_jwks_settings(mut self, jwks: JwksSettings) -> Self {
         self.jwks = jwks;
+        self
+    }
+
+    /// Remembers up to `max_entries` verified tokens (0: none), each until its `exp`, so that a
+    /// token presented again skips the decode and the RSA signature check. Keyed by the SHA-256
+    /// of the whole token: a token differing in any byte is verified afresh. A remembered token
+    /// still has `exp`, `nbf` and `iat` checked, its key looked up and the custom check run on
+    /// every use. Default: 10,000 (a few MiB at most).
+    pub fn with_verified_token_cache(mut self, max_entries: u64) -> Self {
+        self.verified_token_cache = max_entries;
         self
     }
 

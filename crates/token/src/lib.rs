@@ -10,6 +10,7 @@ mod error;
 pub mod jwks;
 #[cfg(any(test, feature = "test-helpers"))]
 pub mod testing;
+mod verified_cache;
 mod verifier;
 
 pub use claims::VerifiedToken;
@@ -17,9 +18,10 @@ pub use claims::VerifiedToken;
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
 pub use config::{
-    ClientId, CustomCheck, JwksSettings, PoolId, Region, TokenUse, UserPoolConfig, VerifierConfig,
-    https_or_loopback,
+    ClientId, CustomCheck, DEFAULT_VERIFIED_TOKEN_CACHE, JwksSettings, PoolId, Region, TokenUse,
+    UserPoolConfig, VerifierConfig, https_or_loopback,
 };
 pub use error::{ConfigError, Malformed, VerifyError};
 pub use jwks::{FetchStats, HttpJwksFetcher, JwksError, JwksFetcher, KeySet, KeyStore, SigningKey};
+pub use verified_cache::TokenCacheStats;
 pub use verifier::{Check, CognitoVerifier, CognitoVerifierBuilder, Inspection};

@@ -8,6 +8,7 @@ use crate::{
     dangerous::{self, Claims, UnverifiedToken},
     error::{untrusted, untrusted_list},
     jwks::{FetchStats, KeyLookupError, SigningKey, SlotId},
+    verified_cache::{CachedVerification, TokenCacheStats, VerifiedTokenCache},
 };
 
 /// Verifies Cognito User Pool tokens against a [`VerifierConfig`].
@@ -28,6 +29,8 @@ pub struct CognitoVerifier {
     issuers: HashMap<String, IssuerEntry>,
     keys: KeyStore,
     clock: Arc<dyn Clock>,
+    /// Tokens verified before (none when the cache is off).
+    verified: Option<VerifiedTokenCache>,
 }
 
 /// Where a configured issuer's tokens are checked.
@@ -87,11 +90,15 @@ impl CognitoVerifierBuilder {
                 issuers.insert(issuer, entry);
             }
         }
+        let verified = (self.config.verified_token_cache > 0).then(|| {
+            VerifiedTokenCache::new(self.config.verified_token_cache, Arc::clone(&self.clock))
+        });
         Ok(CognitoVerifier {
             config: self.config,
             issuers,
             keys,
             clock: self.clock,
+            verified,
         })
     }
 }
@@ -138,13 +145,51 @@ impl CognitoVerifier {
         self.keys.keys_loaded()
     }
 
+    /// Hits and misses of the verified-token cache so far (zeros when it is off).
+    pub fn token_cache_stats(&self) -> TokenCacheStats {
+        self.verified
+            .as_ref()
+            .map(VerifiedTokenCache::stats)
+            .unwrap_or_default()
+    }
+
     /// JWKS fetch outcomes so far (for metrics).
     pub fn jwks_fetch_stats(&self) -> FetchStats {
         self.keys.fetch_stats()
     }
 
     /// Verifies `token` (the compact JWT, without any `Bearer ` prefix).
+    ///
+    /// A token verified before (the same bytes; see
+    /// [`VerifierConfig::with_verified_token_cache`]) skips the decode and the signature check:
+    /// its time claims are checked again, its key is looked up again and the custom check runs
+    /// again.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, VerifyError> {
+        let Some(cache) = &self.verified else {
+            let (verified, _) = self.verify_uncached(token).await?;
+            return Ok(verified);
+        };
+        if token.len() > self.config.max_token_bytes {
+            // Refused by the shape check; not worth hashing.
+            return self
+                .verify_uncached(token)
+                .await
+                .map(|(verified, _)| verified);
+        }
+        let digest = VerifiedTokenCache::digest(token);
+        if let Some(cached) = cache.get(&digest).await {
+            return self.reverify(&cached).await;
+        }
+        let (verified, verification) = self.verify_uncached(token).await?;
+        cache.insert(digest, verification).await;
+        Ok(verified)
+    }
+
+    /// Every check, in order; the accepted claims and what a cache needs to re-check them.
+    async fn verify_uncached(
+        &self,
+        token: &str,
+    ) -> Result<(VerifiedToken, CachedVerification), VerifyError> {
         // 1. Shape.
         let unverified = dangerous::decode(token, self.config.max_token_bytes)?;
         // 2. Header.
@@ -160,9 +205,39 @@ impl CognitoVerifier {
         for (_, outcome) in self.claim_checks(&unverified.claims, issuer.pool_index) {
             outcome?;
         }
+        let kid = kid.to_owned();
+        let not_before = unverified.claims.nbf;
         let verified = self.accept(unverified.claims);
         self.run_custom_check(&verified).await?;
-        Ok(verified)
+        let verification = CachedVerification {
+            verified: verified.clone(),
+            kid,
+            not_before,
+        };
+        Ok((verified, verification))
+    }
+
+    /// The checks a remembered verification passes again on every use: the time claims, its key
+    /// still in the issuer's key set, the custom check.
+    async fn reverify(&self, cached: &CachedVerification) -> Result<VerifiedToken, VerifyError> {
+        let verified = &cached.verified;
+        let times = self.time_checks(
+            Some(verified.expires_at()),
+            cached.not_before,
+            verified.issued_at(),
+        );
+        for (_, outcome) in times {
+            outcome?;
+        }
+        let issuer =
+            self.issuers
+                .get(verified.issuer())
+                .ok_or_else(|| VerifyError::InvalidIssuer {
+                    actual: untrusted(verified.issuer()),
+                })?;
+        self.key(issuer, &cached.kid).await?;
+        self.run_custom_check(verified).await?;
+        Ok(verified.clone())
     }
 
     /// Runs the checks of [`verify`](Self::verify) one by one and reports each, for operators
@@ -290,27 +365,7 @@ impl CognitoVerifier {
     ) -> [(&'static str, Result<(), VerifyError>); 8] {
         let config = &self.config;
         let pool = &config.pools[pool_index];
-        let now = self.clock.now();
-        let now_secs = now.as_secs();
-        let exp = match claims.exp {
-            None => Err(VerifyError::MissingClaim { claim: "exp" }),
-            Some(exp) if now >= secs(exp).saturating_add(config.clock_skew) => {
-                Err(VerifyError::Expired { exp, now: now_secs })
-            }
-            Some(_) => Ok(()),
-        };
-        let nbf = match claims.nbf {
-            Some(nbf) if secs(nbf) > now.saturating_add(config.clock_skew) => {
-                Err(VerifyError::NotYetValid { nbf, now: now_secs })
-            }
-            _ => Ok(()),
-        };
-        let iat = match claims.iat {
-            Some(iat) if secs(iat) > now.saturating_add(config.iat_tolerance) => {
-                Err(VerifyError::IssuedInFuture { iat, now: now_secs })
-            }
-            _ => Ok(()),
-        };
+        let [exp, nbf, iat] = self.time_checks(claims.exp, claims.nbf, claims.iat);
         let token_use = match claims.token_use.as_deref() {
             None => Err(VerifyError::MissingClaim { claim: "token_use" }),
             Some(actual) if actual != config.token_use.as_str() => {
@@ -370,15 +425,47 @@ impl CognitoVerifier {
             Err(VerifyError::MissingGroup)
         };
         [
-            ("exp", exp),
-            ("nbf", nbf),
-            ("iat", iat),
+            exp,
+            nbf,
+            iat,
             ("token_use", token_use),
             ("sub", sub),
             (client_check, client),
             ("scopes", scopes),
             ("groups", groups),
         ]
+    }
+
+    /// The checks of `exp` (required), `nbf` and `iat` against the clock, each with its name.
+    fn time_checks(
+        &self,
+        exp: Option<u64>,
+        nbf: Option<u64>,
+        iat: Option<u64>,
+    ) -> [(&'static str, Result<(), VerifyError>); 3] {
+        let config = &self.config;
+        let now = self.clock.now();
+        let now_secs = now.as_secs();
+        let exp = match exp {
+            None => Err(VerifyError::MissingClaim { claim: "exp" }),
+            Some(exp) if now >= secs(exp).saturating_add(config.clock_skew) => {
+                Err(VerifyError::Expired { exp, now: now_secs })
+            }
+            Some(_) => Ok(()),
+        };
+        let nbf = match nbf {
+            Some(nbf) if secs(nbf) > now.saturating_add(config.clock_skew) => {
+                Err(VerifyError::NotYetValid { nbf, now: now_secs })
+            }
+            _ => Ok(()),
+        };
+        let iat = match iat {
+            Some(iat) if secs(iat) > now.saturating_add(config.iat_tolerance) => {
+                Err(VerifyError::IssuedInFuture { iat, now: now_secs })
+            }
+            _ => Ok(()),
+        };
+        [("exp", exp), ("nbf", nbf), ("iat", iat)]
     }
 
     /// The claims of a token that passed every built-in check.

@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use cognigraph_token::{
     Clock, CognitoVerifier, ConfigError, CustomCheck, JwksError, JwksSettings, ManualClock,
-    TokenUse, UserPoolConfig, VerifiedToken, VerifierConfig, VerifyError,
+    TokenCacheStats, TokenUse, UserPoolConfig, VerifiedToken, VerifierConfig, VerifyError,
     testing::{JwksMode, TestIssuer, TestSigningKey, unix_now},
 };
 use serde_json::{Value, json};
@@ -1277,4 +1277,101 @@ async fn a_hanging_key_endpoint_is_given_up_on_after_one_fetch_timeout() {
         took < timeout * 3 / 2,
         "waited {took:?}, past the {timeout:?} fetch timeout"
     );
+}
+
+/// A token presented again skips the decode and the RSA check (one full verification for a
+/// hundred uses) but not the time checks: once expired it is refused although remembered.
+#[tokio::test]
+async fn a_repeated_token_is_verified_in_full_once_and_still_expires() {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let verifier = verifier_with_clock(&issuer, &clock);
+    let token = issuer.sign(&issuer.access_claims());
+    for _ in 0..100 {
+        let verified = verifier.verify(&token).await.unwrap();
+        assert_eq!(verified.username(), Some("alice"));
+    }
+    assert_eq!(
+        verifier.token_cache_stats(),
+        TokenCacheStats {
+            hits: 99,
+            misses: 1
+        }
+    );
+
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(code_of(&verifier, &token).await, "token_expired");
+    assert_eq!(
+        verifier.token_cache_stats().misses,
+        1,
+        "refused from the cache"
+    );
+}
+
+/// The cache is keyed by the whole token: any one-character change of a remembered token is a
+/// miss, verified in full and refused.
+#[tokio::test]
+async fn a_token_differing_in_any_character_never_hits_the_cache() {
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer);
+    let token = issuer.sign(&issuer.access_claims());
+    verifier.verify(&token).await.unwrap();
+    let before = verifier.token_cache_stats();
+    for position in 0..token.len() {
+        let mut bytes = token.clone().into_bytes();
+        bytes[position] = match bytes[position] {
+            b'A' => b'B',
+            b'.' => b'A',
+            _ => b'A',
+        };
+        let changed = String::from_utf8(bytes).unwrap();
+        assert!(
+            verifier.verify(&changed).await.is_err(),
+            "accepted with character {position} changed"
+        );
+    }
+    let after = verifier.token_cache_stats();
+    assert_eq!(after.hits, before.hits, "a changed token hit the cache");
+    assert_eq!(after.misses, before.misses + token.len() as u64);
+    // The original is still remembered.
+    verifier.verify(&token).await.unwrap();
+    assert_eq!(verifier.token_cache_stats().hits, before.hits + 1);
+}
+
+/// The custom check is not cached: it runs on every use of a remembered token.
+#[tokio::test]
+async fn the_custom_check_runs_on_every_use_of_a_remembered_token() {
+    #[derive(Debug, Default)]
+    struct Counting(std::sync::atomic::AtomicUsize);
+    #[async_trait::async_trait]
+    impl CustomCheck for Counting {
+        async fn check(&self, _token: &VerifiedToken) -> Result<(), String> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    }
+    let issuer = TestIssuer::start().await;
+    let check = Arc::new(Counting::default());
+    let verifier =
+        CognitoVerifier::new(config(&issuer, TokenUse::Access).with_custom_check(check.clone()))
+            .unwrap();
+    let token = issuer.sign(&issuer.access_claims());
+    for _ in 0..3 {
+        verifier.verify(&token).await.unwrap();
+    }
+    assert_eq!(verifier.token_cache_stats().hits, 2);
+    assert_eq!(check.0.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_cache_of_zero_entries_remembers_nothing() {
+    let issuer = TestIssuer::start().await;
+    let verifier =
+        CognitoVerifier::new(config(&issuer, TokenUse::Access).with_verified_token_cache(0))
+            .unwrap();
+    let token = issuer.sign(&issuer.access_claims());
+    for _ in 0..3 {
+        verifier.verify(&token).await.unwrap();
+    }
+    assert_eq!(verifier.token_cache_stats(), TokenCacheStats::default());
 }

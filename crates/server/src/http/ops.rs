@@ -56,6 +56,9 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(state.verifier.jwks_fetch_stats()),
+        state.metrics.render(
+            state.verifier.jwks_fetch_stats(),
+            state.verifier.token_cache_stats(),
+        ),
     )
 }

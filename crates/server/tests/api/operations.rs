@@ -98,11 +98,12 @@ async fn metrics_are_served_on_their_own_address_only() {
 }
 
 #[tokio::test]
-async fn metrics_count_requests_auth_failures_and_jwks_fetches() {
+async fn metrics_count_requests_auth_failures_jwks_fetches_and_token_cache_lookups() {
     let app = spawn_app_with_metrics().await;
-    let _ = app
-        .query(Some(&app.token(&["viewer"])), "{ me { sub } }")
-        .await;
+    let viewer = app.token(&["viewer"]);
+    for _ in 0..2 {
+        let _ = app.query(Some(&viewer), "{ me { sub } }").await;
+    }
     let _ = app
         .query(Some(&app.expired_token()), "{ me { sub } }")
         .await;
@@ -122,11 +123,14 @@ async fn metrics_count_requests_auth_failures_and_jwks_fetches() {
     );
     let text = response.text().await.unwrap();
     for line in [
-        "cognigraph_graphql_requests_total{operation_type=\"query\"} 1",
-        "cognigraph_graphql_request_duration_seconds_count{operation_type=\"query\"} 1",
+        "cognigraph_graphql_requests_total{operation_type=\"query\"} 2",
+        "cognigraph_graphql_request_duration_seconds_count{operation_type=\"query\"} 2",
         "cognigraph_auth_failures_total{code=\"token_expired\"} 1",
         "cognigraph_jwks_fetches_total{outcome=\"success\"} 1",
         "cognigraph_jwks_fetches_total{outcome=\"failure\"} 0",
+        // The viewer's token is verified in full once, then found; the expired one is a miss.
+        "cognigraph_token_cache_lookups_total{outcome=\"hit\"} 1",
+        "cognigraph_token_cache_lookups_total{outcome=\"miss\"} 2",
     ] {
         assert!(
             text.lines().any(|l| l == line),
