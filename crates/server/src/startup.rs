@@ -147,6 +147,12 @@ impl Application {
         })
     }
 
+    /// The API's router, for callers that drive it in-process (`tower::ServiceExt::oneshot`,
+    /// the fuzz target) instead of through the listener.
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
     /// The database.
     pub fn db(&self) -> &Db {
         &self.db
