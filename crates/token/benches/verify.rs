@@ -1,6 +1,8 @@
 //! Verifying a Cognito-shaped access token with its key set cached, beside the bare RSA-2048
 //! PKCS#1 SHA-256 check of the same token (aws-lc-rs, key parsed once) and beside
-//! `jsonwebtoken::decode` (aws-lc-rs backend). `just bench` prints the ratios.
+//! `jsonwebtoken::decode` (aws-lc-rs backend): `cognigraph_verify` runs every check every time
+//! (the verified-token cache off, as for a token never seen before); `cognigraph_verify_repeated`
+//! is the same token again with the cache on (the default). `just bench` prints the ratios.
 
 use std::hint::black_box;
 
@@ -23,11 +25,14 @@ fn verification(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let issuer = runtime.block_on(TestIssuer::start());
-    let verifier = CognitoVerifier::new(
-        VerifierConfig::new(vec![issuer.pool_config()], TokenUse::Access).expect("config"),
-    )
-    .expect("verifier");
+    let config = VerifierConfig::new(vec![issuer.pool_config()], TokenUse::Access).expect("config");
+    // Every check, every time (a token never seen before).
+    let verifier =
+        CognitoVerifier::new(config.clone().with_verified_token_cache(0)).expect("verifier");
     runtime.block_on(verifier.hydrate()).expect("keys");
+    // The default: a token seen before is found in the verified-token cache.
+    let caching = CognitoVerifier::new(config).expect("verifier");
+    runtime.block_on(caching.hydrate()).expect("keys");
 
     let mut claims = issuer.access_claims();
     claims["exp"] = json!(unix_now() + 10 * 365 * 24 * 3600);
@@ -35,6 +40,9 @@ fn verification(c: &mut Criterion) {
     let token = issuer.sign(&claims);
     runtime
         .block_on(verifier.verify(&token))
+        .expect("a valid token");
+    runtime
+        .block_on(caching.verify(&token))
         .expect("a valid token");
 
     let jwk = &issuer.jwks()["keys"][0];
@@ -65,6 +73,10 @@ fn verification(c: &mut Criterion) {
     group.bench_function("cognigraph_verify", |b| {
         b.to_async(&runtime)
             .iter(|| async { verifier.verify(black_box(&token)).await.expect("valid") });
+    });
+    group.bench_function("cognigraph_verify_repeated", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { caching.verify(black_box(&token)).await.expect("valid") });
     });
     group.bench_function("jsonwebtoken_decode", |b| {
         b.iter(|| {
