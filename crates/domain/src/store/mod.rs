@@ -11,9 +11,9 @@ mod entity;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DeleteMany, EntityTrait, IdenStatic,
-    IntoActiveModel, Iterable, Order, QueryFilter, QueryOrder, QuerySelect, Select, TryIntoModel,
-    UpdateMany,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DeleteMany, EntityTrait, IdenStatic,
+    IntoActiveModel, Iterable, Order, QueryFilter, QueryOrder, QuerySelect, Select, Statement,
+    TryIntoModel, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -359,32 +359,80 @@ where
         .unwrap_or_default())
 }
 
-/// Most projects in one statement of [`first_tasks_per_project`] (a `UNION ALL` arm each; SQLite
-/// allows 500 arms).
+/// Most projects in one statement of [`first_tasks_per_project`] (SQLite allows 500 arms in a
+/// compound select).
 const PROJECTS_PER_STATEMENT: usize = 100;
 
 /// The first `first` tasks (by id, that is creation order) of each of `projects`, ordered by
 /// project, then id.
 ///
-/// One `UNION ALL` arm per project, each `SELECT … WHERE tenant_id = ? AND project_id = ? ORDER BY
-/// id LIMIT first`: a search of the `(tenant_id, project_id, id)` index that stops after `first`
-/// rows, so the cost is `projects × first` rows whatever the size of the projects (a window
-/// function, `ROW_NUMBER() OVER (PARTITION BY project_id …)`, numbers every task of the projects
-/// first, and the correlated count it replaced grew with the square of a project's size). Every
-/// arm starts from [`select`], so it is scoped to the tenant like every query here. At most 100
-/// projects per statement.
+/// For each project, `SELECT … WHERE tenant_id = ? AND project_id = ? ORDER BY id LIMIT first`:
+/// a search of the `(tenant_id, project_id, id)` index that stops after `first` rows, so the
+/// cost is `projects × first` rows whatever the size of the projects. (A window function,
+/// `ROW_NUMBER() OVER (PARTITION BY project_id …)`, numbers every task of the projects first;
+/// the correlated count it replaced grew with the square of a project's size.) On PostgreSQL
+/// one `LATERAL` join from the tenant's projects among `projects` (measured faster there than
+/// `UNION ALL`, which costs the planner one subplan per arm); on SQLite, which has no `LATERAL`,
+/// one `UNION ALL` arm per project, each starting from [`select`]. Both are scoped to the tenant
+/// like every query here. At most 100 projects per statement; a project asked twice is read
+/// once.
 pub(crate) async fn first_tasks_per_project<C: ConnectionTrait>(
     scope: &Scope,
     conn: &C,
     projects: &[Uuid],
     first: u32,
 ) -> Result<Vec<TaskModel>, DomainError> {
-    use sea_orm::QueryTrait as _;
-    use sea_orm::sea_query::{Alias, Asterisk, Query, SelectStatement, UnionType};
+    let mut projects = projects.to_vec();
+    projects.sort_unstable();
+    projects.dedup();
+    let backend = conn.get_database_backend();
+    let mut tasks = Vec::new();
+    for chunk in projects.chunks(PROJECTS_PER_STATEMENT) {
+        let statement = match backend {
+            DbBackend::Postgres => first_tasks_lateral(scope, chunk, first),
+            _ => backend.build(&first_tasks_union(scope, chunk, first)),
+        };
+        tasks.extend(Tasks::find().from_raw_sql(statement).all(conn).await?);
+    }
+    tasks.sort_unstable_by_key(|task| (task.project_id, task.id));
+    Ok(tasks)
+}
 
-    let arm = |index: usize, project: Uuid| -> SelectStatement {
+/// PostgreSQL: the first `first` tasks of each of the tenant's projects among `projects` (not
+/// empty), by a `LATERAL` join.
+fn first_tasks_lateral(scope: &Scope, projects: &[Uuid], first: u32) -> Statement {
+    // `first` is a number (validated 1–100 by the caller), written into the SQL as such; the
+    // tenant and the ids are parameters.
+    let ids = (2..projects.len() + 2)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT t.* FROM projects AS p CROSS JOIN LATERAL (\
+             SELECT * FROM tasks \
+             WHERE tasks.tenant_id = p.tenant_id AND tasks.project_id = p.id \
+             ORDER BY tasks.id LIMIT {first}) AS t \
+         WHERE p.tenant_id = $1 AND p.id IN ({ids})"
+    );
+    let values = std::iter::once(sea_orm::Value::from(scope.tenant().as_str()))
+        .chain(projects.iter().map(|id| sea_orm::Value::from(*id)))
+        .collect::<Vec<_>>();
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+/// SQLite: the first `first` tasks of each of `projects` (not empty), one `UNION ALL` arm per
+/// project.
+fn first_tasks_union(
+    scope: &Scope,
+    projects: &[Uuid],
+    first: u32,
+) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::QueryTrait as _;
+    use sea_orm::sea_query::{Alias, Asterisk, Query, UnionType};
+
+    let mut arms = projects.iter().enumerate().map(|(index, project)| {
         let limited = select::<Tasks>(scope)
-            .filter(TaskCol::ProjectId.eq(project))
+            .filter(TaskCol::ProjectId.eq(*project))
             .order_by(TaskCol::Id, Order::Asc)
             .limit(u64::from(first))
             .into_query();
@@ -393,28 +441,12 @@ pub(crate) async fn first_tasks_per_project<C: ConnectionTrait>(
             .column(Asterisk)
             .from_subquery(limited, Alias::new(format!("p{index}")))
             .to_owned()
-    };
-    // A project asked twice is read once.
-    let mut projects = projects.to_vec();
-    projects.sort_unstable();
-    projects.dedup();
-    let mut tasks = Vec::new();
-    for chunk in projects.chunks(PROJECTS_PER_STATEMENT) {
-        let mut arms = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, project)| arm(i, *project));
-        let Some(mut statement) = arms.next() else {
-            continue;
-        };
-        for other in arms {
-            statement.union(UnionType::All, other);
-        }
-        let statement = conn.get_database_backend().build(&statement);
-        tasks.extend(Tasks::find().from_raw_sql(statement).all(conn).await?);
+    });
+    let mut statement = arms.next().unwrap_or_else(Query::select);
+    for other in arms {
+        statement.union(UnionType::All, other);
     }
-    tasks.sort_unstable_by_key(|task| (task.project_id, task.id));
-    Ok(tasks)
+    statement
 }
 
 /// The current time at the database's precision (microseconds), so a value returned from a write
