@@ -331,10 +331,11 @@ struct Bench {
     ticks_per_second: f64,
 }
 
-/// One timed run: requests answered, seconds, server CPU seconds.
+/// One timed run: requests answered, requests failed, seconds, server CPU seconds.
 #[derive(Clone, Copy)]
 struct Run {
     requests: u64,
+    failed: u64,
     seconds: f64,
     cpu: f64,
 }
@@ -355,6 +356,8 @@ struct Measured {
     cpu_us: f64,
     cpu_us_min: f64,
     cpu_us_max: f64,
+    /// Answers that were not a 200 without `errors`, in all timed runs.
+    failed: u64,
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -368,16 +371,18 @@ impl Bench {
     async fn load(&self, server: &Server, token: &str, body: &Body, seconds: f64) -> Run {
         let deadline = Instant::now() + Duration::from_secs_f64(seconds);
         let answered = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
         let cpu_before = server.cpu_seconds(self.ticks_per_second);
         let started = Instant::now();
         let workers: Vec<_> = (0..self.concurrency)
             .map(|worker| {
-                let (client, url, token, body, answered) = (
+                let (client, url, token, body, answered, failed) = (
                     self.client.clone(),
                     server.url.clone(),
                     token.to_owned(),
                     Arc::clone(body),
                     Arc::clone(&answered),
+                    Arc::clone(&failed),
                 );
                 tokio::spawn(async move {
                     let mut n = 0;
@@ -392,12 +397,16 @@ impl Bench {
                             .expect("request");
                         let status = response.status();
                         let text = response.text().await.expect("body");
-                        assert!(
-                            status.is_success() && !text.contains("\"errors\""),
-                            "{status}: {text}"
-                        );
                         n += 1;
-                        answered.fetch_add(1, Ordering::Relaxed);
+                        if status.is_success() && !text.contains("\"errors\"") {
+                            answered.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            // Counted, not fatal: an old build may time out (408) on large data.
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            if failed.load(Ordering::Relaxed) == 1 {
+                                println!("pages: a failed answer: {status}: {text:.200}");
+                            }
+                        }
                     }
                 })
             })
@@ -409,6 +418,7 @@ impl Bench {
         let cpu = server.cpu_seconds(self.ticks_per_second) - cpu_before;
         Run {
             requests: answered.load(Ordering::Relaxed),
+            failed: failed.load(Ordering::Relaxed),
             seconds,
             cpu,
         }
@@ -426,6 +436,7 @@ impl Bench {
             cpu_us: median(cpu.clone()),
             cpu_us_min: cpu.iter().copied().fold(f64::INFINITY, f64::min),
             cpu_us_max: cpu.iter().copied().fold(0.0, f64::max),
+            failed: runs.iter().map(|run| run.failed).sum(),
         }
     }
 }
@@ -562,12 +573,13 @@ async fn seed(store: Store, report: &mut String) -> Seeded {
 
 fn row(report: &mut String, store: Store, case: &str, measured: &Measured) {
     let line = format!(
-        "| {} | {case} | {:.0} | {:.0} | {:.0}–{:.0} |",
+        "| {} | {case} | {:.0} | {:.0} | {:.0}–{:.0} | {} |",
         store.name(),
         measured.per_second,
         measured.cpu_us,
         measured.cpu_us_min,
-        measured.cpu_us_max
+        measured.cpu_us_max,
+        measured.failed
     );
     println!("{line}");
     report.push_str(&line);
@@ -583,8 +595,9 @@ async fn bench_store(
 ) {
     let seeded = seed(store, report).await;
     let server = Server::start(binary, &tokens.issuer, &seeded.server_url).await;
-    report.push_str("| store | request | req/s | server CPU µs/req (median) | min–max |\n");
-    report.push_str("|---|---|---|---|---|\n");
+    report
+        .push_str("| store | request | req/s | server CPU µs/req (median) | min–max | failed |\n");
+    report.push_str("|---|---|---|---|---|---|\n");
 
     let viewer = tokens.token("acme", "viewer");
     for (label, text) in LIST_CASES {
