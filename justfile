@@ -54,12 +54,19 @@ emulator:
 emulator-stop:
     @.ci/emulator stop
 
-# Benchmarks: token verification (criterion, beside a bare RSA check) and a load generator
-# against the service on loopback.
+# Benchmarks: token verification (criterion, beside a bare RSA check), a load generator
+# against the service on loopback, and page cost against data size on seeded SQLite and a
+# throwaway PostgreSQL cluster (report: target/bench-results/pages.md).
 bench:
+    #!/usr/bin/env bash
+    set -euo pipefail
     cargo bench -p cognigraph-token --bench verify
     python3 .ci/bench-report.py target/criterion
     cargo bench -p cognigraph-server --bench load
+    postgres_env=$(.ci/postgres start)
+    eval "$postgres_env"
+    trap '.ci/postgres stop' EXIT
+    cargo bench -p cognigraph-server --bench pages
 
 # The soak (not part of `just test`): the release binary under 64 connections of mixed reads
 # and writes for SOAK_SECS (default 60) per store, on SQLite and on two instances sharing a

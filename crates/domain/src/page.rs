@@ -19,27 +19,41 @@ const CURSOR_FORMAT: u8 = 1;
 const MAX_ENCODED_LEN: usize = 64;
 
 /// Which page to fetch: `first` items (1..=100; checked by every list operation, which answers
-/// `InvalidInput { field: "first" }` otherwise) after the cursor `after`.
+/// `InvalidInput { field: "first" }` otherwise) after the cursor `after`, and whether to count
+/// the whole list too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
     pub first: u32,
     pub after: Option<Cursor>,
+    /// Whether to count the whole list ([`Page::total_count`]): a second statement, whose cost
+    /// grows with the list while the page's does not. True unless turned off
+    /// ([`PageRequest::without_total_count`]).
+    pub count_total: bool,
 }
 
 impl Default for PageRequest {
-    /// The first 20 items.
+    /// The first 20 items, counting the whole list.
     fn default() -> Self {
-        Self {
-            first: DEFAULT_FIRST,
-            after: None,
-        }
+        Self::first(DEFAULT_FIRST)
     }
 }
 
 impl PageRequest {
-    /// The first `first` items.
+    /// The first `first` items, counting the whole list.
     pub fn first(first: u32) -> Self {
-        Self { first, after: None }
+        Self {
+            first,
+            after: None,
+            count_total: true,
+        }
+    }
+
+    /// This request, without counting the whole list ([`Page::total_count`] is then 0).
+    pub fn without_total_count(self) -> Self {
+        Self {
+            count_total: false,
+            ..self
+        }
     }
 
     /// This request, continuing after `cursor`.
@@ -60,6 +74,7 @@ impl PageRequest {
         let request = Self {
             first,
             after: after.map(Cursor::decode).transpose()?,
+            count_total: true,
         };
         request.validated_first()?;
         Ok(request)
@@ -131,7 +146,8 @@ pub struct Page<T> {
     /// Whether this page was asked for `after` a cursor (Relay allows this cheap answer for
     /// forward pagination).
     pub has_previous_page: bool,
-    /// How many items the whole list has (with the same filters), at the time of the query.
+    /// How many items the whole list has (with the same filters), at the time of the query; 0
+    /// when the request did not ask ([`PageRequest::count_total`] false).
     pub total_count: u64,
 }
 

@@ -27,6 +27,10 @@ db_tests![
     project_filters,
     search_finds_names_beyond_ascii,
     task_filters,
+    nested_pages_at_the_edges,
+    nested_pages_of_many_projects,
+    project_task_pages_walk_with_cursors,
+    total_count_only_when_asked,
 ];
 
 fn cursor_round_trip() {
@@ -397,4 +401,186 @@ async fn search_finds_names_beyond_ascii(t: TestDb) {
         [ecole.id],
         "ASCII letters in any case"
     );
+}
+
+/// `first_by_project`: each project's oldest `first` tasks, in order, whatever `first` is
+/// against the project's size (none, fewer, exactly, more), with the projects' tasks created
+/// interleaved (so ids of one project are not contiguous).
+async fn nested_pages_at_the_edges(t: TestDb) {
+    let db = &t.db;
+    let editor = enter(db, "acme", Role::Editor, "eve").await;
+    let sizes = [0_usize, 1, 2, 3, 4, 7];
+    let mut projects_made = Vec::new();
+    for size in sizes {
+        projects_made.push((project(&editor, db, &format!("P{size}")).await.id, size));
+    }
+    let mut created: Vec<Vec<Uuid>> = vec![Vec::new(); sizes.len()];
+    for round in 0..*sizes.iter().max().unwrap() {
+        for (i, (project_id, size)) in projects_made.iter().enumerate() {
+            if round < *size {
+                created[i].push(
+                    task(&editor, db, *project_id, &format!("t{round}"))
+                        .await
+                        .id,
+                );
+            }
+        }
+    }
+    let ids: Vec<Uuid> = projects_made.iter().map(|(id, _)| *id).collect();
+    for first in [1_u32, 3, 4, MAX_FIRST] {
+        let got = tasks::first_by_project(&editor, db, &ids, first)
+            .await
+            .unwrap();
+        for (i, (project_id, size)) in projects_made.iter().enumerate() {
+            let expected = &created[i][..(*size).min(first as usize)];
+            let listed: Vec<Uuid> = got
+                .get(project_id)
+                .map(|tasks| tasks.iter().map(|task| task.id).collect())
+                .unwrap_or_default();
+            assert_eq!(listed, expected, "project of {size} tasks, first {first}");
+            assert!(
+                got.get(project_id)
+                    .is_none_or(|tasks| tasks.iter().all(|task| task.project_id == *project_id)),
+                "only the project's own tasks"
+            );
+        }
+        assert_eq!(got.len(), sizes.iter().filter(|size| **size > 0).count());
+    }
+    // The same project asked twice, and an unknown id: no duplicates, nothing invented.
+    let twice = [ids[5], ids[5], Uuid::now_v7()];
+    let got = tasks::first_by_project(&editor, db, &twice, 2)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[&ids[5]].iter().map(|task| task.id).collect::<Vec<_>>(),
+        created[5][..2]
+    );
+    assert!(
+        tasks::first_by_project(&editor, db, &[], 2)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no projects, no tasks"
+    );
+}
+
+/// More projects in one call than fit one statement (100): every one answered, each with its
+/// own tasks.
+async fn nested_pages_of_many_projects(t: TestDb) {
+    let db = &t.db;
+    let editor = enter(db, "acme", Role::Editor, "eve").await;
+    let mut ids = Vec::new();
+    let mut expected = std::collections::HashMap::new();
+    for i in 0..(MAX_FIRST as usize + 3) {
+        let p = project(&editor, db, &format!("P{i}")).await;
+        ids.push(p.id);
+        // The first, a middle, the last of the first hundred and those beyond have tasks.
+        if [0, 50, 99, 100, 102].contains(&i) {
+            let mut made = Vec::new();
+            for j in 0..2 {
+                made.push(task(&editor, db, p.id, &format!("t{i}.{j}")).await.id);
+            }
+            expected.insert(p.id, made);
+        }
+    }
+    let got = tasks::first_by_project(&editor, db, &ids, 1).await.unwrap();
+    assert_eq!(got.len(), expected.len());
+    for (project_id, made) in &expected {
+        let listed: Vec<Uuid> = got[project_id].iter().map(|task| task.id).collect();
+        assert_eq!(listed, made[..1]);
+    }
+}
+
+/// One project's tasks (`tasks(projectId:)`), page by page: ids interleaved with another
+/// project's, pages of every size from 1 to past the end, `has_next_page` exactly at the end.
+async fn project_task_pages_walk_with_cursors(t: TestDb) {
+    let db = &t.db;
+    let editor = enter(db, "acme", Role::Editor, "eve").await;
+    let mine = project(&editor, db, "Mine").await;
+    let noise = project(&editor, db, "Noise").await;
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(task(&editor, db, mine.id, &format!("m{i}")).await.id);
+        task(&editor, db, noise.id, &format!("n{i}")).await;
+    }
+    let filter = TaskFilter {
+        project_id: Some(mine.id),
+        ..TaskFilter::default()
+    };
+    for size in 1..=8_u32 {
+        let mut seen = Vec::new();
+        let mut request = PageRequest::first(size).without_total_count();
+        loop {
+            let page = tasks::list(&editor, db, filter.clone(), request)
+                .await
+                .unwrap();
+            assert!(page.items.len() <= size as usize);
+            seen.extend(page.items.iter().map(|(_, task)| task.id));
+            assert_eq!(
+                page.has_next_page,
+                seen.len() < created.len(),
+                "has_next_page after {} of {} (pages of {size})",
+                seen.len(),
+                created.len()
+            );
+            match page.end_cursor() {
+                Some(end) if page.has_next_page => request = request.after(end),
+                _ => break,
+            }
+        }
+        assert_eq!(seen, created, "pages of {size}");
+    }
+}
+
+/// `totalCount` costs a statement only when asked; the page is the same either way.
+async fn total_count_only_when_asked(t: TestDb) {
+    let db = &t.db;
+    let editor = enter(db, "acme", Role::Editor, "eve").await;
+    let p = project(&editor, db, "P").await;
+    for i in 0..3 {
+        task(&editor, db, p.id, &format!("t{i}")).await;
+    }
+    let setting = t.tenant_setting_statements();
+    let filter = TaskFilter {
+        project_id: Some(p.id),
+        ..TaskFilter::default()
+    };
+    let before = db.statement_count();
+    let counted = tasks::list(&editor, db, filter.clone(), PageRequest::first(2))
+        .await
+        .unwrap();
+    assert_eq!(db.statement_count() - before, 2 + setting);
+    assert_eq!(counted.total_count, 3);
+    let before = db.statement_count();
+    let uncounted = tasks::list(
+        &editor,
+        db,
+        filter,
+        PageRequest::first(2).without_total_count(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(db.statement_count() - before, 1 + setting, "the page alone");
+    assert_eq!(uncounted.total_count, 0, "not counted");
+    assert_eq!(uncounted.items, counted.items);
+    assert_eq!(uncounted.has_next_page, counted.has_next_page);
+
+    let before = db.statement_count();
+    let projects_page = projects::list(
+        &editor,
+        db,
+        ProjectFilter::default(),
+        PageRequest::first(5).without_total_count(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(db.statement_count() - before, 1 + setting);
+    assert_eq!(projects_page.items.len(), 1);
+    let admin = enter(db, "acme", Role::Admin, "ada").await;
+    let before = db.statement_count();
+    audit::list(&admin, db, PageRequest::first(5).without_total_count())
+        .await
+        .unwrap();
+    assert_eq!(db.statement_count() - before, 1 + setting);
 }

@@ -72,7 +72,7 @@ impl AuditQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Option<PageOf<AuditEvent>>> {
         let tenant = TenantContext::of(ctx).await?;
-        let page = page_request(first, after.as_deref())?;
+        let page = page_request(ctx, first, after.as_deref())?;
         let events = audit::list(&tenant.scope, &tenant.db, page).await.api()?;
         Ok(Some(connection(events, AuditEvent)))
     }

@@ -1,7 +1,7 @@
 //! Relay-style connections over the domain's pages: opaque cursors, `pageInfo`, `totalCount`.
 
 use async_graphql::{
-    OutputType, SimpleObject,
+    Context, OutputType, SimpleObject,
     connection::{Connection, Edge, EmptyFields},
 };
 use cognigraph_domain::page::{DEFAULT_FIRST, MAX_FIRST, Page, PageRequest};
@@ -19,12 +19,21 @@ pub(crate) struct TotalCount {
 /// A page of `T`.
 pub(crate) type PageOf<T> = Connection<String, T, TotalCount, EmptyFields>;
 
-/// `first` (1–100, default 20) and `after` (a cursor from this connection) as a page request.
+/// `first` (1–100, default 20) and `after` (a cursor from this connection) as a page request,
+/// which counts the whole list only when the query selects `totalCount` on this connection field
+/// (`ctx` is the connection field's context; fragments and aliases included): the count reads
+/// every matching row's index entry, the page only `first + 1`.
 pub(crate) fn page_request(
+    ctx: &Context<'_>,
     first: Option<i32>,
     after: Option<&str>,
 ) -> Result<PageRequest, ApiError> {
-    PageRequest::from_args(first, after).api()
+    let request = PageRequest::from_args(first, after).api()?;
+    Ok(if ctx.look_ahead().field("totalCount").exists() {
+        request
+    } else {
+        request.without_total_count()
+    })
 }
 
 /// The complexity of a list field: what one item's selection costs, times the most items the

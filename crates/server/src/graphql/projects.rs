@@ -166,7 +166,7 @@ impl ProjectsQuery {
         filter: Option<ProjectFilterInput>,
     ) -> async_graphql::Result<Option<PageOf<Project>>> {
         let tenant = TenantContext::of(ctx).await?;
-        let page = page_request(first, after.as_deref())?;
+        let page = page_request(ctx, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let filter = ProjectFilter {
             archived: filter.archived,

@@ -149,7 +149,7 @@ impl TasksQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Option<PageOf<Task>>> {
         let tenant = TenantContext::of(ctx).await?;
-        let page = page_request(first, after.as_deref())?;
+        let page = page_request(ctx, first, after.as_deref())?;
         let filter = TaskFilter {
             project_id: parse_optional_id("projectId", project_id.as_ref())?,
             status: status.map(Into::into),

@@ -468,6 +468,46 @@ async fn nested_fields_are_batched_per_page() {
     }
 }
 
+/// `totalCount` costs a statement only when the query selects it, however it is selected
+/// (directly, under an alias, in a fragment or an inline fragment), and answers the same then.
+#[tokio::test]
+async fn the_total_is_counted_only_when_selected() {
+    let app = spawn_app().await;
+    let admin = user(&app, "admin", "acme");
+    for i in 0..3 {
+        create_project(&app, &admin, &format!("P{i}")).await;
+    }
+    let statements = |query: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let before = app.db.statement_count();
+            let body = gql(app, admin, query, json!({})).await;
+            assert!(body.get("errors").is_none(), "{body}");
+            (app.db.statement_count() - before, body)
+        }
+    };
+    // Twice first: the member sync of the first request is not counted.
+    statements("{ projects(first: 2) { edges { node { name } } } }").await;
+    let (page_only, body) = statements("{ projects(first: 2) { edges { node { name } } } }").await;
+    assert_eq!(
+        body["data"]["projects"]["edges"].as_array().unwrap().len(),
+        2
+    );
+    for query in [
+        "{ projects(first: 2) { totalCount edges { node { name } } } }",
+        "{ projects(first: 2) { n: totalCount edges { node { name } } } }",
+        "{ projects(first: 2) { ...Counted edges { node { name } } } }
+         fragment Counted on ProjectConnection { totalCount }",
+        "{ projects(first: 2) { ... on ProjectConnection { totalCount } edges { node { name } } } }",
+    ] {
+        let (counted, body) = statements(query).await;
+        assert_eq!(counted, page_only + 1, "one statement more: {query}");
+        let projects = body["data"]["projects"].as_object().unwrap();
+        let total = projects.get("totalCount").or_else(|| projects.get("n"));
+        assert_eq!(total, Some(&json!(3)), "{body}");
+    }
+}
+
 #[tokio::test]
 async fn a_projects_tasks_are_its_first_tasks_oldest_first() {
     let app = spawn_app().await;
