@@ -1,100 +1,52 @@
-//! Tenant resolution: the claim, Cognito's GetUser (a stub standing in for Cognito here; the
-//! emulator suite uses the real API), its cache, and revoked tokens.
+//! Tenant resolution: the claim, Cognito's GetUser (an in-memory user pool standing in for
+//! Cognito here; the emulator suite uses the real API), its cache, and what GetUser's refusals
+//! and failures become.
 
-use std::{
-    collections::HashMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
-    },
-};
+use std::sync::{Arc, Mutex};
 
-use axum::{
-    Json, Router,
-    http::{HeaderMap, StatusCode},
-    response::IntoResponse,
-    routing::post,
-};
+use cognigraph_cognito::{Action, CognitoError, fake::FakeUserPool};
 use serde_json::{Value, json};
 
 use crate::helpers::{AppOptions, TestApp, error_codes, spawn_app_with};
 
-/// What the stub answers for each access token.
-#[derive(Clone, Default)]
-struct StubCognito {
-    users: Arc<Mutex<HashMap<String, Answer>>>,
-    calls: Arc<AtomicUsize>,
-}
-
-#[derive(Clone)]
+/// What the user pool answers for an access token.
 enum Answer {
+    /// The user `alice` with these attributes.
     Attributes(Vec<(&'static str, &'static str)>),
+    /// Signed out: NotAuthorizedException.
     Revoked,
+    /// HTTP 500.
     Broken,
 }
 
-impl StubCognito {
-    async fn start(&self) -> String {
-        let stub = self.clone();
-        let app = Router::new().route(
-            "/",
-            post(move |headers: HeaderMap, body: String| {
-                let stub = stub.clone();
-                // Cognito's content type is application/x-amz-json-1.1, not application/json.
-                let body: Value = serde_json::from_str(&body).unwrap_or_default();
-                async move { stub.answer(&headers, &body) }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = format!("http://{}/", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        address
-    }
+/// The test app's user pool, seen as the old HTTP stub was: answers per token, calls counted.
+struct StubCognito(Arc<FakeUserPool>);
 
-    fn answer(&self, headers: &HeaderMap, body: &Value) -> axum::response::Response {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        assert_eq!(
-            headers["x-amz-target"],
-            "AWSCognitoIdentityProviderService.GetUser"
-        );
-        assert_eq!(headers["content-type"], "application/x-amz-json-1.1");
-        let token = body["AccessToken"].as_str().unwrap_or_default();
-        let answer = self.users.lock().unwrap().get(token).cloned();
+impl StubCognito {
+    fn set(&self, token: &str, answer: Answer) {
+        let pool = &self.0;
         match answer {
-            Some(Answer::Attributes(attributes)) => {
-                let attributes: Vec<Value> = attributes
-                    .iter()
-                    .map(|(name, value)| json!({"Name": name, "Value": value}))
-                    .collect();
-                Json(json!({"Username": "alice", "UserAttributes": attributes})).into_response()
+            Answer::Attributes(attributes) => {
+                pool.add_user("alice", &attributes);
+                pool.accept_token(token, "alice");
             }
-            Some(Answer::Revoked) | None => (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"__type": "NotAuthorizedException", "message": "Invalid token"})),
-            )
-                .into_response(),
-            Some(Answer::Broken) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            Answer::Revoked => pool.revoke_token(token),
+            Answer::Broken => {
+                pool.fail_token(token, || CognitoError::unavailable("HTTP 500 from Cognito"));
+            }
         }
     }
 
-    fn set(&self, token: &str, answer: Answer) {
-        self.users.lock().unwrap().insert(token.to_owned(), answer);
-    }
-
     fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
+        self.0.calls(Action::GetUser)
     }
 }
 
 async fn app_with_stub(source: &str, cache_secs: u64) -> (TestApp, StubCognito) {
-    let stub = StubCognito::default();
-    let endpoint = stub.start().await;
     let app = spawn_app_with(AppOptions {
         args: vec![
             "--tenant-source".into(),
             source.into(),
-            "--cognito-endpoint".into(),
-            endpoint,
             "--userinfo-cache-secs".into(),
             cache_secs.to_string(),
         ],
@@ -102,6 +54,7 @@ async fn app_with_stub(source: &str, cache_secs: u64) -> (TestApp, StubCognito) 
         ..AppOptions::default()
     })
     .await;
+    let stub = StubCognito(app.user_pool.clone());
     (app, stub)
 }
 
@@ -284,12 +237,8 @@ async fn a_tenant_lookup_failure_fails_only_the_fields_that_need_it() {
 
 #[tokio::test]
 async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
-    let stub = StubCognito::default();
-    let endpoint = stub.start().await;
     let app = spawn_app_with(AppOptions {
         args: vec![
-            "--cognito-endpoint".into(),
-            endpoint,
             "--userinfo-cache-secs".into(),
             "0".into(),
             "--revocation-check".into(),
@@ -299,6 +248,7 @@ async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
         ..AppOptions::default()
     })
     .await;
+    let stub = StubCognito(app.user_pool.clone());
     // The tenant comes from the claim (the test apps' default source), yet GetUser is asked.
     let token = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
     stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
@@ -320,6 +270,144 @@ async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
     let (status, _) = default_app.query(Some(&token), "{ me { username } }").await;
     assert_eq!(status, 200);
     assert_eq!(default_stub.calls(), 0);
+}
+
+/// Asserts that `response` is the refusal of a token: 401, the Bearer challenge and the body
+/// naming `reason`.
+async fn assert_refused(response: reqwest::Response, reason: &str) {
+    assert_eq!(response.status(), 401, "{reason}");
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        format!(
+            r#"Bearer realm="cognigraph", error="invalid_token", error_description="{reason}""#
+        )
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({ "errors": [{
+            "message": "invalid token",
+            "extensions": { "code": "UNAUTHENTICATED", "reason": reason },
+        }] })
+    );
+}
+
+/// Asserts that `response` is a 503 with Retry-After, reason `identity_provider_unavailable`.
+async fn assert_unavailable(response: reqwest::Response) {
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "10");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["SERVICE_UNAVAILABLE"], "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["reason"],
+        "identity_provider_unavailable"
+    );
+}
+
+const PROJECTS: &str = "{ projects { totalCount } }";
+
+#[tokio::test]
+async fn each_getuser_refusal_is_a_401_with_its_own_reason() {
+    type MakeError = fn() -> CognitoError;
+    let cases: [(MakeError, &str); 4] = [
+        (CognitoError::revoked, "token_revoked"),
+        (|| CognitoError::UserNotFound, "user_not_found"),
+        (
+            || CognitoError::PasswordResetRequired,
+            "password_reset_required",
+        ),
+        (|| CognitoError::UserNotConfirmed, "user_not_confirmed"),
+    ];
+    for (error, reason) in cases {
+        // Through a tenant lookup...
+        let (app, stub) = app_with_stub("userinfo", 60).await;
+        let token = app.token(&["viewer"]);
+        stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+        stub.0.fail_token(&token, error);
+        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        assert_refused(response, reason).await;
+        // ...and through the revocation check.
+        let checked = spawn_app_with(AppOptions {
+            args: vec!["--revocation-check".into(), "getuser".into()],
+            hydrate: true,
+            ..AppOptions::default()
+        })
+        .await;
+        let token = checked.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
+        checked.user_pool.fail_token(&token, error);
+        let response = checked
+            .post(Some(&token), &json!({ "query": "{ me { username } }" }))
+            .await;
+        assert_refused(response, reason).await;
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_user_is_401_user_not_found_not_503() {
+    let (app, stub) = app_with_stub("userinfo", 0).await;
+    let token = app.token(&["viewer"]);
+    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    let (status, _) = app.query(Some(&token), PROJECTS).await;
+    assert_eq!(status, 200);
+    app.user_pool.delete_user("alice");
+    let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+    assert_refused(response, "user_not_found").await;
+}
+
+#[tokio::test]
+async fn throttling_and_outages_are_503_with_retry_after() {
+    type MakeError = fn() -> CognitoError;
+    let cases: [MakeError; 2] = [
+        || CognitoError::throttled("TooManyRequestsException"),
+        || CognitoError::unavailable("operation timed out"),
+    ];
+    for error in cases {
+        let (app, stub) = app_with_stub("userinfo", 60).await;
+        let token = app.token(&["viewer"]);
+        stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+        app.user_pool.fail_every_call(error);
+        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        assert_unavailable(response).await;
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_token_replayed_100_times_costs_one_getuser() {
+    // Cache time 0, the setting that asks Cognito most: a refusal is kept all the same.
+    let (app, stub) = app_with_stub("userinfo", 0).await;
+    let token = app.token(&["viewer"]);
+    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    stub.set(&token, Answer::Revoked);
+    for _ in 0..100 {
+        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        assert_refused(response, "token_revoked").await;
+    }
+    assert_eq!(stub.calls(), 1, "one GetUser for 100 replays");
+    // Another token of the same user is asked about on its own.
+    let other = app.token(&["viewer"]);
+    stub.set(&other, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    let (status, body) = app.query(Some(&other), PROJECTS).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(stub.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_failing_cognito_is_not_asked_once_per_request() {
+    let (app, stub) = app_with_stub("userinfo", 0).await;
+    app.user_pool
+        .fail_every_call(|| CognitoError::throttled("TooManyRequestsException"));
+    // A storm of requests, each with a token of its own (no cache can help).
+    for _ in 0..100 {
+        let token = app.token(&["viewer"]);
+        stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        assert_unavailable(response).await;
+    }
+    assert_eq!(
+        stub.calls(),
+        1,
+        "one GetUser per cool-down, not one per request"
+    );
 }
 
 /// Everything the service logs at `trace`, for one test (the test runs on one thread).
