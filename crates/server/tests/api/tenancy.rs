@@ -19,10 +19,10 @@ enum Answer {
     Broken,
 }
 
-/// The test app's user pool, seen as the old HTTP stub was: answers per token, calls counted.
-struct StubCognito(Arc<FakeUserPool>);
+/// The test app's in-memory user pool, scripted per token; GetUser calls counted.
+struct ScriptedPool(Arc<FakeUserPool>);
 
-impl StubCognito {
+impl ScriptedPool {
     fn set(&self, token: &str, answer: Answer) {
         let pool = &self.0;
         match answer {
@@ -42,7 +42,7 @@ impl StubCognito {
     }
 }
 
-async fn app_with_stub(source: &str, cache_secs: u64) -> (TestApp, StubCognito) {
+async fn app_with_pool(source: &str, cache_secs: u64) -> (TestApp, ScriptedPool) {
     let app = spawn_app_with(AppOptions {
         args: vec![
             "--tenant-source".into(),
@@ -54,15 +54,15 @@ async fn app_with_stub(source: &str, cache_secs: u64) -> (TestApp, StubCognito) 
         ..AppOptions::default()
     })
     .await;
-    let stub = StubCognito(app.user_pool.clone());
-    (app, stub)
+    let cognito = ScriptedPool(app.user_pool.clone());
+    (app, cognito)
 }
 
 const ME: &str = "{ me { tenant username } }";
 
 #[tokio::test]
 async fn the_claim_source_reads_custom_tenant_and_never_calls_cognito() {
-    let (app, stub) = app_with_stub("claim", 60).await;
+    let (app, cognito) = app_with_pool("claim", 60).await;
     let token = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
     let (_, body) = app.query(Some(&token), ME).await;
     assert_eq!(body["data"]["me"]["tenant"], "acme");
@@ -77,14 +77,14 @@ async fn the_claim_source_reads_custom_tenant_and_never_calls_cognito() {
         Value::Null,
         "refused, not cleaned up"
     );
-    assert_eq!(stub.calls(), 0);
+    assert_eq!(cognito.calls(), 0);
 }
 
 #[tokio::test]
 async fn userinfo_answers_are_cached_per_token() {
-    let (app, stub) = app_with_stub("userinfo", 60).await;
+    let (app, cognito) = app_with_pool("userinfo", 60).await;
     let token = app.token(&["viewer"]);
-    stub.set(
+    cognito.set(
         &token,
         Answer::Attributes(vec![
             ("custom:tenant", "globex"),
@@ -95,9 +95,9 @@ async fn userinfo_answers_are_cached_per_token() {
         let (_, body) = app.query(Some(&token), ME).await;
         assert_eq!(body["data"]["me"]["tenant"], "globex");
     }
-    assert_eq!(stub.calls(), 1, "one GetUser for three requests");
+    assert_eq!(cognito.calls(), 1, "one GetUser for three requests");
     let claimed = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
-    stub.set(
+    cognito.set(
         &claimed,
         Answer::Attributes(vec![("custom:tenant", "globex")]),
     );
@@ -110,29 +110,29 @@ async fn userinfo_answers_are_cached_per_token() {
 
 #[tokio::test]
 async fn auto_prefers_the_claim_and_falls_back_to_userinfo() {
-    let (app, stub) = app_with_stub("auto", 60).await;
+    let (app, cognito) = app_with_pool("auto", 60).await;
     let claimed = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
     let (_, body) = app.query(Some(&claimed), ME).await;
     assert_eq!(body["data"]["me"]["tenant"], "acme");
-    assert_eq!(stub.calls(), 0);
+    assert_eq!(cognito.calls(), 0);
     let plain = app.token(&["viewer"]);
-    stub.set(
+    cognito.set(
         &plain,
         Answer::Attributes(vec![("custom:tenant", "globex")]),
     );
     let (_, body) = app.query(Some(&plain), ME).await;
     assert_eq!(body["data"]["me"]["tenant"], "globex");
-    assert_eq!(stub.calls(), 1);
+    assert_eq!(cognito.calls(), 1);
 }
 
 #[tokio::test]
 async fn a_revoked_token_is_refused_once_the_cache_lets_go() {
-    let (app, stub) = app_with_stub("userinfo", 0).await;
+    let (app, cognito) = app_with_pool("userinfo", 0).await;
     let token = app.token(&["viewer"]);
-    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     let (status, _) = app.query(Some(&token), ME).await;
     assert_eq!(status, 200);
-    stub.set(&token, Answer::Revoked); // the user signed out everywhere
+    cognito.set(&token, Answer::Revoked); // the user signed out everywhere
     let response = app.post(Some(&token), &json!({ "query": ME })).await;
     assert_eq!(response.status(), 401);
     assert_eq!(
@@ -141,14 +141,14 @@ async fn a_revoked_token_is_refused_once_the_cache_lets_go() {
     );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["reason"], "token_revoked");
-    assert_eq!(stub.calls(), 2, "cache time 0: asked on every request");
+    assert_eq!(cognito.calls(), 2, "cache time 0: asked on every request");
 }
 
 #[tokio::test]
 async fn cognito_unreachable_is_503_not_401() {
-    let (app, stub) = app_with_stub("userinfo", 60).await;
+    let (app, cognito) = app_with_pool("userinfo", 60).await;
     let token = app.token(&["viewer"]);
-    stub.set(&token, Answer::Broken);
+    cognito.set(&token, Answer::Broken);
     // Only the fields that need the tenant fail; `me.username` is served.
     let (status, body) = app.query(Some(&token), ME).await;
     assert_eq!(status, 200, "{body}");
@@ -175,9 +175,9 @@ async fn cognito_unreachable_is_503_not_401() {
 
 #[tokio::test]
 async fn requests_that_need_no_tenant_never_ask_cognito_nor_the_database() {
-    let (app, stub) = app_with_stub("auto", 0).await;
+    let (app, cognito) = app_with_pool("auto", 0).await;
     let token = app.token(&["viewer"]); // no custom:tenant claim: auto would ask GetUser
-    stub.set(&token, Answer::Broken); // and Cognito is down
+    cognito.set(&token, Answer::Broken); // and Cognito is down
     let statements = app.db.statement_count();
     for query in [
         "{ me { username sub groups roles scopes } }",
@@ -189,7 +189,7 @@ async fn requests_that_need_no_tenant_never_ask_cognito_nor_the_database() {
         assert_eq!(status, 200, "{query}: {body}");
         assert!(body.get("errors").is_none(), "{query}: {body}");
     }
-    assert_eq!(stub.calls(), 0, "GetUser was called");
+    assert_eq!(cognito.calls(), 0, "GetUser was called");
     assert_eq!(
         app.db.statement_count(),
         statements,
@@ -199,16 +199,16 @@ async fn requests_that_need_no_tenant_never_ask_cognito_nor_the_database() {
 
 #[tokio::test]
 async fn the_tenant_is_looked_up_once_per_request_when_first_needed() {
-    let (app, stub) = app_with_stub("auto", 0).await;
+    let (app, cognito) = app_with_pool("auto", 0).await;
     let token = app.token(&["viewer"]);
-    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     let query = "{ me { tenant } a: projects { totalCount } b: tasks { totalCount } }";
     let (status, body) = app.query(Some(&token), query).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(body["data"]["me"]["tenant"], "acme");
     assert_eq!(
-        stub.calls(),
+        cognito.calls(),
         1,
         "one GetUser for three fields that need the tenant"
     );
@@ -216,9 +216,9 @@ async fn the_tenant_is_looked_up_once_per_request_when_first_needed() {
 
 #[tokio::test]
 async fn a_tenant_lookup_failure_fails_only_the_fields_that_need_it() {
-    let (app, stub) = app_with_stub("auto", 60).await;
+    let (app, cognito) = app_with_pool("auto", 60).await;
     let token = app.token(&["viewer"]);
-    stub.set(&token, Answer::Broken);
+    cognito.set(&token, Answer::Broken);
     let (status, body) = app
         .query(Some(&token), "{ me { username } projects { totalCount } }")
         .await;
@@ -248,14 +248,14 @@ async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
         ..AppOptions::default()
     })
     .await;
-    let stub = StubCognito(app.user_pool.clone());
+    let cognito = ScriptedPool(app.user_pool.clone());
     // The tenant comes from the claim (the test apps' default source), yet GetUser is asked.
     let token = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
-    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     let (status, _) = app.query(Some(&token), "{ me { username } }").await;
     assert_eq!(status, 200);
-    assert_eq!(stub.calls(), 1);
-    stub.set(&token, Answer::Revoked);
+    assert_eq!(cognito.calls(), 1);
+    cognito.set(&token, Answer::Revoked);
     let response = app
         .post(Some(&token), &json!({ "query": "{ me { username } }" }))
         .await;
@@ -264,12 +264,12 @@ async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
     assert_eq!(body["errors"][0]["extensions"]["reason"], "token_revoked");
 
     // Off (the default): the same revoked token is trusted until it expires.
-    let (default_app, default_stub) = app_with_stub("claim", 0).await;
+    let (default_app, default_cognito) = app_with_pool("claim", 0).await;
     let token = default_app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
-    default_stub.set(&token, Answer::Revoked);
+    default_cognito.set(&token, Answer::Revoked);
     let (status, _) = default_app.query(Some(&token), "{ me { username } }").await;
     assert_eq!(status, 200);
-    assert_eq!(default_stub.calls(), 0);
+    assert_eq!(default_cognito.calls(), 0);
 }
 
 /// Asserts that `response` is the refusal of a token: 401, the Bearer challenge and the body
@@ -320,10 +320,10 @@ async fn each_getuser_refusal_is_a_401_with_its_own_reason() {
     ];
     for (error, reason) in cases {
         // Through a tenant lookup...
-        let (app, stub) = app_with_stub("userinfo", 60).await;
+        let (app, cognito) = app_with_pool("userinfo", 60).await;
         let token = app.token(&["viewer"]);
-        stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
-        stub.0.fail_token(&token, error);
+        cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+        cognito.0.fail_token(&token, error);
         let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
         assert_refused(response, reason).await;
         // ...and through the revocation check.
@@ -344,9 +344,9 @@ async fn each_getuser_refusal_is_a_401_with_its_own_reason() {
 
 #[tokio::test]
 async fn a_deleted_user_is_401_user_not_found_not_503() {
-    let (app, stub) = app_with_stub("userinfo", 0).await;
+    let (app, cognito) = app_with_pool("userinfo", 0).await;
     let token = app.token(&["viewer"]);
-    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     let (status, _) = app.query(Some(&token), PROJECTS).await;
     assert_eq!(status, 200);
     app.user_pool.delete_user("alice");
@@ -362,9 +362,9 @@ async fn throttling_and_outages_are_503_with_retry_after() {
         || CognitoError::unavailable("operation timed out"),
     ];
     for error in cases {
-        let (app, stub) = app_with_stub("userinfo", 60).await;
+        let (app, cognito) = app_with_pool("userinfo", 60).await;
         let token = app.token(&["viewer"]);
-        stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+        cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
         app.user_pool.fail_every_call(error);
         let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
         assert_unavailable(response).await;
@@ -374,37 +374,37 @@ async fn throttling_and_outages_are_503_with_retry_after() {
 #[tokio::test]
 async fn a_revoked_token_replayed_100_times_costs_one_getuser() {
     // Cache time 0, the setting that asks Cognito most: a refusal is kept all the same.
-    let (app, stub) = app_with_stub("userinfo", 0).await;
+    let (app, cognito) = app_with_pool("userinfo", 0).await;
     let token = app.token(&["viewer"]);
-    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
-    stub.set(&token, Answer::Revoked);
+    cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    cognito.set(&token, Answer::Revoked);
     for _ in 0..100 {
         let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
         assert_refused(response, "token_revoked").await;
     }
-    assert_eq!(stub.calls(), 1, "one GetUser for 100 replays");
+    assert_eq!(cognito.calls(), 1, "one GetUser for 100 replays");
     // Another token of the same user is asked about on its own.
     let other = app.token(&["viewer"]);
-    stub.set(&other, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    cognito.set(&other, Answer::Attributes(vec![("custom:tenant", "acme")]));
     let (status, body) = app.query(Some(&other), PROJECTS).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(stub.calls(), 2);
+    assert_eq!(cognito.calls(), 2);
 }
 
 #[tokio::test]
 async fn a_failing_cognito_is_not_asked_once_per_request() {
-    let (app, stub) = app_with_stub("userinfo", 0).await;
+    let (app, cognito) = app_with_pool("userinfo", 0).await;
     app.user_pool
         .fail_every_call(|| CognitoError::throttled("TooManyRequestsException"));
     // A storm of requests, each with a token of its own (no cache can help).
     for _ in 0..100 {
         let token = app.token(&["viewer"]);
-        stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+        cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
         let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
         assert_unavailable(response).await;
     }
     assert_eq!(
-        stub.calls(),
+        cognito.calls(),
         1,
         "one GetUser per cool-down, not one per request"
     );
@@ -435,9 +435,9 @@ async fn tokens_and_getuser_answers_never_reach_the_logs() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let (app, stub) = app_with_stub("userinfo", 0).await;
+    let (app, cognito) = app_with_pool("userinfo", 0).await;
     let token = app.token(&["admin"]);
-    stub.set(
+    cognito.set(
         &token,
         Answer::Attributes(vec![
             ("custom:tenant", "acme"),
@@ -456,11 +456,11 @@ async fn tokens_and_getuser_answers_never_reach_the_logs() {
     let forged = format!("{}x", &token[..token.len() - 1]);
     app.query(Some(&forged), "{ me { sub } }").await;
     let revoked = app.token(&["viewer"]);
-    stub.set(&revoked, Answer::Revoked);
+    cognito.set(&revoked, Answer::Revoked);
     app.query(Some(&revoked), "{ projects { totalCount } }")
         .await;
     let broken = app.token(&["editor"]);
-    stub.set(&broken, Answer::Broken);
+    cognito.set(&broken, Answer::Broken);
     app.query(Some(&broken), "{ projects { totalCount } }")
         .await;
 
