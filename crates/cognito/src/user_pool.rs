@@ -6,7 +6,7 @@ use crate::{Attribute, CognitoError, NewUser, User, UserPoolId};
 /// calls of tenant user management. Object-safe: the service holds an `Arc<dyn UserPool>`.
 ///
 /// Implemented by [`crate::SdkUserPool`] (the AWS SDK) and, with the `test-helpers` feature, by
-/// [`crate::fake::FakeUserPool`].
+/// `fake::FakeUserPool`.
 ///
 /// Every admin call acts on this pool only (the pool id is fixed when the value is made), and
 /// each one names the user by username (for pools with email as an alias, the email works too).
