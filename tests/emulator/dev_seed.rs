@@ -1,11 +1,8 @@
 //! `cognigraph dev seed` (`just dev`): the users of a fresh pool find projects and tasks of
 //! their own tenant, and seeding again adds nothing.
 
-use cognigraph_server::dev::{
-    cognito::CognitoApi,
-    seed::{self, DEV_PROJECTS, DEV_USERS, TenantData},
-};
-use cognigraph_tests::{App, Pool, TestDatabase, emulator_url, require_emulator};
+use cognigraph_server::dev::seed::{self, DEV_PROJECTS, DEV_USERS, TenantData};
+use cognigraph_tests::{App, Pool, TestDatabase, emulator_client, emulator_url, require_emulator};
 use serde_json::json;
 
 const LISTING: &str = "{ projects(first: 20) { totalCount nodes { name createdBy { username } tasks { title createdBy { username } assignee { username } } } } }";
@@ -13,15 +10,20 @@ const LISTING: &str = "{ projects(first: 20) { totalCount nodes { name createdBy
 #[tokio::test]
 async fn seeded_users_find_their_tenants_projects_and_a_second_run_adds_nothing() {
     require_emulator().await;
-    let api = CognitoApi::new(&format!("{}/", emulator_url().trim_end_matches('/')))
-        .expect("emulator client");
+    let api = emulator_client(&emulator_url()).await;
     let pool_name = format!("it-seed-{}", uuid::Uuid::new_v4().simple());
     let seeded = seed::seed(&api, &pool_name, DEV_USERS)
         .await
         .expect("seed users");
     let database = TestDatabase::create().await;
+    let pool = Pool::existing(
+        &emulator_url(),
+        api.clone(),
+        seeded.pool_id.clone(),
+        seeded.client_id.clone(),
+    );
 
-    let first = seed::seed_data(&api, &seeded, &database.url)
+    let first = seed::seed_data(&pool.admin, &seeded, &database.url)
         .await
         .expect("seed data");
     let expected: Vec<(&str, TenantData)> = DEV_PROJECTS
@@ -38,7 +40,7 @@ async fn seeded_users_find_their_tenants_projects_and_a_second_run_adds_nothing(
         })
         .collect();
     assert_eq!(first, expected);
-    let again = seed::seed_data(&api, &seeded, &database.url)
+    let again = seed::seed_data(&pool.admin, &seeded, &database.url)
         .await
         .expect("seed data again");
     assert!(
@@ -56,11 +58,6 @@ async fn seeded_users_find_their_tenants_projects_and_a_second_run_adds_nothing(
     );
     assert!(seed::data_summary(&first).contains("acme     seeded 3 projects and 6 tasks"));
 
-    let pool = Pool {
-        api: api.clone(),
-        pool_id: seeded.pool_id.clone(),
-        client_id: seeded.client_id.clone(),
-    };
     let app = App::start_on(&pool, database, 60, &[]).await;
     for (user, tokens) in &seeded.users {
         let (status, body) = app.graphql(&tokens.access_token, LISTING, json!({})).await;

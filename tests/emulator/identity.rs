@@ -1,5 +1,6 @@
 //! `me` against the emulator's own claims: what cognigraph reports is what moto signed.
 
+use cognigraph_cognito::UserPool as _;
 use cognigraph_tests::{App, Pool};
 use serde_json::{Value, json};
 
@@ -17,7 +18,7 @@ async fn me_reports_the_emulators_claims_and_the_users_tenant() {
     let pool = Pool::create().await;
     // A group that grants no role is still reported among the groups.
     pool.api
-        .create_group(&pool.pool_id, "beta-testers")
+        .create_group(pool.admin.pool_id(), "beta-testers")
         .await
         .expect("CreateGroup");
     let tokens = signed_in(

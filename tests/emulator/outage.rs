@@ -8,7 +8,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use cognigraph_server::dev::cognito::CognitoApi;
 use cognigraph_tests::{App, Pool};
 use serde_json::json;
 
@@ -86,8 +85,7 @@ impl Drop for PrivateEmulator {
 #[tokio::test]
 async fn cached_keys_outlive_the_emulator() {
     let mut emulator = PrivateEmulator::start().await;
-    let api = CognitoApi::new(&format!("{}/", emulator.url)).expect("emulator client");
-    let pool = Pool::create_on(api).await;
+    let pool = Pool::create_on(&emulator.url).await;
     // Tenants from the claim (none here), so that only the signing keys need the emulator.
     let app = App::start(&pool, 60, &["--tenant-source", "claim"]).await;
     let tokens = signed_in(&pool, "survivor", &["admin"], None).await;

@@ -1,6 +1,7 @@
 //! Tokens the emulator really signed that cognigraph must still refuse: an ID token, a token of
 //! another app client, a token of another user pool.
 
+use cognigraph_cognito::{SignIn, UserPool as _};
 use cognigraph_tests::{App, PASSWORD, Pool};
 use serde_json::json;
 
@@ -26,7 +27,7 @@ async fn a_token_for_another_app_client_is_refused() {
     pool.user("roamer", &["viewer"], Some("acme")).await;
     let other_client = pool
         .api
-        .create_user_pool_client(&pool.pool_id, "another-app")
+        .create_user_pool_client(pool.admin.pool_id(), "another-app")
         .await
         .expect("CreateUserPoolClient");
     assert_ne!(other_client, pool.client_id);
@@ -34,6 +35,7 @@ async fn a_token_for_another_app_client_is_refused() {
         .api
         .sign_in(&other_client, "roamer", PASSWORD)
         .await
+        .and_then(SignIn::into_tokens)
         .expect("InitiateAuth");
     let claims = jwt_claims(&foreign.access_token);
     assert_eq!(claims["client_id"], other_client.as_str());

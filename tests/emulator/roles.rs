@@ -1,6 +1,7 @@
 //! Roles from the emulator's `cognito:groups`: every role of two tenants against every root
 //! field, and a role lost with the group.
 
+use cognigraph_cognito::UserPool as _;
 use cognigraph_tests::{App, Pool};
 use serde_json::{Value, json};
 
@@ -410,8 +411,8 @@ async fn a_user_removed_from_a_group_loses_the_role_on_the_next_token() {
     let created = data(&app, &old.access_token, create, json!({})).await;
     assert_eq!(created["createProject"]["name"], "By an editor");
 
-    pool.api
-        .remove_user_from_group(&pool.pool_id, "demoted", "editor")
+    pool.admin
+        .admin_remove_user_from_group("demoted", "editor")
         .await
         .expect("AdminRemoveUserFromGroup");
     let new = pool.sign_in("demoted").await;

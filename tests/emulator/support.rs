@@ -1,7 +1,7 @@
 //! What the scenarios share: users signed in at the emulator, answers of `/graphql` with their
 //! headers, the emulator's token claims decoded by hand, and fixtures of tenant data.
 
-use cognigraph_server::dev::cognito::Tokens;
+use cognigraph_cognito::Tokens;
 use cognigraph_tests::{App, Pool, error_codes};
 use serde_json::{Value, json};
 

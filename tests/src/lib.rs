@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
+use cognigraph_cognito::{
+    ClientSettings, CognitoClient, Delivery, NewUser, SdkUserPool, Tokens, UserPool, UserPoolId,
+};
 use cognigraph_server::{
     config::Settings,
-    dev::{
-        cognito::{CognitoApi, Tokens},
-        seed::{ROLE_GROUPS, emulated_jwks_url},
-    },
+    dev::seed::{ROLE_GROUPS, emulated_jwks_url},
     startup::Application,
 };
 use cognigraph_token::CognitoVerifier;
@@ -41,11 +41,20 @@ pub async fn require_emulator() {
     );
 }
 
+/// The SDK client of the emulator at `url` (signing with the credentials moto accepts).
+pub async fn emulator_client(url: &str) -> CognitoClient {
+    CognitoClient::new(&ClientSettings::emulator(url.trim_end_matches('/'))).await
+}
+
 /// A fresh user pool of the emulator with an app client and the role groups.
 #[derive(Debug, Clone)]
 pub struct Pool {
-    /// The emulator API.
-    pub api: CognitoApi,
+    /// The emulator's URL, e.g. `http://127.0.0.1:5000`.
+    pub emulator: String,
+    /// The emulator's API, for any pool (provisioning, sign-in).
+    pub api: CognitoClient,
+    /// This pool's admin API.
+    pub admin: SdkUserPool,
     /// The pool id.
     pub pool_id: String,
     /// The app client id.
@@ -59,16 +68,15 @@ impl Pool {
     /// When the emulator is missing or refuses.
     pub async fn create() -> Self {
         require_emulator().await;
-        let api = CognitoApi::new(&format!("{}/", emulator_url().trim_end_matches('/')))
-            .expect("emulator client");
-        Self::create_on(api).await
+        Self::create_on(&emulator_url()).await
     }
 
-    /// As [`Pool::create`], on the emulator behind `api` (a test's private one, say).
+    /// As [`Pool::create`], on the emulator at `emulator` (a test's private one, say).
     ///
     /// # Panics
     /// When the emulator refuses.
-    pub async fn create_on(api: CognitoApi) -> Self {
+    pub async fn create_on(emulator: &str) -> Self {
+        let api = emulator_client(emulator).await;
         let name = format!("it-{}", uuid::Uuid::new_v4().simple());
         let pool_id = api.create_user_pool(&name).await.expect("CreateUserPool");
         let client_id = api
@@ -80,30 +88,48 @@ impl Pool {
                 .await
                 .expect("CreateGroup");
         }
+        Self::existing(emulator, api, pool_id, client_id)
+    }
+
+    /// A pool that exists already (seeded, say).
+    pub fn existing(
+        emulator: &str,
+        api: CognitoClient,
+        pool_id: UserPoolId,
+        client_id: String,
+    ) -> Self {
         Self {
+            emulator: emulator.trim_end_matches('/').to_owned(),
+            admin: api.user_pool(pool_id.clone()),
             api,
-            pool_id,
+            pool_id: pool_id.to_string(),
             client_id,
         }
     }
 
-    /// Creates a user with `groups` and, when given, `custom:tenant`.
+    /// Creates a confirmed user (password [`PASSWORD`]) with `groups` and, when given,
+    /// `custom:tenant`.
     ///
     /// # Panics
     /// When the emulator refuses.
     pub async fn user(&self, username: &str, groups: &[&str], tenant: Option<&str>) {
-        let email = format!("{username}@example.com");
-        let mut attributes = vec![("email", email.as_str())];
+        let mut user = NewUser::new(username)
+            .email(format!("{username}@example.com"))
+            .delivery(Delivery::Suppress);
         if let Some(tenant) = tenant {
-            attributes.push(("custom:tenant", tenant));
+            user = user.tenant(tenant);
         }
-        self.api
-            .create_user(&self.pool_id, username, PASSWORD, &attributes)
+        self.admin
+            .admin_create_user(&user)
             .await
             .expect("AdminCreateUser");
+        self.admin
+            .admin_set_user_password(username, PASSWORD, true)
+            .await
+            .expect("AdminSetUserPassword");
         for group in groups {
-            self.api
-                .add_user_to_group(&self.pool_id, username, group)
+            self.admin
+                .admin_add_user_to_group(username, group)
                 .await
                 .expect("AdminAddUserToGroup");
         }
@@ -112,11 +138,12 @@ impl Pool {
     /// Signs `username` in (USER_PASSWORD_AUTH).
     ///
     /// # Panics
-    /// When the emulator refuses.
+    /// When the emulator refuses or asks a challenge.
     pub async fn sign_in(&self, username: &str) -> Tokens {
         self.api
             .sign_in(&self.client_id, username, PASSWORD)
             .await
+            .and_then(cognigraph_cognito::SignIn::into_tokens)
             .expect("InitiateAuth")
     }
 }
@@ -202,7 +229,7 @@ impl App {
         userinfo_cache_secs: u64,
         extra: &[&str],
     ) -> Self {
-        let emulator = pool.api.endpoint().trim_end_matches('/').to_owned();
+        let emulator = pool.emulator.clone();
         let mut args = vec![
             "--region".to_owned(),
             "us-east-1".to_owned(),

@@ -5,6 +5,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::{Args, ValueEnum};
+use cognigraph_cognito::{ClientSettings, UserPoolId};
 use cognigraph_token::{ConfigError, TokenUse, UserPoolConfig, VerifierConfig};
 
 use crate::tenancy::{RevocationCheck, TenantSource};
@@ -38,7 +39,8 @@ pub struct CognitoSettings {
     pub jwks_url: Option<String>,
 
     /// Cognito API endpoint override (emulators), for GetUser. https, or http to a loopback
-    /// host (the caller's token is sent there). Default: https://cognito-idp.{region}.amazonaws.com/.
+    /// host (the caller's token is sent there). Default: https://cognito-idp.{region}.amazonaws.com/
+    /// (AWS_ENDPOINT_URL* variables do not change it).
     #[arg(long = "cognito-endpoint", env = "COGNITO_ENDPOINT")]
     pub endpoint: Option<String>,
 
@@ -81,6 +83,29 @@ impl CognitoSettings {
             problem,
         })?;
         Ok(endpoint.clone())
+    }
+
+    /// How the service's Cognito client reaches the pool's API: the region, always an explicit
+    /// endpoint ([`CognitoSettings::api_endpoint`], so no `AWS_ENDPOINT_URL*` variable can send
+    /// access tokens around its check), 1.5 s to connect, 3 s per attempt, 5 s per operation,
+    /// and at most 2 attempts (the SDK's standard retry mode: transient errors only, with
+    /// backoff, within a retry quota). Credentials (for admin calls only) come from the
+    /// standard AWS chain.
+    pub fn client_settings(&self) -> Result<ClientSettings, SettingError> {
+        Ok(ClientSettings::new(&self.region)
+            .endpoint_url(self.api_endpoint()?)
+            .connect_timeout(Duration::from_millis(1500))
+            .attempt_timeout(Duration::from_secs(3))
+            .operation_timeout(Duration::from_secs(5))
+            .max_attempts(2))
+    }
+
+    /// The user pool id, as the Cognito client takes it.
+    pub fn pool_id(&self) -> Result<UserPoolId, SettingError> {
+        UserPoolId::parse(&self.user_pool_id).map_err(|_| SettingError {
+            variable: "COGNITO_USER_POOL_ID",
+            problem: ConfigError::InvalidPoolId(self.user_pool_id.clone()),
+        })
     }
 
     /// The pool and its app clients, each problem named by its variable.

@@ -96,8 +96,8 @@ impl From<crate::tenancy::TenancyError> for ApiError {
     fn from(error: crate::tenancy::TenancyError) -> Self {
         use crate::tenancy::TenancyError as E;
         match error {
-            E::Revoked => Self::Unauthenticated {
-                reason: "token_revoked",
+            E::Refused(refusal) => Self::Unauthenticated {
+                reason: refusal.reason(),
             },
             E::Unavailable(detail) => {
                 tracing::error!(%detail, "tenant lookup failed");

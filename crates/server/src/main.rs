@@ -8,7 +8,7 @@ use clap::Parser as _;
 use cognigraph_server::{
     cli::{Cli, Command, DevCommand, TokenCommand},
     config::{self, Settings},
-    dev::{cognito::CognitoApi, seed},
+    dev::seed,
     graphql, inspect,
     startup::{Application, shutdown_signal},
     telemetry,
@@ -47,7 +47,10 @@ async fn main() -> anyhow::Result<()> {
                     listen_addr,
                 },
         }) => {
-            let api = CognitoApi::new(&format!("{}/", emulator.trim_end_matches('/')))?;
+            let api = cognigraph_cognito::CognitoClient::new(
+                &cognigraph_cognito::ClientSettings::emulator(emulator.trim_end_matches('/')),
+            )
+            .await;
             let seeded = seed::seed(&api, &pool_name, seed::DEV_USERS)
                 .await
                 .with_context(|| {
@@ -66,7 +69,8 @@ async fn main() -> anyhow::Result<()> {
                 &tokens_file,
                 serde_json::to_string_pretty(&seed::tokens_json(&seeded))?,
             )?;
-            let data = seed::seed_data(&api, &seeded, &database_url)
+            let pool = api.user_pool(seeded.pool_id.clone());
+            let data = seed::seed_data(&pool, &seeded, &database_url)
                 .await
                 .with_context(|| format!("seeding projects and tasks into {database_url}"))?;
             let mut summary =

@@ -4,6 +4,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
+use cognigraph_cognito::{CognitoClient, UserPool};
 use cognigraph_token::{CognitoVerifier, ConfigError};
 
 use cognigraph_domain::{Db, DomainError};
@@ -18,7 +19,7 @@ use crate::{
     http::{self, App, AppState, ConnectionLimits, GraphiqlOptions},
     membership::Membership,
     metrics::Metrics,
-    tenancy::{TenancyError, TenantResolver},
+    tenancy::TenantResolver,
 };
 
 /// Why the service could not start.
@@ -30,9 +31,6 @@ pub enum StartupError {
     /// The verifier could not be built (its HTTP client).
     #[error("cannot build the token verifier")]
     Verifier(#[from] ConfigError),
-    /// The GetUser client could not be built.
-    #[error("cannot build the Cognito client")]
-    Tenancy(#[from] TenancyError),
     /// The database cannot be opened or migrated.
     #[error("database: {0}")]
     Database(#[from] DomainError),
@@ -89,7 +87,23 @@ impl Application {
         settings: &Settings,
         verifier: Arc<CognitoVerifier>,
     ) -> Result<Self, StartupError> {
-        let api_endpoint = settings.cognito.api_endpoint()?;
+        let user_pool = Self::user_pool(settings).await?;
+        Self::build_with_parts(settings, verifier, user_pool).await
+    }
+
+    /// The user pool on the AWS SDK, per the Cognito settings (region, COGNITO_ENDPOINT).
+    pub async fn user_pool(settings: &Settings) -> Result<Arc<dyn UserPool>, StartupError> {
+        let client = CognitoClient::new(&settings.cognito.client_settings()?).await;
+        Ok(Arc::new(client.user_pool(settings.cognito.pool_id()?)))
+    }
+
+    /// As [`Application::build`], with a verifier and a user pool built by the caller (tests
+    /// inject clocks, and an in-memory user pool instead of Cognito).
+    pub async fn build_with_parts(
+        settings: &Settings,
+        verifier: Arc<CognitoVerifier>,
+        user_pool: Arc<dyn UserPool>,
+    ) -> Result<Self, StartupError> {
         let schema = graphql::build(
             &SchemaOptions {
                 max_depth: settings.limits.max_depth,
@@ -107,9 +121,10 @@ impl Application {
             verifier: Arc::clone(&verifier),
             tenants: TenantResolver::new(
                 settings.tenant_source,
-                api_endpoint,
+                Arc::clone(&user_pool),
                 Duration::from_secs(settings.userinfo_cache_secs),
-            )?,
+            ),
+            user_pool,
             revocation_check: settings.revocation_check,
             role_groups: RoleGroups::new(
                 &settings.roles.admin_group,

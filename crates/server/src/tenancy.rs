@@ -1,23 +1,28 @@
 //! Which tenant a caller belongs to: `custom:tenant` from the token, or from Cognito's `GetUser`.
 //!
-//! `GetUser` is called with the caller's own access token, so it also tells whether the token was
-//! revoked: after a global sign-out (or an admin's `AdminUserGlobalSignOut`) Cognito answers
-//! `NotAuthorizedException` for every access token of that user, which a signature check cannot
-//! see (the JWT stays valid until `exp`). Results are cached per `sub` and token `jti` for a
-//! configurable time (default 60 s, never past the token's expiry), so a revocation is noticed
-//! within it.
+//! `GetUser` (through [`cognigraph_cognito::UserPool`]) is called with the caller's own access
+//! token, so it also tells whether the token is still good: after a global sign-out (or an
+//! admin's `AdminUserGlobalSignOut`) Cognito answers `NotAuthorizedException` for every access
+//! token of that user, which a signature check cannot see (the JWT stays valid until `exp`); a
+//! deleted user is `UserNotFoundException`, and so on ([`Refusal`]: each a 401 with its own
+//! reason). Users' attributes are cached per `sub` and token `jti` for a configurable time
+//! (default 60 s, never past the token's expiry), so a revocation is noticed within it; a refusal
+//! is cached until the token expires. Throttling and outages are 503s, and after one no request
+//! asks Cognito for [`FAILURE_COOLDOWN`].
 //!
 //! A request's tenant is a [`TenantLookup`]: resolved the first time a field needs it, at most
 //! once per request. `REVOCATION_CHECK=getuser` ([`RevocationCheck`]) asks `GetUser` for every
 //! request instead, before any field runs.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
 
 use clap::ValueEnum;
+use cognigraph_cognito::{CognitoError, User, UserPool};
 use cognigraph_domain::TenantId;
 use cognigraph_token::VerifiedToken;
-use serde::Deserialize;
-use serde_json::json;
 
 /// Where the tenant comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,12 +85,51 @@ pub struct Resolved {
 /// Why the tenant could not be resolved.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TenancyError {
-    /// Cognito says the access token is no longer valid (revoked, user signed out everywhere).
-    #[error("the access token was revoked")]
-    Revoked,
-    /// Cognito could not be asked (network, 5xx, unexpected answer).
+    /// Cognito refuses the access token or its user: the request is refused (401).
+    #[error("Cognito refused the caller: {}", .0.reason())]
+    Refused(Refusal),
+    /// Cognito could not be asked (throttled, 5xx, timeout, unexpected answer), or failed so
+    /// recently that it is not asked again yet: worth a retry (503).
     #[error("Cognito GetUser failed: {0}")]
     Unavailable(String),
+}
+
+/// Why Cognito's `GetUser` refuses a caller whose token verified. Each is a 401 with its own
+/// `reason`; the token's signature and `exp` cannot tell any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `NotAuthorizedException`: the token was revoked, its user signed out everywhere (or an
+    /// admin signed them out), or the user is disabled.
+    TokenRevoked,
+    /// `UserNotFoundException`: the user was deleted.
+    UserNotFound,
+    /// `PasswordResetRequiredException`: the user must reset their password.
+    PasswordResetRequired,
+    /// `UserNotConfirmedException`: the user has not confirmed their account.
+    UserNotConfirmed,
+}
+
+impl Refusal {
+    /// The `reason` clients see (in the body and the `WWW-Authenticate` challenge).
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::TokenRevoked => "token_revoked",
+            Self::UserNotFound => "user_not_found",
+            Self::PasswordResetRequired => "password_reset_required",
+            Self::UserNotConfirmed => "user_not_confirmed",
+        }
+    }
+
+    /// The refusal a Cognito error means, if it is one (else it is a failure to ask).
+    fn of(error: &CognitoError) -> Option<Self> {
+        match error {
+            CognitoError::NotAuthorized { .. } => Some(Self::TokenRevoked),
+            CognitoError::UserNotFound => Some(Self::UserNotFound),
+            CognitoError::PasswordResetRequired => Some(Self::PasswordResetRequired),
+            CognitoError::UserNotConfirmed => Some(Self::UserNotConfirmed),
+            _ => None,
+        }
+    }
 }
 
 /// Whether every request asks Cognito's `GetUser` if its access token was revoked.
@@ -174,48 +218,75 @@ impl TenantLookup {
         answer.as_ref().map_err(Clone::clone)
     }
 
-    /// Whether a lookup of this request found the token revoked.
-    pub fn found_revoked(&self) -> bool {
-        matches!(self.0.answer.get(), Some(Err(TenancyError::Revoked)))
+    /// The refusal a lookup of this request found (the token revoked, the user deleted, ...).
+    pub fn found_refusal(&self) -> Option<Refusal> {
+        match self.0.answer.get() {
+            Some(Err(TenancyError::Refused(refusal))) => Some(*refusal),
+            _ => None,
+        }
     }
 }
 
+/// How long, after `GetUser` failed (throttled, 5xx, timeout), no request asks it again: they
+/// fail at once as unavailable (503 with `Retry-After`), so a storm of requests during an outage
+/// or a throttling spell costs one call per cool-down, not one per request.
+pub const FAILURE_COOLDOWN: Duration = Duration::from_secs(5);
+
 /// Resolves tenants per the configured source, with the `GetUser` cache.
+///
+/// `GetUser` answers are cached per `sub` and token `jti` (tokens without a `jti` are not
+/// cached; Cognito's always have one): a user's attributes for the configured time (never past
+/// the token's expiry), and a refusal (revoked, user deleted, ...) until the token expires, so a
+/// refused token replayed any number of times costs one call. Concurrent lookups of the same
+/// token share one call. After a failure, no call is made for [`FAILURE_COOLDOWN`].
 #[derive(Debug, Clone)]
 pub struct TenantResolver {
     source: TenantSource,
-    user_info: Arc<UserInfoClient>,
-    cache: moka::future::Cache<String, (Resolved, u64)>,
+    user_pool: Arc<dyn UserPool>,
+    cache: moka::future::Cache<String, CachedAnswer>,
     ttl: Duration,
+    failing_until: Arc<Mutex<Option<Instant>>>,
+}
+
+/// A `GetUser` answer, kept until `until`.
+#[derive(Debug, Clone)]
+struct CachedAnswer {
+    answer: Result<Resolved, Refusal>,
+    until: Instant,
+}
+
+/// Each cached answer lives until its own deadline.
+struct UntilDeadline;
+
+impl moka::Expiry<String, CachedAnswer> for UntilDeadline {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &CachedAnswer,
+        created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.until.saturating_duration_since(created_at))
+    }
 }
 
 impl TenantResolver {
-    /// A resolver asking `endpoint` (Cognito's API URL) when it needs `GetUser`, caching answers
-    /// for `ttl` (0: no cache).
-    pub fn new(
-        source: TenantSource,
-        endpoint: String,
-        ttl: Duration,
-    ) -> Result<Self, TenancyError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(1500))
-            .timeout(Duration::from_secs(3))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| TenancyError::Unavailable(e.to_string()))?;
-        Ok(Self {
+    /// A resolver asking `user_pool` when it needs `GetUser`, caching users' attributes for
+    /// `ttl` (0: not cached, but refusals still are until the token expires).
+    pub fn new(source: TenantSource, user_pool: Arc<dyn UserPool>, ttl: Duration) -> Self {
+        Self {
             source,
-            user_info: Arc::new(UserInfoClient { client, endpoint }),
+            user_pool,
             cache: moka::future::Cache::builder()
                 .max_capacity(100_000)
-                .time_to_live(ttl.max(Duration::from_millis(1)))
+                .expire_after(UntilDeadline)
                 .build(),
             ttl,
-        })
+            failing_until: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// Asks Cognito whether `access_token` is still valid (through the same cache as tenant
-    /// answers): `Err(Revoked)` after a global sign-out or revocation.
+    /// answers): `Err(Refused(..))` after a global sign-out, a revocation, a deletion, ...
     pub async fn check_revocation(
         &self,
         access_token: &str,
@@ -254,102 +325,102 @@ impl TenantResolver {
         verified: &VerifiedToken,
     ) -> Result<Resolved, TenancyError> {
         let now = cognigraph_token::Clock::now(&cognigraph_token::SystemClock::default()).as_secs();
+        let token_left = Duration::from_secs(verified.expires_at().saturating_sub(now));
         // Keyed by user and token id together (defence in depth: a jti is only unique per pool).
-        let key = verified
+        let Some(key) = verified
             .jti()
-            .map(|jti| format!("{}\u{0}{jti}", verified.sub()));
-        if !self.ttl.is_zero()
-            && let Some(key) = &key
-            && let Some((resolved, expires)) = self.cache.get(key).await
-            && now < expires
-        {
-            return Ok(resolved);
-        }
-        let resolved = self.user_info.get_user(access_token).await?;
-        if !self.ttl.is_zero()
-            && let Some(key) = key
-        {
-            let expires = cache_deadline(now, self.ttl, verified.expires_at());
-            self.cache.insert(key, (resolved.clone(), expires)).await;
-        }
-        Ok(resolved)
-    }
-}
-
-/// Until when (epoch seconds) a `GetUser` answer may be reused: `ttl` from now, never past the
-/// token's expiry.
-fn cache_deadline(now: u64, ttl: Duration, token_expires_at: u64) -> u64 {
-    now.saturating_add(ttl.as_secs().max(1))
-        .min(token_expires_at)
-}
-
-/// Cognito's `GetUser`, over its JSON protocol.
-#[derive(Debug)]
-struct UserInfoClient {
-    client: reqwest::Client,
-    endpoint: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct GetUserResponse {
-    #[serde(default)]
-    user_attributes: Vec<Attribute>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Attribute {
-    name: String,
-    #[serde(default)]
-    value: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CognitoError {
-    #[serde(rename = "__type", default)]
-    kind: String,
-}
-
-impl UserInfoClient {
-    async fn get_user(&self, access_token: &str) -> Result<Resolved, TenancyError> {
-        let response = self
-            .client
-            .post(&self.endpoint)
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("x-amz-target", "AWSCognitoIdentityProviderService.GetUser")
-            .body(json!({ "AccessToken": access_token }).to_string())
-            .send()
-            .await
-            .map_err(|e| TenancyError::Unavailable(e.to_string()))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| TenancyError::Unavailable(e.to_string()))?;
-        if !status.is_success() {
-            let kind = serde_json::from_slice::<CognitoError>(&body)
-                .map(|e| e.kind)
-                .unwrap_or_default();
-            // `__type` may carry a namespace prefix ("com.amazonaws…#NotAuthorizedException").
-            if kind.rsplit('#').next() == Some("NotAuthorizedException") {
-                return Err(TenancyError::Revoked);
-            }
-            return Err(TenancyError::Unavailable(format!("HTTP {status} {kind}")));
-        }
-        let user: GetUserResponse = serde_json::from_slice(&body)
-            .map_err(|e| TenancyError::Unavailable(format!("unexpected GetUser answer: {e}")))?;
-        let attribute = |name: &str| {
-            user.user_attributes
-                .iter()
-                .find(|a| a.name == name)
-                .and_then(|a| a.value.clone())
+            .map(|jti| format!("{}\u{0}{jti}", verified.sub()))
+        else {
+            return self
+                .get_user(access_token)
+                .await
+                .and_then(|answer| answer.map_err(TenancyError::Refused));
         };
-        Ok(Resolved {
-            tenant: TenantStatus::from_raw(attribute("custom:tenant").as_deref()),
-            email: attribute("email"),
-        })
+        let cached = self
+            .cache
+            .try_get_with(key, async {
+                let answer = self.get_user(access_token).await?;
+                let keep = match answer {
+                    Ok(_) => cache_time(self.ttl, token_left),
+                    Err(_) => token_left,
+                };
+                Ok::<_, TenancyError>(CachedAnswer {
+                    answer,
+                    until: Instant::now() + keep,
+                })
+            })
+            .await
+            .map_err(|error| (*error).clone())?;
+        cached.answer.map_err(TenancyError::Refused)
     }
+
+    /// One `GetUser`, unless it failed less than [`FAILURE_COOLDOWN`] ago: the user, or why
+    /// Cognito refuses them.
+    async fn get_user(
+        &self,
+        access_token: &str,
+    ) -> Result<Result<Resolved, Refusal>, TenancyError> {
+        if self.cooling_down() {
+            return Err(TenancyError::Unavailable(
+                "not asked: GetUser failed less than the cool-down ago".to_owned(),
+            ));
+        }
+        match self.user_pool.get_user(access_token).await {
+            Ok(user) => Ok(Ok(resolved(&user))),
+            Err(error) => match Refusal::of(&error) {
+                Some(refusal) => Ok(Err(refusal)),
+                None => {
+                    self.start_cooldown();
+                    Err(TenancyError::Unavailable(error_chain(&error)))
+                }
+            },
+        }
+    }
+
+    fn cooling_down(&self) -> bool {
+        let failing_until = self
+            .failing_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        failing_until.is_some_and(|until| Instant::now() < until)
+    }
+
+    fn start_cooldown(&self) {
+        tracing::warn!(
+            cooldown_secs = FAILURE_COOLDOWN.as_secs(),
+            "GetUser failed: not asking Cognito again during the cool-down"
+        );
+        *self
+            .failing_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + FAILURE_COOLDOWN);
+    }
+}
+
+/// The tenant and email of a `GetUser` answer.
+fn resolved(user: &User) -> Resolved {
+    Resolved {
+        tenant: TenantStatus::from_raw(user.tenant()),
+        email: user.email().map(str::to_owned),
+    }
+}
+
+/// An error and its causes, for the log.
+fn error_chain(error: &CognitoError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// How long a user's `GetUser` answer may be reused: `ttl`, never past the token's expiry
+/// (`token_left` from now).
+fn cache_time(ttl: Duration, token_left: Duration) -> Duration {
+    ttl.min(token_left)
 }
 
 #[cfg(test)]
@@ -379,7 +450,10 @@ mod tests {
     #[test]
     fn cached_answers_never_outlive_the_token() {
         let ttl = Duration::from_secs(60);
-        assert_eq!(cache_deadline(1_000, ttl, 5_000), 1_060);
-        assert_eq!(cache_deadline(1_000, ttl, 1_010), 1_010);
+        assert_eq!(cache_time(ttl, Duration::from_secs(4_000)), ttl);
+        assert_eq!(
+            cache_time(ttl, Duration::from_secs(10)),
+            Duration::from_secs(10)
+        );
     }
 }

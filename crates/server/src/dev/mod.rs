@@ -1,5 +1,4 @@
-//! Development tooling: a small Cognito API client (for the emulator and tests) and the seeding
-//! behind `just dev` (`cognigraph dev seed`).
+//! Development tooling: the seeding behind `just dev` (`cognigraph dev seed`), on the Cognito
+//! client of `cognigraph-cognito`.
 
-pub mod cognito;
 pub mod seed;

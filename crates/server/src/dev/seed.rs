@@ -1,7 +1,9 @@
 //! Seeding an emulator user pool for development: groups, users in two tenants, their tokens.
 //! Re-running it is safe: the pool, app client, groups and users are found or created.
 
-use super::cognito::{CognitoApi, CognitoApiError, Tokens};
+use cognigraph_cognito::{
+    CognitoClient, CognitoError, Delivery, NewUser, Tokens, UserPool, UserPoolId,
+};
 
 /// A development user.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +55,7 @@ pub const ROLE_GROUPS: [&str; 3] = ["admin", "editor", "viewer"];
 #[derive(Debug, Clone)]
 pub struct SeededPool {
     /// The pool id.
-    pub pool_id: String,
+    pub pool_id: UserPoolId,
     /// The app client id.
     pub client_id: String,
     /// Each user with their fresh tokens.
@@ -63,10 +65,10 @@ pub struct SeededPool {
 /// Finds or creates the pool `pool_name` with an app client, the role groups and `users`, and
 /// signs each user in.
 pub async fn seed(
-    api: &CognitoApi,
+    api: &CognitoClient,
     pool_name: &str,
     users: &[DevUser],
-) -> Result<SeededPool, CognitoApiError> {
+) -> Result<SeededPool, CognitoError> {
     let pool_id = match api.find_user_pool(pool_name).await? {
         Some(id) => id,
         None => api.create_user_pool(pool_name).await?,
@@ -79,19 +81,31 @@ pub async fn seed(
     for group in ROLE_GROUPS {
         api.create_group(&pool_id, group).await?;
     }
+    let pool = api.user_pool(pool_id.clone());
     let mut seeded = Vec::with_capacity(users.len());
     for user in users {
         let email = format!("{}@{}.example.com", user.username, user.tenant);
-        api.create_user(
-            &pool_id,
-            user.username,
-            DEV_PASSWORD,
-            &[("custom:tenant", user.tenant), ("email", &email)],
-        )
-        .await?;
-        api.add_user_to_group(&pool_id, user.username, user.group)
+        let attributes = NewUser::new(user.username)
+            .tenant(user.tenant)
+            .email(email)
+            .delivery(Delivery::Suppress);
+        match pool.admin_create_user(&attributes).await {
+            Ok(_) => {}
+            // Seeded before: the same attributes again.
+            Err(CognitoError::UsernameExists) => {
+                pool.admin_update_user_attributes(user.username, attributes.attributes())
+                    .await?;
+            }
+            Err(error) => return Err(error),
+        }
+        pool.admin_set_user_password(user.username, DEV_PASSWORD, true)
             .await?;
-        let tokens = api.sign_in(&client_id, user.username, DEV_PASSWORD).await?;
+        pool.admin_add_user_to_group(user.username, user.group)
+            .await?;
+        let tokens = api
+            .sign_in(&client_id, user.username, DEV_PASSWORD)
+            .await?
+            .into_tokens()?;
         seeded.push((*user, tokens));
     }
     Ok(SeededPool {
@@ -126,11 +140,11 @@ pub fn env_file(seeded: &SeededPool, emulator: &str, database_url: &str) -> Stri
     let headers = serde_json::json!({ "Authorization": format!("Bearer {first_token}") });
     let lines = [
         ("COGNITO_REGION", "us-east-1".to_owned()),
-        ("COGNITO_USER_POOL_ID", seeded.pool_id.clone()),
+        ("COGNITO_USER_POOL_ID", seeded.pool_id.to_string()),
         ("COGNITO_CLIENT_ID", seeded.client_id.clone()),
         (
             "COGNITO_JWKS_URL",
-            emulated_jwks_url(emulator, &seeded.pool_id),
+            emulated_jwks_url(emulator, seeded.pool_id.as_str()),
         ),
         (
             "COGNITO_ENDPOINT",
@@ -166,7 +180,7 @@ pub fn tokens_json(seeded: &SeededPool) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({ "poolId": seeded.pool_id, "clientId": seeded.client_id, "users": users })
+    serde_json::json!({ "poolId": seeded.pool_id.as_str(), "clientId": seeded.client_id, "users": users })
 }
 
 /// What `just dev` prints: the users, their roles and tenants, and commands to paste.
@@ -269,7 +283,7 @@ pub const DEV_PROJECTS: &[(&str, &[DevProject])] = &[
 pub enum SeedDataError {
     /// The emulator did not tell a user's `sub`.
     #[error(transparent)]
-    Cognito(#[from] CognitoApiError),
+    Cognito(#[from] CognitoError),
     /// The database refused (or could not be opened or migrated).
     #[error("database: {0}")]
     Database(#[from] cognigraph_domain::DomainError),
@@ -307,12 +321,12 @@ pub enum TenantData {
 }
 
 /// Seeds [`DEV_PROJECTS`] into the database at `database_url` (migrated first): in each tenant
-/// with no project yet, its seeded users become members (with the `sub` the emulator gives
-/// them, so they are the same members when they call the service), its admin creates the
+/// with no project yet, its seeded users become members (with the `sub` `pool` gives them
+/// (AdminGetUser), so they are the same members when they call the service), its admin creates the
 /// projects and its editor (or admin) the tasks, assigned in turn to the tenant's members.
 /// Tenants that have a project are left alone, so re-running it adds nothing.
 pub async fn seed_data(
-    api: &CognitoApi,
+    pool: &dyn UserPool,
     seeded: &SeededPool,
     database_url: &str,
 ) -> Result<Vec<(&'static str, TenantData)>, SeedDataError> {
@@ -343,12 +357,13 @@ pub async fn seed_data(
                 "viewer" => Role::Viewer,
                 other => return Err(SeedDataError::UnknownGroup(other)),
             };
-            let sub = api.user_sub(&seeded.pool_id, user.username).await?;
+            let user_in_pool = pool.admin_get_user(user.username).await?;
+            let sub = user_in_pool.sub();
             let profile = MemberProfile {
                 username: user.username.to_owned(),
                 email: Some(format!("{}@{}.example.com", user.username, user.tenant)),
             };
-            let scope = members::enter(&db, tenant.clone(), role, &sub, profile).await?;
+            let scope = members::enter(&db, tenant.clone(), role, sub, profile).await?;
             scopes.push(scope);
         }
         let admin = scopes

@@ -9,7 +9,7 @@ use super::{AppState, graphql::error_body};
 use crate::{
     authz::Principal,
     errors::engine_codes,
-    tenancy::{RevocationCheck, TenancyError, TenantLookup},
+    tenancy::{Refusal, RevocationCheck, TenancyError, TenantLookup},
 };
 
 /// Seconds a client should wait when the signing keys cannot be had (the JWKS cooldown).
@@ -61,7 +61,9 @@ pub(super) async fn authenticate(
             if state.revocation_check == RevocationCheck::Getuser {
                 match state.tenants.check_revocation(token, &verified).await {
                     Ok(()) => {}
-                    Err(TenancyError::Revoked) => return Err(revoked(state, verified.sub())),
+                    Err(TenancyError::Refused(refusal)) => {
+                        return Err(refused(state, verified.sub(), refusal));
+                    }
                     Err(error @ TenancyError::Unavailable(_)) => {
                         tracing::error!(%error, "revocation check unavailable");
                         return Err(AuthRejection::IdentityProviderUnavailable);
@@ -87,13 +89,17 @@ pub(super) async fn authenticate(
     }
 }
 
-/// The refusal of a token that Cognito says was revoked (or whose user signed out everywhere).
-pub(super) fn revoked(state: &AppState, sub: &str) -> AuthRejection {
-    tracing::info!(sub, "token revoked (GetUser)");
-    state.metrics.count_auth_failure("token_revoked");
-    AuthRejection::Invalid {
-        code: "token_revoked",
+/// The refusal of a token whose user Cognito refuses: revoked (or the user signed out
+/// everywhere, or is disabled), user deleted, password reset required, user not confirmed.
+pub(super) fn refused(state: &AppState, sub: &str, refusal: Refusal) -> AuthRejection {
+    let code = refusal.reason();
+    if refusal == Refusal::TokenRevoked {
+        tracing::info!(sub, "token revoked (GetUser)");
+    } else {
+        tracing::info!(sub, code, "user refused (GetUser)");
     }
+    state.metrics.count_auth_failure(code);
+    AuthRejection::Invalid { code }
 }
 
 /// `Bearer <token>`, the scheme case-insensitive (RFC 7235), one token with no spaces.

@@ -119,12 +119,12 @@ pub(super) async fn handle(
         responses.push(response);
     }
 
-    // A tenant lookup that found the token revoked refuses the whole request, as the
-    // revocation check would have.
+    // A tenant lookup that found the token revoked (or its user deleted, ...) refuses the whole
+    // request, as the revocation check would have.
     if let Some(principal) = &principal
-        && principal.tenant_lookup().found_revoked()
+        && let Some(refusal) = principal.tenant_lookup().found_refusal()
     {
-        return auth::revoked(&state, principal.sub()).into_response();
+        return auth::refused(&state, principal.sub(), refusal).into_response();
     }
     let request_failed = responses.iter().any(is_request_error);
     let unavailable = !is_batch && responses.iter().all(is_only_unavailable);

@@ -53,6 +53,8 @@ pub struct App {
     pub role_groups: RoleGroups,
     /// Callers → tenants.
     pub tenants: TenantResolver,
+    /// The user pool (GetUser goes through `tenants`; the admin calls of user management).
+    pub user_pool: Arc<dyn cognigraph_cognito::UserPool>,
     /// Whether every request asks Cognito if its token was revoked.
     pub revocation_check: RevocationCheck,
     /// Callers → members and domain scopes (and the database).

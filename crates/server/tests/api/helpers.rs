@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use cognigraph_cognito::fake::FakeUserPool;
 use cognigraph_server::{config::Settings, startup::Application};
 use cognigraph_token::{
     CognitoVerifier, JwksSettings, ManualClock,
@@ -22,6 +23,8 @@ pub(crate) struct TestApp {
     /// A handle on the app's database (shares its statement counter).
     pub(crate) db: cognigraph_domain::Db,
     pub(crate) issuer: TestIssuer,
+    /// The app's user pool: in memory, never Cognito over HTTP.
+    pub(crate) user_pool: Arc<FakeUserPool>,
     pub(crate) client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -36,6 +39,8 @@ pub(crate) struct AppOptions {
     pub(crate) hydrate: bool,
     /// Replaces the verifier's JWKS settings (shorter fetch timeouts, say).
     pub(crate) jwks: Option<JwksSettings>,
+    /// The user pool GetUser asks (default: an empty one of the app's own).
+    pub(crate) user_pool: Option<Arc<FakeUserPool>>,
 }
 
 pub(crate) async fn spawn_app() -> TestApp {
@@ -74,7 +79,7 @@ pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> Te
         "--listen-addr".to_owned(),
         "127.0.0.1:0".to_owned(),
     ];
-    // Tests that exercise GetUser point --cognito-endpoint at a stub and pick the source.
+    // Tests that exercise GetUser give a user pool (AppOptions::user_pool) and pick the source.
     if !options.args.iter().any(|a| a == "--tenant-source") {
         args.extend(["--tenant-source".to_owned(), "claim".to_owned()]);
     }
@@ -89,7 +94,8 @@ pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> Te
         builder = builder.clock(clock);
     }
     let verifier = Arc::new(builder.build().expect("verifier"));
-    let app = Application::build_with_verifier(&settings, verifier)
+    let user_pool = options.user_pool.unwrap_or_default();
+    let app = Application::build_with_parts(&settings, verifier, user_pool.clone())
         .await
         .expect("application");
     if options.hydrate {
@@ -110,6 +116,7 @@ pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> Te
         _database: database,
         db,
         issuer,
+        user_pool,
         client: reqwest::Client::new(),
         shutdown: Some(shutdown),
         server: Some(server),
@@ -122,9 +129,11 @@ impl TestApp {
         self.token_with(groups, json!({}))
     }
 
-    /// An access token with `groups` and the claims in `changes` (null removes one).
+    /// An access token with `groups` and the claims in `changes` (null removes one). Each token
+    /// has a `jti` of its own, as Cognito's do.
     pub(crate) fn token_with(&self, groups: &[&str], changes: Value) -> String {
         let mut claims = self.issuer.access_claims();
+        claims["jti"] = json!(uuid::Uuid::new_v4().to_string());
         if groups.is_empty() {
             claims
                 .as_object_mut()

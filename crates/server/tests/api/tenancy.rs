@@ -1,100 +1,52 @@
-//! Tenant resolution: the claim, Cognito's GetUser (a stub standing in for Cognito here; the
-//! emulator suite uses the real API), its cache, and revoked tokens.
+//! Tenant resolution: the claim, Cognito's GetUser (an in-memory user pool standing in for
+//! Cognito here; the emulator suite uses the real API), its cache, and what GetUser's refusals
+//! and failures become.
 
-use std::{
-    collections::HashMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
-    },
-};
+use std::sync::{Arc, Mutex};
 
-use axum::{
-    Json, Router,
-    http::{HeaderMap, StatusCode},
-    response::IntoResponse,
-    routing::post,
-};
+use cognigraph_cognito::{Action, CognitoError, fake::FakeUserPool};
 use serde_json::{Value, json};
 
 use crate::helpers::{AppOptions, TestApp, error_codes, spawn_app_with};
 
-/// What the stub answers for each access token.
-#[derive(Clone, Default)]
-struct StubCognito {
-    users: Arc<Mutex<HashMap<String, Answer>>>,
-    calls: Arc<AtomicUsize>,
-}
-
-#[derive(Clone)]
+/// What the user pool answers for an access token.
 enum Answer {
+    /// The user `alice` with these attributes.
     Attributes(Vec<(&'static str, &'static str)>),
+    /// Signed out: NotAuthorizedException.
     Revoked,
+    /// HTTP 500.
     Broken,
 }
 
-impl StubCognito {
-    async fn start(&self) -> String {
-        let stub = self.clone();
-        let app = Router::new().route(
-            "/",
-            post(move |headers: HeaderMap, body: String| {
-                let stub = stub.clone();
-                // Cognito's content type is application/x-amz-json-1.1, not application/json.
-                let body: Value = serde_json::from_str(&body).unwrap_or_default();
-                async move { stub.answer(&headers, &body) }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = format!("http://{}/", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        address
-    }
+/// The test app's in-memory user pool, scripted per token; GetUser calls counted.
+struct ScriptedPool(Arc<FakeUserPool>);
 
-    fn answer(&self, headers: &HeaderMap, body: &Value) -> axum::response::Response {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        assert_eq!(
-            headers["x-amz-target"],
-            "AWSCognitoIdentityProviderService.GetUser"
-        );
-        assert_eq!(headers["content-type"], "application/x-amz-json-1.1");
-        let token = body["AccessToken"].as_str().unwrap_or_default();
-        let answer = self.users.lock().unwrap().get(token).cloned();
+impl ScriptedPool {
+    fn set(&self, token: &str, answer: Answer) {
+        let pool = &self.0;
         match answer {
-            Some(Answer::Attributes(attributes)) => {
-                let attributes: Vec<Value> = attributes
-                    .iter()
-                    .map(|(name, value)| json!({"Name": name, "Value": value}))
-                    .collect();
-                Json(json!({"Username": "alice", "UserAttributes": attributes})).into_response()
+            Answer::Attributes(attributes) => {
+                pool.add_user("alice", &attributes);
+                pool.accept_token(token, "alice");
             }
-            Some(Answer::Revoked) | None => (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"__type": "NotAuthorizedException", "message": "Invalid token"})),
-            )
-                .into_response(),
-            Some(Answer::Broken) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            Answer::Revoked => pool.revoke_token(token),
+            Answer::Broken => {
+                pool.fail_token(token, || CognitoError::unavailable("HTTP 500 from Cognito"));
+            }
         }
     }
 
-    fn set(&self, token: &str, answer: Answer) {
-        self.users.lock().unwrap().insert(token.to_owned(), answer);
-    }
-
     fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
+        self.0.calls(Action::GetUser)
     }
 }
 
-async fn app_with_stub(source: &str, cache_secs: u64) -> (TestApp, StubCognito) {
-    let stub = StubCognito::default();
-    let endpoint = stub.start().await;
+async fn app_with_pool(source: &str, cache_secs: u64) -> (TestApp, ScriptedPool) {
     let app = spawn_app_with(AppOptions {
         args: vec![
             "--tenant-source".into(),
             source.into(),
-            "--cognito-endpoint".into(),
-            endpoint,
             "--userinfo-cache-secs".into(),
             cache_secs.to_string(),
         ],
@@ -102,14 +54,15 @@ async fn app_with_stub(source: &str, cache_secs: u64) -> (TestApp, StubCognito) 
         ..AppOptions::default()
     })
     .await;
-    (app, stub)
+    let cognito = ScriptedPool(app.user_pool.clone());
+    (app, cognito)
 }
 
 const ME: &str = "{ me { tenant username } }";
 
 #[tokio::test]
 async fn the_claim_source_reads_custom_tenant_and_never_calls_cognito() {
-    let (app, stub) = app_with_stub("claim", 60).await;
+    let (app, cognito) = app_with_pool("claim", 60).await;
     let token = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
     let (_, body) = app.query(Some(&token), ME).await;
     assert_eq!(body["data"]["me"]["tenant"], "acme");
@@ -124,14 +77,14 @@ async fn the_claim_source_reads_custom_tenant_and_never_calls_cognito() {
         Value::Null,
         "refused, not cleaned up"
     );
-    assert_eq!(stub.calls(), 0);
+    assert_eq!(cognito.calls(), 0);
 }
 
 #[tokio::test]
 async fn userinfo_answers_are_cached_per_token() {
-    let (app, stub) = app_with_stub("userinfo", 60).await;
+    let (app, cognito) = app_with_pool("userinfo", 60).await;
     let token = app.token(&["viewer"]);
-    stub.set(
+    cognito.set(
         &token,
         Answer::Attributes(vec![
             ("custom:tenant", "globex"),
@@ -142,9 +95,9 @@ async fn userinfo_answers_are_cached_per_token() {
         let (_, body) = app.query(Some(&token), ME).await;
         assert_eq!(body["data"]["me"]["tenant"], "globex");
     }
-    assert_eq!(stub.calls(), 1, "one GetUser for three requests");
+    assert_eq!(cognito.calls(), 1, "one GetUser for three requests");
     let claimed = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
-    stub.set(
+    cognito.set(
         &claimed,
         Answer::Attributes(vec![("custom:tenant", "globex")]),
     );
@@ -157,29 +110,29 @@ async fn userinfo_answers_are_cached_per_token() {
 
 #[tokio::test]
 async fn auto_prefers_the_claim_and_falls_back_to_userinfo() {
-    let (app, stub) = app_with_stub("auto", 60).await;
+    let (app, cognito) = app_with_pool("auto", 60).await;
     let claimed = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
     let (_, body) = app.query(Some(&claimed), ME).await;
     assert_eq!(body["data"]["me"]["tenant"], "acme");
-    assert_eq!(stub.calls(), 0);
+    assert_eq!(cognito.calls(), 0);
     let plain = app.token(&["viewer"]);
-    stub.set(
+    cognito.set(
         &plain,
         Answer::Attributes(vec![("custom:tenant", "globex")]),
     );
     let (_, body) = app.query(Some(&plain), ME).await;
     assert_eq!(body["data"]["me"]["tenant"], "globex");
-    assert_eq!(stub.calls(), 1);
+    assert_eq!(cognito.calls(), 1);
 }
 
 #[tokio::test]
 async fn a_revoked_token_is_refused_once_the_cache_lets_go() {
-    let (app, stub) = app_with_stub("userinfo", 0).await;
+    let (app, cognito) = app_with_pool("userinfo", 0).await;
     let token = app.token(&["viewer"]);
-    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     let (status, _) = app.query(Some(&token), ME).await;
     assert_eq!(status, 200);
-    stub.set(&token, Answer::Revoked); // the user signed out everywhere
+    cognito.set(&token, Answer::Revoked); // the user signed out everywhere
     let response = app.post(Some(&token), &json!({ "query": ME })).await;
     assert_eq!(response.status(), 401);
     assert_eq!(
@@ -188,14 +141,14 @@ async fn a_revoked_token_is_refused_once_the_cache_lets_go() {
     );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["reason"], "token_revoked");
-    assert_eq!(stub.calls(), 2, "cache time 0: asked on every request");
+    assert_eq!(cognito.calls(), 2, "cache time 0: asked on every request");
 }
 
 #[tokio::test]
 async fn cognito_unreachable_is_503_not_401() {
-    let (app, stub) = app_with_stub("userinfo", 60).await;
+    let (app, cognito) = app_with_pool("userinfo", 60).await;
     let token = app.token(&["viewer"]);
-    stub.set(&token, Answer::Broken);
+    cognito.set(&token, Answer::Broken);
     // Only the fields that need the tenant fail; `me.username` is served.
     let (status, body) = app.query(Some(&token), ME).await;
     assert_eq!(status, 200, "{body}");
@@ -222,9 +175,9 @@ async fn cognito_unreachable_is_503_not_401() {
 
 #[tokio::test]
 async fn requests_that_need_no_tenant_never_ask_cognito_nor_the_database() {
-    let (app, stub) = app_with_stub("auto", 0).await;
+    let (app, cognito) = app_with_pool("auto", 0).await;
     let token = app.token(&["viewer"]); // no custom:tenant claim: auto would ask GetUser
-    stub.set(&token, Answer::Broken); // and Cognito is down
+    cognito.set(&token, Answer::Broken); // and Cognito is down
     let statements = app.db.statement_count();
     for query in [
         "{ me { username sub groups roles scopes } }",
@@ -236,7 +189,7 @@ async fn requests_that_need_no_tenant_never_ask_cognito_nor_the_database() {
         assert_eq!(status, 200, "{query}: {body}");
         assert!(body.get("errors").is_none(), "{query}: {body}");
     }
-    assert_eq!(stub.calls(), 0, "GetUser was called");
+    assert_eq!(cognito.calls(), 0, "GetUser was called");
     assert_eq!(
         app.db.statement_count(),
         statements,
@@ -246,16 +199,16 @@ async fn requests_that_need_no_tenant_never_ask_cognito_nor_the_database() {
 
 #[tokio::test]
 async fn the_tenant_is_looked_up_once_per_request_when_first_needed() {
-    let (app, stub) = app_with_stub("auto", 0).await;
+    let (app, cognito) = app_with_pool("auto", 0).await;
     let token = app.token(&["viewer"]);
-    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     let query = "{ me { tenant } a: projects { totalCount } b: tasks { totalCount } }";
     let (status, body) = app.query(Some(&token), query).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(body["data"]["me"]["tenant"], "acme");
     assert_eq!(
-        stub.calls(),
+        cognito.calls(),
         1,
         "one GetUser for three fields that need the tenant"
     );
@@ -263,9 +216,9 @@ async fn the_tenant_is_looked_up_once_per_request_when_first_needed() {
 
 #[tokio::test]
 async fn a_tenant_lookup_failure_fails_only_the_fields_that_need_it() {
-    let (app, stub) = app_with_stub("auto", 60).await;
+    let (app, cognito) = app_with_pool("auto", 60).await;
     let token = app.token(&["viewer"]);
-    stub.set(&token, Answer::Broken);
+    cognito.set(&token, Answer::Broken);
     let (status, body) = app
         .query(Some(&token), "{ me { username } projects { totalCount } }")
         .await;
@@ -284,12 +237,8 @@ async fn a_tenant_lookup_failure_fails_only_the_fields_that_need_it() {
 
 #[tokio::test]
 async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
-    let stub = StubCognito::default();
-    let endpoint = stub.start().await;
     let app = spawn_app_with(AppOptions {
         args: vec![
-            "--cognito-endpoint".into(),
-            endpoint,
             "--userinfo-cache-secs".into(),
             "0".into(),
             "--revocation-check".into(),
@@ -299,13 +248,14 @@ async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
         ..AppOptions::default()
     })
     .await;
+    let cognito = ScriptedPool(app.user_pool.clone());
     // The tenant comes from the claim (the test apps' default source), yet GetUser is asked.
     let token = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
-    stub.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     let (status, _) = app.query(Some(&token), "{ me { username } }").await;
     assert_eq!(status, 200);
-    assert_eq!(stub.calls(), 1);
-    stub.set(&token, Answer::Revoked);
+    assert_eq!(cognito.calls(), 1);
+    cognito.set(&token, Answer::Revoked);
     let response = app
         .post(Some(&token), &json!({ "query": "{ me { username } }" }))
         .await;
@@ -314,12 +264,150 @@ async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
     assert_eq!(body["errors"][0]["extensions"]["reason"], "token_revoked");
 
     // Off (the default): the same revoked token is trusted until it expires.
-    let (default_app, default_stub) = app_with_stub("claim", 0).await;
+    let (default_app, default_cognito) = app_with_pool("claim", 0).await;
     let token = default_app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
-    default_stub.set(&token, Answer::Revoked);
+    default_cognito.set(&token, Answer::Revoked);
     let (status, _) = default_app.query(Some(&token), "{ me { username } }").await;
     assert_eq!(status, 200);
-    assert_eq!(default_stub.calls(), 0);
+    assert_eq!(default_cognito.calls(), 0);
+}
+
+/// Asserts that `response` is the refusal of a token: 401, the Bearer challenge and the body
+/// naming `reason`.
+async fn assert_refused(response: reqwest::Response, reason: &str) {
+    assert_eq!(response.status(), 401, "{reason}");
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        format!(
+            r#"Bearer realm="cognigraph", error="invalid_token", error_description="{reason}""#
+        )
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({ "errors": [{
+            "message": "invalid token",
+            "extensions": { "code": "UNAUTHENTICATED", "reason": reason },
+        }] })
+    );
+}
+
+/// Asserts that `response` is a 503 with Retry-After, reason `identity_provider_unavailable`.
+async fn assert_unavailable(response: reqwest::Response) {
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "10");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["SERVICE_UNAVAILABLE"], "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["reason"],
+        "identity_provider_unavailable"
+    );
+}
+
+const PROJECTS: &str = "{ projects { totalCount } }";
+
+#[tokio::test]
+async fn each_getuser_refusal_is_a_401_with_its_own_reason() {
+    type MakeError = fn() -> CognitoError;
+    let cases: [(MakeError, &str); 4] = [
+        (CognitoError::revoked, "token_revoked"),
+        (|| CognitoError::UserNotFound, "user_not_found"),
+        (
+            || CognitoError::PasswordResetRequired,
+            "password_reset_required",
+        ),
+        (|| CognitoError::UserNotConfirmed, "user_not_confirmed"),
+    ];
+    for (error, reason) in cases {
+        // Through a tenant lookup...
+        let (app, cognito) = app_with_pool("userinfo", 60).await;
+        let token = app.token(&["viewer"]);
+        cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+        cognito.0.fail_token(&token, error);
+        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        assert_refused(response, reason).await;
+        // ...and through the revocation check.
+        let checked = spawn_app_with(AppOptions {
+            args: vec!["--revocation-check".into(), "getuser".into()],
+            hydrate: true,
+            ..AppOptions::default()
+        })
+        .await;
+        let token = checked.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
+        checked.user_pool.fail_token(&token, error);
+        let response = checked
+            .post(Some(&token), &json!({ "query": "{ me { username } }" }))
+            .await;
+        assert_refused(response, reason).await;
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_user_is_401_user_not_found_not_503() {
+    let (app, cognito) = app_with_pool("userinfo", 0).await;
+    let token = app.token(&["viewer"]);
+    cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    let (status, _) = app.query(Some(&token), PROJECTS).await;
+    assert_eq!(status, 200);
+    app.user_pool.delete_user("alice");
+    let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+    assert_refused(response, "user_not_found").await;
+}
+
+#[tokio::test]
+async fn throttling_and_outages_are_503_with_retry_after() {
+    type MakeError = fn() -> CognitoError;
+    let cases: [MakeError; 2] = [
+        || CognitoError::throttled("TooManyRequestsException"),
+        || CognitoError::unavailable("operation timed out"),
+    ];
+    for error in cases {
+        let (app, cognito) = app_with_pool("userinfo", 60).await;
+        let token = app.token(&["viewer"]);
+        cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+        app.user_pool.fail_every_call(error);
+        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        assert_unavailable(response).await;
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_token_replayed_100_times_costs_one_getuser() {
+    // Cache time 0, the setting that asks Cognito most: a refusal is kept all the same.
+    let (app, cognito) = app_with_pool("userinfo", 0).await;
+    let token = app.token(&["viewer"]);
+    cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    cognito.set(&token, Answer::Revoked);
+    for _ in 0..100 {
+        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        assert_refused(response, "token_revoked").await;
+    }
+    assert_eq!(cognito.calls(), 1, "one GetUser for 100 replays");
+    // Another token of the same user is asked about on its own.
+    let other = app.token(&["viewer"]);
+    cognito.set(&other, Answer::Attributes(vec![("custom:tenant", "acme")]));
+    let (status, body) = app.query(Some(&other), PROJECTS).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(cognito.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_failing_cognito_is_not_asked_once_per_request() {
+    let (app, cognito) = app_with_pool("userinfo", 0).await;
+    app.user_pool
+        .fail_every_call(|| CognitoError::throttled("TooManyRequestsException"));
+    // A storm of requests, each with a token of its own (no cache can help).
+    for _ in 0..100 {
+        let token = app.token(&["viewer"]);
+        cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
+        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        assert_unavailable(response).await;
+    }
+    assert_eq!(
+        cognito.calls(),
+        1,
+        "one GetUser per cool-down, not one per request"
+    );
 }
 
 /// Everything the service logs at `trace`, for one test (the test runs on one thread).
@@ -347,9 +435,9 @@ async fn tokens_and_getuser_answers_never_reach_the_logs() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let (app, stub) = app_with_stub("userinfo", 0).await;
+    let (app, cognito) = app_with_pool("userinfo", 0).await;
     let token = app.token(&["admin"]);
-    stub.set(
+    cognito.set(
         &token,
         Answer::Attributes(vec![
             ("custom:tenant", "acme"),
@@ -368,11 +456,11 @@ async fn tokens_and_getuser_answers_never_reach_the_logs() {
     let forged = format!("{}x", &token[..token.len() - 1]);
     app.query(Some(&forged), "{ me { sub } }").await;
     let revoked = app.token(&["viewer"]);
-    stub.set(&revoked, Answer::Revoked);
+    cognito.set(&revoked, Answer::Revoked);
     app.query(Some(&revoked), "{ projects { totalCount } }")
         .await;
     let broken = app.token(&["editor"]);
-    stub.set(&broken, Answer::Broken);
+    cognito.set(&broken, Answer::Broken);
     app.query(Some(&broken), "{ projects { totalCount } }")
         .await;
 
