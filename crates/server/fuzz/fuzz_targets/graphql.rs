@@ -2,7 +2,8 @@
 //! validation, execution against a real SQLite database, field guards, error mapping), in
 //! process through the router. Whatever the input, the service must not panic, must not answer
 //! 500, and every `/graphql` answer must be a GraphQL response (a JSON object with `data` or
-//! `errors`). Keys come from a fixed in-memory key set: no network.
+//! `errors`). Keys come from a fixed in-memory key set, Cognito is an in-memory user pool: no
+//! network.
 //!
 //! The first byte of an input picks how the rest is sent (see [`Shape`]); the seeds in
 //! `seeds/graphql` are written that way (a leading `1` is "the rest is a query, sent as an
@@ -17,6 +18,7 @@ use axum::{
     http::{Method, Request, StatusCode, header},
 };
 use bytes::Bytes;
+use cognigraph_cognito::fake::FakeUserPool;
 use cognigraph_server::{config::Settings, startup::Application};
 use cognigraph_token::{
     CognitoVerifier, JwksError, JwksFetcher,
@@ -111,7 +113,10 @@ fn world() -> &'static World {
             .build()
             .expect("verifier");
         let router = runtime.block_on(async {
-            let app = Application::build_with_verifier(&settings, Arc::new(verifier))
+            // The in-memory user pool: nothing here may reach the network (the tenant comes
+            // from the token's claim, so it is never asked anyway).
+            let user_pool = Arc::new(FakeUserPool::default());
+            let app = Application::build_with_parts(&settings, Arc::new(verifier), user_pool)
                 .await
                 .expect("application");
             app.hydrate().await;
