@@ -199,7 +199,15 @@ async fn shutdown_lets_in_flight_requests_finish() {
         .json(&json!({ "query": "{ me { username } }" }))
         .send();
     let in_flight = tokio::spawn(request);
-    tokio::time::sleep(Duration::from_millis(100)).await; // the request waits on the keys
+    // The request is in the server once it has asked for the keys (it then waits 400 ms on them).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.issuer.jwks_requests() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the request never reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     app.shutdown().await;
     let response = in_flight.await.unwrap().expect("the request completed");
     assert_eq!(response.status(), StatusCode::OK);
