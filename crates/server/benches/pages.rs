@@ -31,9 +31,13 @@
     reason = "a benchmark stops loudly on a broken set-up"
 )]
 
+#[allow(dead_code, reason = "each benchmark uses part of the shared support")]
+#[path = "support/child_server.rs"]
+mod child_server;
+
 use std::{
     fmt::Write as _,
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::{
         Arc,
         atomic::{AtomicI32, AtomicU64, Ordering},
@@ -41,6 +45,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use child_server::ChildServer;
 use cognigraph_token::testing::TestIssuer;
 use sea_orm::sqlx::{self, Connection as _};
 use serde_json::json;
@@ -249,76 +254,6 @@ async fn analyze(store: Store, url: &str) {
     }
 }
 
-/// A cognigraph process.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    async fn start(binary: &str, issuer: &TestIssuer, database_url: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(binary)
-            .arg("serve")
-            .env_clear()
-            .env("COGNITO_REGION", "us-east-1")
-            .env("COGNITO_USER_POOL_ID", issuer.pool_id())
-            .env("COGNITO_CLIENT_ID", issuer.client_id())
-            .env("COGNITO_JWKS_URL", issuer.jwks_url())
-            .env("TENANT_SOURCE", "claim")
-            .env("DATABASE_URL", database_url)
-            .env("MIGRATE_ON_START", "false")
-            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the cognigraph binary starts");
-        let url = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(response) = client.get(format!("{url}/readyz")).send().await
-                && response.status().is_success()
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "cognigraph never became ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Self {
-            child,
-            url: format!("{url}/graphql"),
-        }
-    }
-
-    /// The process's CPU time so far (user + system, all threads), in seconds.
-    fn cpu_seconds(&self, ticks_per_second: f64) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .expect("/proc/<pid>/stat");
-        // Fields after the command name (which may hold spaces) start at field 3; utime and
-        // stime are fields 14 and 15.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or("", |(_, rest)| rest)
-            .split_whitespace()
-            .collect();
-        let ticks = |i: usize| fields[i - 3].parse::<f64>().expect("a tick count");
-        (ticks(14) + ticks(15)) / ticks_per_second
-    }
-}
-
 /// What one request of a case sends: a body made from the worker's number and its request
 /// number (writes need distinct or versioned variables).
 type Body = Arc<dyn Fn(usize, u64) -> String + Send + Sync>;
@@ -368,7 +303,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 impl Bench {
     /// Sends `body` from `concurrency` clients for `seconds`; every answer must be a 200 without
     /// `errors`.
-    async fn load(&self, server: &Server, token: &str, body: &Body, seconds: f64) -> Run {
+    async fn load(&self, server: &ChildServer, token: &str, body: &Body, seconds: f64) -> Run {
         let deadline = Instant::now() + Duration::from_secs_f64(seconds);
         let answered = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
@@ -378,7 +313,7 @@ impl Bench {
             .map(|worker| {
                 let (client, url, token, body, answered, failed) = (
                     self.client.clone(),
-                    server.url.clone(),
+                    server.graphql_url(),
                     token.to_owned(),
                     Arc::clone(body),
                     Arc::clone(&answered),
@@ -424,7 +359,7 @@ impl Bench {
         }
     }
 
-    async fn measure(&self, server: &Server, token: &str, body: &Body) -> Measured {
+    async fn measure(&self, server: &ChildServer, token: &str, body: &Body) -> Measured {
         self.load(server, token, body, 0.5).await; // warm-up
         let mut runs = Vec::new();
         for _ in 0..self.runs {
@@ -594,7 +529,7 @@ async fn bench_store(
     report: &mut String,
 ) {
     let seeded = seed(store, report).await;
-    let server = Server::start(binary, &tokens.issuer, &seeded.server_url).await;
+    let server = ChildServer::start(binary, &tokens.issuer, &seeded.server_url, false).await;
     report
         .push_str("| store | request | req/s | server CPU µs/req (median) | min–max | failed |\n");
     report.push_str("|---|---|---|---|---|---|\n");

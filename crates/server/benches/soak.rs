@@ -20,9 +20,12 @@
     reason = "a benchmark stops loudly on a broken set-up"
 )]
 
+#[allow(dead_code, reason = "each benchmark uses part of the shared support")]
+#[path = "support/child_server.rs"]
+mod child_server;
+
 use std::{
     collections::BTreeMap,
-    process::{Child, Command, Stdio},
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -30,8 +33,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use child_server::ChildServer;
 use cognigraph_token::testing::TestIssuer;
 use serde_json::{Value, json};
+
+/// The release binary this benchmark measures.
+const BINARY: &str = env!("CARGO_BIN_EXE_cognigraph");
 
 const TENANTS: [&str; 4] = ["acme", "globex", "initech", "umbrella"];
 const ROLES: [&str; 3] = ["admin", "editor", "viewer"];
@@ -69,69 +76,6 @@ struct Tally {
     /// Project ids per tenant, for new tasks.
     project_ids: [Mutex<Vec<String>>; TENANTS.len()],
     failures: Mutex<Vec<String>>,
-}
-
-/// A cognigraph process of the soak.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    async fn start(issuer: &TestIssuer, database_url: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_cognigraph"))
-            .arg("serve")
-            .env_clear()
-            .env("COGNITO_REGION", "us-east-1")
-            .env("COGNITO_USER_POOL_ID", issuer.pool_id())
-            .env("COGNITO_CLIENT_ID", issuer.client_id())
-            .env("COGNITO_JWKS_URL", issuer.jwks_url())
-            .env("TENANT_SOURCE", "claim")
-            .env("DATABASE_URL", database_url)
-            .env("MIGRATE_ON_START", "true")
-            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the cognigraph binary starts");
-        let url = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(response) = client.get(format!("{url}/readyz")).send().await
-                && response.status().is_success()
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "cognigraph never became ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Self { child, url }
-    }
-
-    /// Resident memory in MiB (Linux).
-    fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kib| kib / 1024.0)
-    }
 }
 
 async fn post(
@@ -231,7 +175,7 @@ async fn one_request(client: &reqwest::Client, url: &str, caller: &Caller, n: u6
 /// `connections` clients, each with its own kept-alive connection, send the mix to `servers` in
 /// turn until `duration` has passed.
 async fn run_load(
-    servers: &[Server],
+    servers: &[ChildServer],
     callers: &[Caller],
     duration: Duration,
     connections: u64,
@@ -265,7 +209,7 @@ async fn run_load(
 /// Runs the mix against `servers` for `duration` from `connections` clients; returns the report.
 async fn soak(
     name: &str,
-    servers: &[Server],
+    servers: &[ChildServer],
     callers: &[Caller],
     duration: Duration,
     connections: u64,
@@ -295,12 +239,12 @@ async fn soak(
     tally.latencies.lock().expect("lock").clear();
     tally.statuses.lock().expect("lock").clear();
     tally.codes.lock().expect("lock").clear();
-    let rss_start: Vec<f64> = servers.iter().map(Server::rss_mib).collect();
+    let rss_start: Vec<f64> = servers.iter().map(ChildServer::rss_mib).collect();
 
     let started = Instant::now();
     run_load(servers, callers, duration, connections, &tally).await;
     let elapsed = started.elapsed();
-    let rss_end: Vec<f64> = servers.iter().map(Server::rss_mib).collect();
+    let rss_end: Vec<f64> = servers.iter().map(ChildServer::rss_mib).collect();
 
     // Lost writes: every acknowledged create is there, through the API and in the audit trail.
     let mut lost = Vec::new();
@@ -410,7 +354,7 @@ async fn main() {
         folder.path().join("soak.db").display()
     );
     {
-        let servers = [Server::start(&issuer, &sqlite).await];
+        let servers = [ChildServer::start(BINARY, &issuer, &sqlite, true).await];
         rows.push(soak("SQLite", &servers, &callers, duration, connections).await);
     }
     let postgres = std::env::var("SOAK_POSTGRES_URL")
@@ -423,8 +367,8 @@ async fn main() {
                 .await
                 .expect("a new database on the PostgreSQL server");
             let servers = [
-                Server::start(&issuer, &database.url).await,
-                Server::start(&issuer, &database.url).await,
+                ChildServer::start(BINARY, &issuer, &database.url, true).await,
+                ChildServer::start(BINARY, &issuer, &database.url, true).await,
             ];
             rows.push(soak("PostgreSQL", &servers, &callers, duration, connections).await);
         }
