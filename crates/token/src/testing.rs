@@ -389,3 +389,23 @@ async fn answer(mut stream: TcpStream, shared: Arc<Shared>) {
     let _ = stream.write_all(response.as_bytes()).await;
     let _ = stream.shutdown().await;
 }
+
+/// A [`JwksFetcher`](crate::JwksFetcher) that answers one key set from memory whatever the URL:
+/// for fuzz targets and benchmarks that must not touch the network.
+#[derive(Debug, Clone)]
+pub struct FixedJwks(bytes::Bytes);
+
+impl FixedJwks {
+    /// Serves `{"keys": [each key's JWK]}`.
+    pub fn of(keys: &[&TestSigningKey]) -> Self {
+        let jwks = json!({ "keys": keys.iter().map(|key| key.jwk()).collect::<Vec<_>>() });
+        Self(bytes::Bytes::from(jwks.to_string()))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::JwksFetcher for FixedJwks {
+    async fn fetch(&self, _url: &str) -> Result<bytes::Bytes, crate::JwksError> {
+        Ok(self.0.clone())
+    }
+}

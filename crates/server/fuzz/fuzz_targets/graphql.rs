@@ -21,8 +21,8 @@ use bytes::Bytes;
 use cognigraph_cognito::fake::FakeUserPool;
 use cognigraph_server::{config::Settings, startup::Application};
 use cognigraph_token::{
-    CognitoVerifier, JwksError, JwksFetcher,
-    testing::{TestSigningKey, unix_now},
+    CognitoVerifier,
+    testing::{FixedJwks, TestSigningKey, unix_now},
 };
 use http_body_util::BodyExt as _;
 use libfuzzer_sys::fuzz_target;
@@ -34,17 +34,6 @@ const POOL_ID: &str = "us-east-1_Fuzz";
 const CLIENT_ID: &str = "fuzzclient";
 const KID: &str = "fuzz";
 const JWKS_URL: &str = "https://jwks.example/keys.json";
-
-/// Serves one key set, whatever the URL.
-#[derive(Debug)]
-struct FixedKeys(Bytes);
-
-#[async_trait::async_trait]
-impl JwksFetcher for FixedKeys {
-    async fn fetch(&self, _url: &str) -> Result<Bytes, JwksError> {
-        Ok(self.0.clone())
-    }
-}
 
 struct World {
     runtime: tokio::runtime::Runtime,
@@ -85,7 +74,6 @@ fn world() -> &'static World {
             .build()
             .expect("runtime");
         let key = TestSigningKey::generate(KID);
-        let jwks = json!({ "keys": [key.jwk()] }).to_string();
         let database = tempfile::tempdir().expect("a temporary folder");
         let settings = Settings::try_parse_from_args([
             "--database-url".to_owned(),
@@ -109,7 +97,7 @@ fn world() -> &'static World {
         ])
         .expect("settings");
         let verifier = CognitoVerifier::builder(settings.cognito.verifier_config().expect("pool"))
-            .fetcher(Arc::new(FixedKeys(Bytes::from(jwks))))
+            .fetcher(Arc::new(FixedJwks::of(&[&key])))
             .build()
             .expect("verifier");
         let router = runtime.block_on(async {

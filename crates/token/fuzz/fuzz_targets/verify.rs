@@ -10,10 +10,9 @@
 use std::sync::{Arc, OnceLock};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use bytes::Bytes;
 use cognigraph_token::{
-    CognitoVerifier, JwksError, JwksFetcher, TokenUse, UserPoolConfig, VerifierConfig,
-    testing::TestSigningKey,
+    CognitoVerifier, TokenUse, UserPoolConfig, VerifierConfig,
+    testing::{FixedJwks, TestSigningKey},
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -22,17 +21,6 @@ const REGION: &str = "us-east-1";
 const POOL_ID: &str = "us-east-1_Fuzz";
 const CLIENT_ID: &str = "fuzzclient";
 const KID: &str = "fuzz";
-
-/// Serves one key set, whatever the URL.
-#[derive(Debug)]
-struct FixedKeys(Bytes);
-
-#[async_trait::async_trait]
-impl JwksFetcher for FixedKeys {
-    async fn fetch(&self, _url: &str) -> Result<Bytes, JwksError> {
-        Ok(self.0.clone())
-    }
-}
 
 struct World {
     runtime: tokio::runtime::Runtime,
@@ -43,13 +31,12 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let key = TestSigningKey::generate(KID);
-        let jwks = serde_json::json!({ "keys": [key.jwk()] }).to_string();
         let pool = UserPoolConfig::new(REGION, POOL_ID, [CLIENT_ID])
             .and_then(|p| p.with_jwks_url("https://jwks.example/keys.json"))
             .expect("pool configuration");
         let config = VerifierConfig::new(vec![pool], TokenUse::Access).expect("configuration");
         let verifier = CognitoVerifier::builder(config)
-            .fetcher(Arc::new(FixedKeys(Bytes::from(jwks))))
+            .fetcher(Arc::new(FixedJwks::of(&[&key])))
             .build()
             .expect("verifier");
         let runtime = tokio::runtime::Builder::new_current_thread()
