@@ -49,9 +49,31 @@ pub fn with_database(url: &str, name: &str) -> String {
     format!("{}/{name}{query}", &base[..authority_end])
 }
 
+/// `url` connecting as `user`, without a password (the throwaway cluster trusts loopback).
+pub fn with_user(url: &str, user: &str) -> String {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let host_start = url[authority_start..]
+        .find('@')
+        .map_or(authority_start, |i| authority_start + i + 1);
+    format!("{}{user}@{}", &url[..authority_start], &url[host_start..])
+}
+
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{with_database, with_user};
+
+    #[test]
+    fn the_user_is_replaced_and_the_rest_kept() {
+        assert_eq!(
+            with_user("postgres://postgres@127.0.0.1:5432/t_1", "app"),
+            "postgres://app@127.0.0.1:5432/t_1"
+        );
+        assert_eq!(
+            with_user("postgres://u:p@db/app?sslmode=disable", "app"),
+            "postgres://app@db/app?sslmode=disable"
+        );
+        assert_eq!(with_user("postgres://db/x", "app"), "postgres://app@db/x");
+    }
 
     #[test]
     fn the_database_is_replaced_and_the_rest_kept() {

@@ -396,15 +396,6 @@ impl Tokens {
     }
 }
 
-/// `url` connecting as `user` (no password: the throwaway cluster trusts loopback).
-fn with_user(url: &str, user: &str) -> String {
-    let authority_start = url.find("://").map_or(0, |i| i + 3);
-    let host_start = url[authority_start..]
-        .find('@')
-        .map_or(authority_start, |i| authority_start + i + 1);
-    format!("{}{user}@{}", &url[..authority_start], &url[host_start..])
-}
-
 /// A seeded database: the URL the server uses and the owner's URL (for more seeding).
 struct Seeded {
     server_url: String,
@@ -447,7 +438,7 @@ async fn seed(store: Store, report: &mut String) -> Seeded {
                 .await
                 .expect("the application role");
             conn.close().await.expect("close");
-            let server_url = with_user(&database.url, &role);
+            let server_url = cognigraph_domain::testing::with_user(&database.url, &role);
             (database.url, server_url, None)
         }
     };

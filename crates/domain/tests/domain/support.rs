@@ -147,7 +147,7 @@ async fn setup(backend: &Backend) -> Result<(TestDb, Owned), String> {
             )
             .await?;
             admin_statement(&owner_url, &app_role_grants(&app_role)).await?;
-            let url = with_user(&owner_url, &app_role);
+            let url = cognigraph_domain::testing::with_user(&owner_url, &app_role);
             (
                 url,
                 owner_url,
@@ -215,15 +215,6 @@ async fn admin_statement(admin_url: &str, sql: &str) -> Result<(), String> {
         .await
         .map_err(|e| format!("{sql}: {e}"))?;
     conn.close().await.map_err(|e| format!("close: {e}"))
-}
-
-/// `url` connecting as `user` (no password: the test cluster trusts loopback).
-fn with_user(url: &str, user: &str) -> String {
-    let authority_start = url.find("://").map_or(0, |i| i + 3);
-    let host_start = url[authority_start..]
-        .find('@')
-        .map_or(authority_start, |i| authority_start + i + 1);
-    format!("{}{user}@{}", &url[..authority_start], &url[host_start..])
 }
 
 /// Every row of `tenant` in every table, ordered by primary key, as raw column bytes (with
