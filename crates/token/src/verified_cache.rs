@@ -25,7 +25,7 @@ use aws_lc_rs::digest;
 use crate::{Clock, VerifiedToken};
 
 /// The SHA-256 of a token.
-type TokenDigest = [u8; 32];
+pub(crate) type TokenDigest = [u8; 32];
 
 /// What a verification found that a later use of the same token needs again.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use crate::{
     dangerous::{self, Claims, UnverifiedToken},
     error::{untrusted, untrusted_list},
     jwks::{FetchStats, KeyLookupError, SigningKey, SlotId},
-    verified_cache::{CachedVerification, TokenCacheStats, VerifiedTokenCache},
+    verified_cache::{CachedVerification, TokenCacheStats, TokenDigest, VerifiedTokenCache},
 };
 
 /// Verifies Cognito User Pool tokens against a [`VerifierConfig`].
@@ -166,30 +166,26 @@ impl CognitoVerifier {
     /// again.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, VerifyError> {
         let Some(cache) = &self.verified else {
-            let (verified, _) = self.verify_uncached(token).await?;
-            return Ok(verified);
+            return self.verify_in_full(token, None).await;
         };
         if token.len() > self.config.max_token_bytes {
             // Refused by the shape check; not worth hashing.
-            return self
-                .verify_uncached(token)
-                .await
-                .map(|(verified, _)| verified);
+            return self.verify_in_full(token, None).await;
         }
         let digest = VerifiedTokenCache::digest(token);
         if let Some(cached) = cache.get(&digest).await {
             return self.reverify(&cached).await;
         }
-        let (verified, verification) = self.verify_uncached(token).await?;
-        cache.insert(digest, verification).await;
-        Ok(verified)
+        self.verify_in_full(token, Some((cache, digest))).await
     }
 
-    /// Every check, in order; the accepted claims and what a cache needs to re-check them.
-    async fn verify_uncached(
+    /// Every check, in order; an accepted token is remembered in `remember`'s cache under its
+    /// digest (nothing is copied for a cache when there is none).
+    async fn verify_in_full(
         &self,
         token: &str,
-    ) -> Result<(VerifiedToken, CachedVerification), VerifyError> {
+        remember: Option<(&VerifiedTokenCache, TokenDigest)>,
+    ) -> Result<VerifiedToken, VerifyError> {
         // 1. Shape.
         let unverified = dangerous::decode(token, self.config.max_token_bytes)?;
         // 2. Header.
@@ -205,16 +201,19 @@ impl CognitoVerifier {
         for (_, outcome) in self.claim_checks(&unverified.claims, issuer.pool_index) {
             outcome?;
         }
-        let kid = kid.to_owned();
+        let remembered_kid = remember.is_some().then(|| kid.to_owned());
         let not_before = unverified.claims.nbf;
         let verified = self.accept(unverified.claims);
         self.run_custom_check(&verified).await?;
-        let verification = CachedVerification {
-            verified: verified.clone(),
-            kid,
-            not_before,
-        };
-        Ok((verified, verification))
+        if let (Some((cache, digest)), Some(kid)) = (remember, remembered_kid) {
+            let verification = CachedVerification {
+                verified: verified.clone(),
+                kid,
+                not_before,
+            };
+            cache.insert(digest, verification).await;
+        }
+        Ok(verified)
     }
 
     /// The checks a remembered verification passes again on every use: the time claims, its key
