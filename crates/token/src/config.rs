@@ -407,7 +407,8 @@ impl VerifierConfig {
     /// token presented again skips the decode and the RSA signature check. Keyed by the SHA-256
     /// of the whole token: a token differing in any byte is verified afresh. A remembered token
     /// still has `exp`, `nbf` and `iat` checked, its key looked up and the custom check run on
-    /// every use. Default: 10,000 (a few MiB at most).
+    /// every use. Default: 10,000 (each entry holds one token's claims, a few KiB for a Cognito
+    /// access token; only tokens that passed every check are kept).
     pub fn with_verified_token_cache(mut self, max_entries: u64) -> Self {
         self.verified_token_cache = max_entries;
         self

@@ -10,7 +10,8 @@
 //!   refreshed key set lands) and runs the custom check, every time;
 //! - an entry leaves at the token's `exp` at the latest, and the cache holds at most
 //!   [`VerifierConfig::with_verified_token_cache`](crate::VerifierConfig::with_verified_token_cache)
-//!   entries (least recently used leave first).
+//!   entries (moka's TinyLFU policy picks which leave, so a burst of new tokens does not push
+//!   out the ones in use).
 
 use std::{
     sync::{
