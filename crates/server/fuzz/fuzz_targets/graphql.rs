@@ -141,8 +141,8 @@ enum Shape {
     AnonymousQuery,
     /// `GET /graphql?<the bytes as the query string>`, as an admin.
     AdminGet,
-    /// `POST /graphql` with `Content-Type: application/graphql-response+json` accepted and the
-    /// bytes as the body of a batch (`[` … `]`), as an admin.
+    /// `POST /graphql` with `Accept: application/graphql-response+json` and the bytes as the
+    /// body of a batch (`[` … `]`), as an admin.
     AdminBatch,
 }
 
