@@ -98,10 +98,10 @@ async fn seeded_users_find_their_tenants_projects_and_a_second_run_adds_nothing(
     // Entering through the service did not add members: the seeded ones were the callers.
     let alice = &seeded.users[0].1.access_token;
     let (_, body) = app
-        .graphql(alice, "{ members { username } }", json!({}))
+        .graphql(alice, "{ members { nodes { username } } }", json!({}))
         .await;
     assert_eq!(
-        body["data"]["members"].as_array().map(Vec::len),
+        body["data"]["members"]["nodes"].as_array().map(Vec::len),
         Some(3),
         "{body}"
     );

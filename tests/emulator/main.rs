@@ -6,6 +6,7 @@
 
 mod dev_seed;
 mod identity;
+mod member_admin;
 mod outage;
 mod refusals;
 mod roles;

@@ -68,11 +68,16 @@ enum Op {
     SetTaskStatus,
     DeleteTask,
     RefreshSigningKeys,
+    InviteMember,
+    SetMemberRole,
+    DisableMember,
+    EnableMember,
+    SignOutMember,
 }
 
 /// The expected outcome of every root field for every caller: `ok`, or the error's code.
 #[rustfmt::skip]
-const MATRIX: [(Op, [&str; 5]); 18] = [
+const MATRIX: [(Op, [&str; 5]); 23] = [
     //                        acme                    globex
     //                        viewer  editor  admin   admin   viewer
     (Op::Me,                 [OK,     OK,     OK,     OK,     OK]),
@@ -93,6 +98,11 @@ const MATRIX: [(Op, [&str; 5]); 18] = [
     (Op::SetTaskStatus,      [DENIED, OK,     OK,     OK,     DENIED]),
     (Op::DeleteTask,         [DENIED, DENIED, OK,     OK,     DENIED]),
     (Op::RefreshSigningKeys, [DENIED, DENIED, OK,     OK,     DENIED]),
+    (Op::InviteMember,       [DENIED, DENIED, OK,     OK,     DENIED]),
+    (Op::SetMemberRole,      [DENIED, DENIED, OK,     OK,     DENIED]),
+    (Op::DisableMember,      [DENIED, DENIED, OK,     OK,     DENIED]),
+    (Op::EnableMember,       [DENIED, DENIED, OK,     OK,     DENIED]),
+    (Op::SignOutMember,      [DENIED, DENIED, OK,     OK,     DENIED]),
 ];
 
 /// What one cell runs against: the tenant's rows, and its admin (who owns them) as a member.
@@ -100,6 +110,8 @@ const MATRIX: [(Op, [&str; 5]); 18] = [
 struct Setting<'a> {
     fixture: &'a Fixture,
     owner_member_id: &'a str,
+    /// A member invited for this cell (member management cells), at version 1.
+    invitee: Option<&'a str>,
     owner: &'a str,
 }
 
@@ -125,7 +137,20 @@ impl Op {
             Self::SetTaskStatus => "setTaskStatus",
             Self::DeleteTask => "deleteTask",
             Self::RefreshSigningKeys => "refreshSigningKeys",
+            Self::InviteMember => "inviteMember",
+            Self::SetMemberRole => "setMemberRole",
+            Self::DisableMember => "disableMember",
+            Self::EnableMember => "enableMember",
+            Self::SignOutMember => "signOutMember",
         }
+    }
+
+    /// Member management on an existing member gets a freshly invited one in each cell.
+    fn needs_invitee(self) -> bool {
+        matches!(
+            self,
+            Self::SetMemberRole | Self::DisableMember | Self::EnableMember | Self::SignOutMember
+        )
     }
 
     /// Mutations on the tenant's rows get fresh rows in each cell.
@@ -161,7 +186,7 @@ impl Op {
                 "query($id: ID!) { task(id: $id) { id } }",
                 json!({ "id": fx.task }),
             ),
-            Self::Members => ("{ members { id username } }", json!({})),
+            Self::Members => ("{ members { nodes { id username } } }", json!({})),
             Self::AuditEvents => (
                 "{ auditEvents(first: 100) { nodes { action entityId } } }",
                 json!({}),
@@ -203,6 +228,26 @@ impl Op {
                 task,
             ),
             Self::RefreshSigningKeys => ("mutation { refreshSigningKeys { loaded } }", json!({})),
+            Self::InviteMember => (
+                "mutation($email: String!) { inviteMember(input: {email: $email, role: VIEWER}) { role status } }",
+                json!({ "email": format!("invitee-{}@example.com", uuid::Uuid::new_v4().simple()) }),
+            ),
+            Self::SetMemberRole => (
+                "mutation($id: ID!) { setMemberRole(memberId: $id, role: EDITOR, expectedVersion: 1) { role version } }",
+                json!({ "id": at.invitee }),
+            ),
+            Self::DisableMember => (
+                "mutation($id: ID!) { disableMember(memberId: $id, expectedVersion: 1) { status version } }",
+                json!({ "id": at.invitee }),
+            ),
+            Self::EnableMember => (
+                "mutation($id: ID!) { enableMember(memberId: $id, expectedVersion: 1) { status version } }",
+                json!({ "id": at.invitee }),
+            ),
+            Self::SignOutMember => (
+                "mutation($id: ID!) { signOutMember(memberId: $id) { id } }",
+                json!({ "id": at.invitee }),
+            ),
         }
     }
 
@@ -236,7 +281,7 @@ impl Op {
             Self::Tasks => assert!(ids(&result["nodes"]).contains(&fx.task), "{context}"),
             Self::Task => assert_eq!(result["id"], fx.task.as_str(), "{context}"),
             Self::Members => {
-                let members = result.as_array().expect("a list");
+                let members = result["nodes"].as_array().expect("a list");
                 assert!(
                     members
                         .iter()
@@ -291,6 +336,28 @@ impl Op {
             ),
             Self::DeleteTask => assert_eq!(result, fx.task.as_str(), "{context}"),
             Self::RefreshSigningKeys => assert_eq!(result, &json!({"loaded": true}), "{context}"),
+            Self::InviteMember => assert_eq!(
+                result,
+                &json!({"role": "VIEWER", "status": "INVITED"}),
+                "{context}"
+            ),
+            Self::SetMemberRole => assert_eq!(
+                result,
+                &json!({"role": "EDITOR", "version": 2}),
+                "{context}"
+            ),
+            Self::DisableMember => assert_eq!(
+                result,
+                &json!({"status": "DISABLED", "version": 2}),
+                "{context}"
+            ),
+            // Not disabled, and no password chosen yet: still invited.
+            Self::EnableMember => assert_eq!(
+                result,
+                &json!({"status": "INVITED", "version": 2}),
+                "{context}"
+            ),
+            Self::SignOutMember => assert_eq!(result["id"], json!(at.invitee), "{context}"),
         }
     }
 }
@@ -298,7 +365,7 @@ impl Op {
 #[tokio::test]
 async fn every_role_of_two_tenants_against_every_root_field() {
     let pool = Pool::create().await;
-    let app = App::start(&pool, 60, &[]).await;
+    let app = App::start(&pool, 60, &["--user-management"]).await;
     let mut tokens = Vec::new();
     for caller in CALLERS {
         let signed = signed_in(&pool, caller.username, &[caller.group], Some(caller.tenant)).await;
@@ -317,8 +384,14 @@ async fn every_role_of_two_tenants_against_every_root_field() {
     for (tenant, owner) in [("acme", "acme-admin"), ("globex", "globex-admin")] {
         let owner_token = token_of(owner);
         let fixture = Fixture::create(&app, &owner_token, &format!("{tenant} shared")).await;
-        let members = data(&app, &owner_token, "{ members { id username } }", json!({})).await;
-        let owner_member_id = members["members"]
+        let members = data(
+            &app,
+            &owner_token,
+            "{ members { nodes { id username } } }",
+            json!({}),
+        )
+        .await;
+        let owner_member_id = members["members"]["nodes"]
             .as_array()
             .expect("members")
             .iter()
@@ -344,9 +417,22 @@ async fn every_role_of_two_tenants_against_every_root_field() {
             } else {
                 shared
             };
+            let invitee = if op.needs_invitee() {
+                let invited = data(
+                    &app,
+                    owner_token,
+                    "mutation($email: String!) { inviteMember(input: {email: $email, role: VIEWER}) { id } }",
+                    json!({ "email": format!("cell-{}@example.com", uuid::Uuid::new_v4().simple()) }),
+                )
+                .await;
+                invited["inviteMember"]["id"].as_str().map(str::to_owned)
+            } else {
+                None
+            };
             let at = Setting {
                 fixture,
                 owner_member_id,
+                invitee: invitee.as_deref(),
                 owner,
             };
             // What a refused call must leave alone.

@@ -14,7 +14,7 @@ async fn snapshot(app: &App, admin: &str) -> Value {
         admin,
         "{ projects(first: 100) { totalCount nodes { id name description budget archived version updatedAt } }
            tasks(first: 100) { totalCount nodes { id title description status dueDate version updatedAt assignee { id } project { id } } }
-           members { id username email }
+           members { nodes { id username email } }
            auditEvents(first: 100) { totalCount } }",
         json!({}),
     )
@@ -33,8 +33,8 @@ async fn another_tenants_real_ids_are_not_found_and_change_nothing() {
         .access_token;
 
     let secret = Fixture::create(&app, &acme, "Secret").await;
-    let members = data(&app, &acme, "{ members { id } }", json!({})).await;
-    let acme_member = members["members"][0]["id"]
+    let members = data(&app, &acme, "{ members { nodes { id } } }", json!({})).await;
+    let acme_member = members["members"]["nodes"][0]["id"]
         .as_str()
         .expect("a member")
         .to_owned();
@@ -143,7 +143,7 @@ async fn another_tenants_real_ids_are_not_found_and_change_nothing() {
            byAssignee: tasks(assigneeId: $a) { totalCount }
            projects { nodes { id } }
            tasks { nodes { id } }
-           members { username }
+           members { nodes { username } }
            auditEvents(first: 100) { nodes { entityId } }
          }",
         json!({"p": p, "a": acme_member}),
@@ -153,7 +153,10 @@ async fn another_tenants_real_ids_are_not_found_and_change_nothing() {
     assert_eq!(seen["byAssignee"]["totalCount"], 0);
     assert_eq!(seen["projects"]["nodes"], json!([{"id": own.project}]));
     assert_eq!(seen["tasks"]["nodes"], json!([{"id": own.task}]));
-    assert_eq!(seen["members"], json!([{"username": "globex-admin"}]));
+    assert_eq!(
+        seen["members"]["nodes"],
+        json!([{"username": "globex-admin"}])
+    );
     let foreign = [p.as_str(), t.as_str(), acme_member.as_str()];
     let events = seen["auditEvents"]["nodes"].as_array().expect("events");
     assert!(!events.is_empty());
@@ -200,7 +203,7 @@ async fn a_user_without_a_tenant_gets_me_but_no_tenant_data() {
     for (field, query) in [
         ("projects", "{ projects { totalCount } }"),
         ("tasks", "{ tasks { totalCount } }"),
-        ("members", "{ members { id } }"),
+        ("members", "{ members { nodes { id } } }"),
         ("auditEvents", "{ auditEvents { totalCount } }"),
         (
             "createProject",

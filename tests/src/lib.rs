@@ -258,7 +258,19 @@ impl App {
             CognitoVerifier::new(settings.cognito.verifier_config().expect("pool settings"))
                 .expect("verifier"),
         );
-        let app = Application::build_with_verifier(&settings, verifier)
+        // The service's own client, signing admin calls (user management) with the credentials
+        // the emulator accepts: the standard chain has none here.
+        let client_settings = settings
+            .cognito
+            .client_settings()
+            .expect("client settings")
+            .with_emulator_credentials();
+        let user_pool = Arc::new(
+            CognitoClient::new(&client_settings)
+                .await
+                .user_pool(settings.cognito.pool_id().expect("a pool id")),
+        );
+        let app = Application::build_with_parts(&settings, verifier, user_pool)
             .await
             .expect("application");
         app.hydrate().await;

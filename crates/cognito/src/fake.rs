@@ -128,6 +128,15 @@ impl FakeUserPool {
         self.state().groups.insert(group.to_owned());
     }
 
+    /// Puts `username` in `group`, as an admin in the console would (not counted as a call).
+    pub fn add_to_group(&self, username: &str, group: &str) {
+        let mut state = self.state();
+        state.groups.insert(group.to_owned());
+        if let Some(user) = state.users.get_mut(username) {
+            user.groups.insert(group.to_owned());
+        }
+    }
+
     /// A new access token of `username` (an opaque string, not a JWT).
     pub fn issue_token(&self, username: &str) -> String {
         let mut state = self.state();
@@ -374,6 +383,14 @@ impl UserPool for FakeUserPool {
         self.begin(Action::AdminDisableUser)?
             .user_mut(username)?
             .enabled = false;
+        Ok(())
+    }
+
+    async fn admin_delete_user(&self, username: &str) -> Result<(), CognitoError> {
+        let mut state = self.begin(Action::AdminDeleteUser)?;
+        state.user_mut(username)?;
+        state.users.remove(username);
+        state.deleted.insert(username.to_owned());
         Ok(())
     }
 

@@ -58,9 +58,17 @@ impl ClientSettings {
     /// unknown-region calls), signing with the fixed credentials `test`/`test`, which moto
     /// accepts. Never for a real pool.
     pub fn emulator(endpoint_url: impl Into<String>) -> Self {
-        let mut settings = Self::new("us-east-1").endpoint_url(endpoint_url);
-        settings.emulator_credentials = true;
-        settings
+        Self::new("us-east-1")
+            .endpoint_url(endpoint_url)
+            .with_emulator_credentials()
+    }
+
+    /// Signs with the fixed credentials `test`/`test` instead of the standard chain's (an
+    /// emulator's settings otherwise as given). Never for a real pool.
+    #[must_use]
+    pub fn with_emulator_credentials(mut self) -> Self {
+        self.emulator_credentials = true;
+        self
     }
 
     /// Sends every call to `endpoint_url` instead (an emulator, a VPC endpoint). The caller
@@ -427,18 +435,6 @@ impl SdkUserPool {
         Ok(())
     }
 
-    /// `AdminDeleteUser` (tests).
-    pub async fn admin_delete_user(&self, username: &str) -> Result<(), CognitoError> {
-        self.client
-            .admin_delete_user()
-            .user_pool_id(self.pool.as_str())
-            .username(username)
-            .send()
-            .await
-            .map_err(CognitoError::from_sdk)?;
-        Ok(())
-    }
-
     /// `AdminInitiateAuth` with `ADMIN_USER_PASSWORD_AUTH` (signed; the app client must allow it).
     pub async fn admin_sign_in(
         &self,
@@ -620,6 +616,17 @@ impl UserPool for SdkUserPool {
     async fn admin_disable_user(&self, username: &str) -> Result<(), CognitoError> {
         self.client
             .admin_disable_user()
+            .user_pool_id(self.pool.as_str())
+            .username(username)
+            .send()
+            .await
+            .map_err(CognitoError::from_sdk)?;
+        Ok(())
+    }
+
+    async fn admin_delete_user(&self, username: &str) -> Result<(), CognitoError> {
+        self.client
+            .admin_delete_user()
             .user_pool_id(self.pool.as_str())
             .username(username)
             .send()

@@ -372,6 +372,8 @@ pub enum Action {
     AdminListGroupsForUser,
     /// `AdminDisableUser`.
     AdminDisableUser,
+    /// `AdminDeleteUser`.
+    AdminDeleteUser,
     /// `AdminEnableUser`.
     AdminEnableUser,
     /// `AdminUserGlobalSignOut`.
@@ -390,6 +392,7 @@ impl Action {
             Self::AdminRemoveUserFromGroup => "AdminRemoveUserFromGroup",
             Self::AdminListGroupsForUser => "AdminListGroupsForUser",
             Self::AdminDisableUser => "AdminDisableUser",
+            Self::AdminDeleteUser => "AdminDeleteUser",
             Self::AdminEnableUser => "AdminEnableUser",
             Self::AdminUserGlobalSignOut => "AdminUserGlobalSignOut",
         }

@@ -58,6 +58,9 @@ pub trait UserPool: Send + Sync + std::fmt::Debug {
     /// `AdminDisableUser`: the user can no longer sign in; their refresh tokens stop working.
     async fn admin_disable_user(&self, username: &str) -> Result<(), CognitoError>;
 
+    /// `AdminDeleteUser`: the user is gone, with their tokens (an invitation taken back).
+    async fn admin_delete_user(&self, username: &str) -> Result<(), CognitoError>;
+
     /// `AdminEnableUser`.
     async fn admin_enable_user(&self, username: &str) -> Result<(), CognitoError>;
 

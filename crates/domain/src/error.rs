@@ -29,6 +29,16 @@ pub enum DomainError {
         field: &'static str,
         message: String,
     },
+    /// The change would leave the tenant without an active admin (demoting or disabling the
+    /// last one); nothing was changed.
+    #[error("the tenant's last active admin cannot be demoted or disabled")]
+    LastAdmin,
+    /// A member with that `sub` is in the tenant already.
+    #[error("the member exists")]
+    MemberExists,
+    /// The member was disabled by an admin after their token was issued.
+    #[error("the member is disabled")]
+    MemberDisabled,
     /// The database failed. The message is for logs only.
     #[error("database error")]
     Database(String),
@@ -45,7 +55,10 @@ impl DomainError {
         match self {
             DomainError::NotFound => "NOT_FOUND",
             DomainError::Forbidden { .. } => "FORBIDDEN",
-            DomainError::Conflict { .. } => "CONFLICT",
+            DomainError::Conflict { .. } | DomainError::LastAdmin | DomainError::MemberExists => {
+                "CONFLICT"
+            }
+            DomainError::MemberDisabled => "FORBIDDEN",
             DomainError::InvalidInput { .. } => "BAD_USER_INPUT",
             DomainError::Database(_) => "INTERNAL",
             DomainError::Unavailable(_) => "SERVICE_UNAVAILABLE",

@@ -1,25 +1,72 @@
-//! Members: the people of a tenant, synced just in time from their tokens.
+//! Members: the people of a tenant, synced just in time from their tokens, and managed by the
+//! tenant's admins (invited, given a role, disabled, enabled).
+//!
+//! A member's `role` and `status` are what cognigraph last set or saw. The rule that keeps them
+//! true to Cognito: a token issued after the member's last admin change (`changed_at`) reflects
+//! that change, so its role is taken (a role change whose database write failed heals on the
+//! member's next token), and it proves the user enabled; a token issued before it does not.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, Order, PaginatorTrait as _,
+    QueryFilter, QuerySelect as _,
+};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{self, Entity};
 use crate::input;
 use crate::store::{self, MemberCol, MemberModel, MemberRow, Members};
-use crate::{Action, Db, DomainError, Role, Scope, TenantId};
+use crate::{Action, Db, DomainError, Page, PageRequest, Role, Scope, TenantId};
 
 /// Longest `sub` and username accepted, in characters.
 const MAX_NAME: usize = 255;
-/// Longest email accepted (RFC 5321 path limit, rounded up).
-/// The longest email kept (longer ones are refused by `enter`).
+/// The longest email kept (RFC 5321 path limit, rounded up; longer ones are refused by `enter`
+/// and `invite`).
 pub const MAX_EMAIL: usize = 320;
 
-/// A member of a tenant: someone who has used cognigraph with a token of that tenant.
+/// Where a member stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemberStatus {
+    /// Created by an admin; has not used the API yet.
+    Invited,
+    /// Has used the API.
+    Active,
+    /// Disabled by an admin: cannot sign in, and tokens issued before are refused.
+    Disabled,
+}
+
+impl MemberStatus {
+    /// `"invited"`, `"active"` or `"disabled"`, as stored.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MemberStatus::Invited => "invited",
+            MemberStatus::Active => "active",
+            MemberStatus::Disabled => "disabled",
+        }
+    }
+
+    /// The stored name; anything else is read as `Active` (the column's default).
+    fn from_stored(stored: &str) -> Self {
+        match stored {
+            "invited" => MemberStatus::Invited,
+            "disabled" => MemberStatus::Disabled,
+            _ => MemberStatus::Active,
+        }
+    }
+}
+
+fn role_from_stored(stored: Option<&str>) -> Option<Role> {
+    Role::ALL
+        .into_iter()
+        .find(|role| Some(role.as_str()) == stored)
+}
+
+/// A member of a tenant: someone who has used cognigraph with a token of that tenant, or whom
+/// an admin invited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub id: Uuid,
@@ -28,8 +75,17 @@ pub struct Member {
     pub username: String,
     /// Only admins may see it: the GraphQL layer applies [`Action::ReadMemberEmail`].
     pub email: Option<String>,
+    /// When the member was invited or, if they were not, first used the API.
     pub first_seen_at: DateTime<Utc>,
+    /// The member's latest request (for an invited member not seen yet: the invitation).
     pub last_seen_at: DateTime<Utc>,
+    /// The role cognigraph last set or saw; `None` for members not seen since roles were kept.
+    pub role: Option<Role>,
+    pub status: MemberStatus,
+    /// Starts at 1; every admin change increments it.
+    pub version: i32,
+    /// When an admin last changed the role or status.
+    pub changed_at: Option<DateTime<Utc>>,
 }
 
 /// What the server knows about the caller from its token (and Cognito's user info).
@@ -38,6 +94,8 @@ pub struct MemberProfile {
     pub username: String,
     /// `None` means "not known": a stored email is kept, not erased.
     pub email: Option<String>,
+    /// The token's `iat`. `None` is taken as older than any admin change.
+    pub token_issued_at: Option<DateTime<Utc>>,
 }
 
 impl From<MemberModel> for Member {
@@ -49,6 +107,10 @@ impl From<MemberModel> for Member {
             email: row.email,
             first_seen_at: row.first_seen_at,
             last_seen_at: row.last_seen_at,
+            role: role_from_stored(row.role.as_deref()),
+            status: MemberStatus::from_stored(&row.status),
+            version: row.version,
+            changed_at: row.changed_at,
         }
     }
 }
@@ -91,6 +153,11 @@ pub async fn enter(
                 email: email.clone(),
                 first_seen_at: now,
                 last_seen_at: now,
+                role: Some(role.as_str().to_owned()),
+                status: MemberStatus::Active.as_str().to_owned(),
+                version: 1,
+                changed_by: None,
+                changed_at: None,
             };
             let conflict = OnConflict::columns([MemberCol::TenantId, MemberCol::Sub])
                 .do_nothing()
@@ -118,6 +185,18 @@ pub async fn enter(
     };
 
     let scope = Scope::new(scope.tenant().clone(), role, existing.id);
+    // A token issued after the last admin change tells the truth about Cognito: its groups,
+    // and that the user is enabled (a disabled user gets no tokens).
+    let token_is_newer = match (existing.changed_at, profile.token_issued_at) {
+        (None, _) => true,
+        (Some(changed), Some(issued)) => issued > changed,
+        (Some(_), None) => false,
+    };
+    let stored_role = role_from_stored(existing.role.as_deref());
+    let status = MemberStatus::from_stored(&existing.status);
+    if status == MemberStatus::Disabled && !token_is_newer {
+        return Err(DomainError::MemberDisabled);
+    }
     let email = email.or(existing.email.clone());
     let mut changed = Vec::new();
     if existing.username != username {
@@ -126,13 +205,45 @@ pub async fn enter(
     if existing.email != email {
         changed.push("email");
     }
+    let mut row = MemberRow {
+        username: Set(username.clone()),
+        email: Set(email),
+        last_seen_at: Set(now),
+        ..Default::default()
+    };
+    if stored_role != Some(role) && token_is_newer {
+        row.role = Set(Some(role.as_str().to_owned()));
+        if let Some(from) = stored_role {
+            audit::record(
+                &scope,
+                &txn,
+                "member.role_synced",
+                Entity::Member,
+                existing.id,
+                json!({ "from": from.as_str(), "to": role.as_str() }),
+            )
+            .await?;
+        }
+    }
+    if status != MemberStatus::Active {
+        row.status = Set(MemberStatus::Active.as_str().to_owned());
+        let action = if status == MemberStatus::Invited {
+            "member.joined"
+        } else {
+            "member.status_synced"
+        };
+        audit::record(
+            &scope,
+            &txn,
+            action,
+            Entity::Member,
+            existing.id,
+            json!({ "username": username, "from": status.as_str() }),
+        )
+        .await?;
+    }
     store::update::<Members>(&scope)
-        .set(MemberRow {
-            username: Set(username),
-            email: Set(email),
-            last_seen_at: Set(now),
-            ..Default::default()
-        })
+        .set(row)
         .filter(MemberCol::Id.eq(existing.id))
         .exec(&txn)
         .await?;
@@ -151,17 +262,242 @@ pub async fn enter(
     Ok(scope)
 }
 
-/// Every member of the tenant, by username. Needs [`Action::ReadMembers`] (admin).
-pub async fn list(scope: &Scope, db: &Db) -> Result<Vec<Member>, DomainError> {
+/// The tenant's members, oldest first (by id: creation order), optionally only those of one
+/// `status`. Needs [`Action::ReadMembers`] (admin). Pages through the `(tenant_id, id)` key or,
+/// with a status, the `(tenant_id, status, id)` index.
+pub async fn page(
+    scope: &Scope,
+    db: &Db,
+    status: Option<MemberStatus>,
+    request: PageRequest,
+) -> Result<Page<Member>, DomainError> {
     scope.authorize(Action::ReadMembers)?;
     let txn = db.read(scope).await?;
-    let rows = store::select::<Members>(scope)
-        .order_by_asc(MemberCol::Username)
-        .order_by_asc(MemberCol::Id)
-        .all(&txn)
-        .await?;
+    let mut query = store::select::<Members>(scope);
+    if let Some(status) = status {
+        query = query.filter(MemberCol::Status.eq(status.as_str()));
+    }
+    let rows = store::page(&txn, query, Order::Asc, &request).await?;
     txn.commit().await?;
-    Ok(rows.into_iter().map(Member::from).collect())
+    Ok(rows.map(Member::from))
+}
+
+/// An email address for an invitation: trimmed, at most [`MAX_EMAIL`] characters, one `@` with
+/// text on both sides, a dot in the domain, and no whitespace or control characters. (Cognito
+/// checks it again; this refuses what is surely not an address before anything is created.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses `raw`; [`DomainError::InvalidInput`] on field `email` otherwise.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let email = input::required_text("email", raw, MAX_EMAIL)?;
+        let shaped = email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        });
+        if !shaped {
+            return Err(DomainError::invalid(
+                "email",
+                "must be an address such as ann@example.com",
+            ));
+        }
+        if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(DomainError::invalid("email", "must not contain spaces"));
+        }
+        Ok(Self(email))
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A user an admin created in Cognito, to be recorded as an invited member of the admin's
+/// tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// The new user's `sub`.
+    pub sub: String,
+    /// Their username.
+    pub username: String,
+    /// Their email.
+    pub email: Email,
+    /// The role their groups grant.
+    pub role: Role,
+}
+
+/// Records an invited member (status `invited`, version 1, `changed_by` the admin) with the
+/// audit event `member.invited`. Needs [`Action::ManageMembers`] (admin). A member with the same
+/// `sub` in the tenant already is [`DomainError::MemberExists`].
+pub async fn invite(scope: &Scope, db: &Db, invitation: Invitation) -> Result<Member, DomainError> {
+    scope.authorize(Action::ManageMembers)?;
+    let sub = input::exact_text("sub", &invitation.sub, MAX_NAME)?;
+    let username = input::required_text("username", &invitation.username, MAX_NAME)?;
+    let email = invitation.email.0;
+    let now = store::now();
+    let row = MemberModel {
+        tenant_id: scope.tenant().as_str().to_owned(),
+        id: Uuid::now_v7(),
+        sub,
+        username,
+        email: Some(email.clone()),
+        first_seen_at: now,
+        last_seen_at: now,
+        role: Some(invitation.role.as_str().to_owned()),
+        status: MemberStatus::Invited.as_str().to_owned(),
+        version: 1,
+        changed_by: Some(scope.actor_id()),
+        changed_at: Some(now),
+    };
+    let txn = db.write(scope).await?;
+    let conflict = OnConflict::columns([MemberCol::TenantId, MemberCol::Sub])
+        .do_nothing()
+        .to_owned();
+    if !store::insert_unless_conflict(scope, &txn, MemberRow::from(row.clone()), conflict).await? {
+        return Err(DomainError::MemberExists);
+    }
+    audit::record(
+        scope,
+        &txn,
+        "member.invited",
+        Entity::Member,
+        row.id,
+        json!({ "email": email, "role": invitation.role.as_str() }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row.into())
+}
+
+/// An admin's change to a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    /// A new role.
+    Role(Role),
+    /// A new status (`Disabled`, or back to `Active` or `Invited` when enabled).
+    Status(MemberStatus),
+}
+
+/// The member `id` of the caller's tenant, for an admin change made against
+/// `expected_version`, with the change checked: [`DomainError::NotFound`],
+/// [`DomainError::Conflict`] (another version), [`DomainError::LastAdmin`]. Changes nothing:
+/// the server checks before it asks Cognito, and [`change`] checks again as it writes. Needs
+/// [`Action::ManageMembers`] (admin).
+pub async fn check_change(
+    scope: &Scope,
+    db: &Db,
+    id: Uuid,
+    expected_version: i32,
+    change: MemberChange,
+) -> Result<Member, DomainError> {
+    scope.authorize(Action::ManageMembers)?;
+    let txn = db.read(scope).await?;
+    let member = store::load_for_write::<Members, _>(scope, &txn, id, expected_version).await?;
+    keeps_an_admin(scope, &txn, &member, change).await?;
+    txn.commit().await?;
+    Ok(member.into())
+}
+
+/// Applies an admin's `change` to member `id` if it is still at `expected_version`: the row
+/// (version + 1, `changed_by`, `changed_at`) and the audit event (`member.role_changed`,
+/// `member.disabled`, `member.enabled`) in one transaction. Refuses what [`check_change`]
+/// refuses, checked again inside the transaction (on PostgreSQL the tenant's active admins are
+/// locked first, so two admins demoting each other at once cannot both succeed). Needs
+/// [`Action::ManageMembers`] (admin).
+pub async fn change(
+    scope: &Scope,
+    db: &Db,
+    id: Uuid,
+    expected_version: i32,
+    change: MemberChange,
+) -> Result<Member, DomainError> {
+    scope.authorize(Action::ManageMembers)?;
+    let txn = db.write(scope).await?;
+    let old = store::load_for_write::<Members, _>(scope, &txn, id, expected_version).await?;
+    keeps_an_admin(scope, &txn, &old, change).await?;
+    let mut new = old.clone();
+    let (action, detail) = match change {
+        MemberChange::Role(role) => {
+            new.role = Some(role.as_str().to_owned());
+            (
+                "member.role_changed",
+                json!({ "from": old.role, "to": role.as_str() }),
+            )
+        }
+        MemberChange::Status(status) => {
+            new.status = status.as_str().to_owned();
+            let action = if status == MemberStatus::Disabled {
+                "member.disabled"
+            } else {
+                "member.enabled"
+            };
+            (action, json!({ "from": old.status, "to": status.as_str() }))
+        }
+    };
+    let (new, _) = store::write::<Members, _>(scope, &txn, old, new).await?;
+    audit::record(scope, &txn, action, Entity::Member, id, detail).await?;
+    txn.commit().await?;
+    Ok(new.into())
+}
+
+/// Records that an admin signed member `id` out everywhere (audit event `member.signed_out`);
+/// the member row is unchanged. Needs [`Action::ManageMembers`] (admin).
+pub async fn record_sign_out(scope: &Scope, db: &Db, id: Uuid) -> Result<Member, DomainError> {
+    scope.authorize(Action::ManageMembers)?;
+    let txn = db.write(scope).await?;
+    let member = store::select_by_id::<Members>(scope, id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    audit::record(
+        scope,
+        &txn,
+        "member.signed_out",
+        Entity::Member,
+        id,
+        json!({}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(member.into())
+}
+
+/// [`DomainError::LastAdmin`] when `change` takes an active admin's role or status away and no
+/// other active admin is left in the tenant.
+async fn keeps_an_admin<C: ConnectionTrait>(
+    scope: &Scope,
+    conn: &C,
+    member: &MemberModel,
+    change: MemberChange,
+) -> Result<(), DomainError> {
+    let is_active_admin = member.status == MemberStatus::Active.as_str()
+        && member.role.as_deref() == Some(Role::Admin.as_str());
+    let takes_it_away = match change {
+        MemberChange::Role(role) => role != Role::Admin,
+        MemberChange::Status(status) => status == MemberStatus::Disabled,
+    };
+    if !is_active_admin || !takes_it_away {
+        return Ok(());
+    }
+    let mut others = store::select::<Members>(scope)
+        .filter(MemberCol::Role.eq(Role::Admin.as_str()))
+        .filter(MemberCol::Status.eq(MemberStatus::Active.as_str()))
+        .filter(MemberCol::Id.ne(member.id))
+        .select_only()
+        .column(MemberCol::Id);
+    if conn.get_database_backend() == DbBackend::Postgres {
+        // SQLite serializes write transactions already.
+        others = others.lock_exclusive();
+    }
+    if others.count(conn).await? == 0 {
+        return Err(DomainError::LastAdmin);
+    }
+    Ok(())
 }
 
 /// One member by id. Members appear as creators and assignees, so this needs only

@@ -20,10 +20,13 @@ pub enum Action {
     AssignTask,
     SetTaskStatus,
     DeleteTask,
-    /// List the tenant's members (`members::list`).
+    /// List the tenant's members (`members::page`).
     ReadMembers,
     /// Field policy for `Member.email`, enforced by the GraphQL layer.
     ReadMemberEmail,
+    /// Invite members, change their role, disable, enable and sign them out
+    /// (`members::invite`, `members::change`, `members::record_sign_out`).
+    ManageMembers,
     /// Field policy for `Project.budget`, enforced by the GraphQL layer.
     ReadBudget,
     ReadAuditLog,
@@ -31,7 +34,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::ReadProjects,
         Action::CreateProject,
         Action::UpdateProject,
@@ -45,6 +48,7 @@ impl Action {
         Action::DeleteTask,
         Action::ReadMembers,
         Action::ReadMemberEmail,
+        Action::ManageMembers,
         Action::ReadBudget,
         Action::ReadAuditLog,
     ];
@@ -64,6 +68,7 @@ impl Action {
             | Action::DeleteTask
             | Action::ReadMembers
             | Action::ReadMemberEmail
+            | Action::ManageMembers
             | Action::ReadBudget
             | Action::ReadAuditLog => Role::Admin,
         }
@@ -90,6 +95,7 @@ impl Action {
             Action::DeleteTask => "delete_task",
             Action::ReadMembers => "read_members",
             Action::ReadMemberEmail => "read_member_email",
+            Action::ManageMembers => "manage_members",
             Action::ReadBudget => "read_budget",
             Action::ReadAuditLog => "read_audit_log",
         }

@@ -433,6 +433,13 @@ pub struct Settings {
     #[arg(long, env = "REVOCATION_CHECK", value_enum, default_value_t = RevocationCheck::Off)]
     pub revocation_check: RevocationCheck,
 
+    /// Whether tenant admins may manage their tenant's users through the API (`inviteMember`,
+    /// `setMemberRole`, `disableMember`, `enableMember`, `signOutMember`). Off by default: those
+    /// mutations answer FORBIDDEN `user_management_disabled`. On, the service's AWS credentials
+    /// (the standard chain) need the IAM actions the README lists, on the user pool.
+    #[arg(long, env = "USER_MANAGEMENT", default_value_t = false)]
+    pub user_management: bool,
+
     /// Who may introspect the schema.
     #[arg(long, env = "INTROSPECTION", value_enum, default_value_t = IntrospectionPolicy::Authenticated)]
     pub introspection: IntrospectionPolicy,

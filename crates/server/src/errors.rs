@@ -33,8 +33,15 @@ pub enum ApiError {
         /// What is wrong with it.
         message: String,
     },
-    /// A write that lost a race (stale `expectedVersion`).
-    Conflict(String),
+    /// A write the current state refuses.
+    Conflict {
+        /// `stale_version` (the `expectedVersion` is not the current one), `member_exists` (an
+        /// invitation to an address that has an account, in any tenant) or `last_admin` (the
+        /// change would leave the tenant without an active admin).
+        reason: &'static str,
+        /// What happened, for people.
+        message: String,
+    },
     /// A bug or an outage; the detail is logged, never sent.
     Internal(String),
 }
@@ -47,7 +54,7 @@ impl ApiError {
             Self::Forbidden { .. } => "not allowed",
             Self::NotFound => "not found",
             Self::ServiceUnavailable { .. } => "temporarily unavailable; try again later",
-            Self::BadUserInput { message, .. } | Self::Conflict(message) => message,
+            Self::BadUserInput { message, .. } | Self::Conflict { message, .. } => message,
             Self::Internal(_) => "internal error",
         }
     }
@@ -60,8 +67,39 @@ impl ApiError {
             Self::NotFound => "NOT_FOUND",
             Self::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE",
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
-            Self::Conflict(_) => "CONFLICT",
+            Self::Conflict { .. } => "CONFLICT",
             Self::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl ApiError {
+    /// The one answer to inviting an address that has an account, whichever tenant it is in.
+    pub fn member_exists() -> Self {
+        Self::Conflict {
+            reason: "member_exists",
+            message: "a user with that email exists".to_owned(),
+        }
+    }
+}
+
+impl From<cognigraph_cognito::CognitoError> for ApiError {
+    /// Cognito's answers to the admin calls of user management: no such user is NOT_FOUND (as
+    /// a user of another tenant is), an existing username or email CONFLICT `member_exists`,
+    /// throttling and outages SERVICE_UNAVAILABLE `identity_provider_unavailable`; anything else
+    /// (a missing IAM permission, a missing group) is logged and INTERNAL.
+    fn from(error: cognigraph_cognito::CognitoError) -> Self {
+        use cognigraph_cognito::CognitoError as E;
+        match error {
+            E::UserNotFound => Self::NotFound,
+            E::UsernameExists => Self::member_exists(),
+            error if error.is_transient() => {
+                tracing::error!(error = ?error, "Cognito admin call failed");
+                Self::ServiceUnavailable {
+                    reason: "identity_provider_unavailable",
+                }
+            }
+            other => Self::Internal(format!("Cognito admin call failed: {other:?}")),
         }
     }
 }
@@ -74,9 +112,20 @@ impl From<cognigraph_domain::DomainError> for ApiError {
             E::Forbidden { .. } => Self::Forbidden {
                 reason: "insufficient_role",
             },
-            E::Conflict { expected, actual } => Self::Conflict(format!(
-                "expectedVersion {expected} is stale: the current version is {actual}"
-            )),
+            E::Conflict { expected, actual } => Self::Conflict {
+                reason: "stale_version",
+                message: format!(
+                    "expectedVersion {expected} is stale: the current version is {actual}"
+                ),
+            },
+            E::LastAdmin => Self::Conflict {
+                reason: "last_admin",
+                message: "the tenant's last active admin cannot be demoted or disabled".to_owned(),
+            },
+            E::MemberExists => Self::member_exists(),
+            E::MemberDisabled => Self::Forbidden {
+                reason: "member_disabled",
+            },
             E::InvalidInput { field, message } => Self::BadUserInput {
                 field: field.to_owned(),
                 message: format!("{field}: {message}"),
@@ -119,7 +168,8 @@ impl From<ApiError> for async_graphql::Error {
             match &error {
                 ApiError::Unauthenticated { reason }
                 | ApiError::Forbidden { reason }
-                | ApiError::ServiceUnavailable { reason } => {
+                | ApiError::ServiceUnavailable { reason }
+                | ApiError::Conflict { reason, .. } => {
                     ext.set("reason", *reason);
                 }
                 ApiError::BadUserInput { field, .. } => ext.set("field", field.as_str()),

@@ -37,6 +37,17 @@ impl Membership {
         }
     }
 
+    /// Forgets the scopes of `sub` in `tenant`, so that their next request enters again (and
+    /// meets a change an admin just made, such as a disable). Other instances notice within
+    /// the cache's minute.
+    pub async fn forget(&self, tenant: &TenantId, sub: &str) {
+        for role in Role::ALL {
+            self.scopes
+                .invalidate(&(tenant.clone(), sub.to_owned(), role))
+                .await;
+        }
+    }
+
     /// The database.
     pub fn db(&self) -> &Db {
         &self.db
@@ -67,6 +78,10 @@ impl Membership {
                 .email(resolved)
                 .filter(|email| email.chars().count() <= members::MAX_EMAIL)
                 .map(str::to_owned),
+            token_issued_at: principal
+                .issued_at()
+                .and_then(|iat| i64::try_from(iat).ok())
+                .and_then(|iat| chrono::DateTime::from_timestamp(iat, 0)),
         };
         self.scopes
             .try_get_with(key, async {
@@ -74,6 +89,9 @@ impl Membership {
             })
             .await
             .map_err(|error: Arc<DomainError>| match &*error {
+                DomainError::MemberDisabled => ApiError::Forbidden {
+                    reason: "member_disabled",
+                },
                 DomainError::InvalidInput { field, .. } => {
                     tracing::warn!(%field, "member profile refused");
                     ApiError::Forbidden {

@@ -17,6 +17,7 @@ use crate::{
     config::{IntrospectionPolicy, MigrateOnStart, Settings},
     graphql::{self, SchemaOptions},
     http::{self, App, AppState, ConnectionLimits, GraphiqlOptions},
+    member_admin::MemberAdmin,
     membership::Membership,
     metrics::Metrics,
     tenancy::TenantResolver,
@@ -104,6 +105,20 @@ impl Application {
         verifier: Arc<CognitoVerifier>,
         user_pool: Arc<dyn UserPool>,
     ) -> Result<Self, StartupError> {
+        let db = Db::connect(settings.database_url.expose()).await?;
+        prepare_database(&db, settings.migrate).await?;
+        let membership = Membership::new(db.clone());
+        let role_groups = RoleGroups::new(
+            &settings.roles.admin_group,
+            &settings.roles.editor_group,
+            &settings.roles.viewer_group,
+        );
+        let member_admin = MemberAdmin::new(
+            settings.user_management,
+            Arc::clone(&user_pool),
+            role_groups.clone(),
+            membership.clone(),
+        );
         let schema = graphql::build(
             &SchemaOptions {
                 max_depth: settings.limits.max_depth,
@@ -112,11 +127,10 @@ impl Application {
                 introspection_off: settings.introspection == IntrospectionPolicy::Off,
             },
             Some(Arc::clone(&verifier)),
+            Some(member_admin),
         );
-        let db = Db::connect(settings.database_url.expose()).await?;
-        prepare_database(&db, settings.migrate).await?;
         let state = AppState::new(App {
-            membership: Membership::new(db.clone()),
+            membership,
             schema,
             verifier: Arc::clone(&verifier),
             tenants: TenantResolver::new(
@@ -126,11 +140,7 @@ impl Application {
             ),
             user_pool,
             revocation_check: settings.revocation_check,
-            role_groups: RoleGroups::new(
-                &settings.roles.admin_group,
-                &settings.roles.editor_group,
-                &settings.roles.viewer_group,
-            ),
+            role_groups,
             limits: settings.limits.clone(),
             introspection: settings.introspection,
             metrics: Metrics::default(),

@@ -16,6 +16,11 @@ pub(crate) mod members {
         pub email: Option<String>,
         pub first_seen_at: DateTimeUtc,
         pub last_seen_at: DateTimeUtc,
+        pub role: Option<String>,
+        pub status: String,
+        pub version: i32,
+        pub changed_by: Option<Uuid>,
+        pub changed_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

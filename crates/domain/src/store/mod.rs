@@ -73,6 +73,16 @@ macro_rules! tenant_table {
 }
 
 tenant_table!(Members, MemberCol);
+// Members are versioned by admin changes alone: `changed_by` and `changed_at` are their
+// `updated_by` and `updated_at` (a member's own requests move `last_seen_at`, not these).
+impl Versioned for Members {
+    const VERSION: Self::Column = MemberCol::Version;
+    const UPDATED_BY: Self::Column = MemberCol::ChangedBy;
+    const UPDATED_AT: Self::Column = MemberCol::ChangedAt;
+    fn version_of(model: &Self::Model) -> i32 {
+        model.version
+    }
+}
 tenant_table!(Projects, ProjectCol, versioned);
 tenant_table!(Tasks, TaskCol, versioned);
 tenant_table!(AuditEvents, AuditEventCol);

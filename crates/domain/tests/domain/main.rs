@@ -16,6 +16,7 @@ mod audit;
 mod concurrency;
 mod isolation;
 mod lifecycle;
+mod member_admin;
 mod members;
 mod pagination;
 mod plumbing;
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
         ("concurrency", concurrency::tests()),
         ("isolation", isolation::tests()),
         ("lifecycle", lifecycle::tests()),
+        ("member_admin", member_admin::tests()),
         ("members", members::tests()),
         ("pagination", pagination::tests()),
         ("plumbing", plumbing::tests()),

@@ -31,6 +31,7 @@ fn policy_table() {
         (DeleteProject, Role::Admin),
         (DeleteTask, Role::Admin),
         (ReadMembers, Role::Admin),
+        (ManageMembers, Role::Admin),
         (ReadMemberEmail, Role::Admin),
         (ReadBudget, Role::Admin),
         (ReadAuditLog, Role::Admin),
@@ -116,7 +117,10 @@ async fn perform(
         }
         Action::DeleteTask => tasks::delete(scope, db, task.id, task.version).await?,
         Action::ReadMembers => {
-            members::list(scope, db).await?;
+            crate::support::all_members(scope, db).await?;
+        }
+        Action::ManageMembers => {
+            members::record_sign_out(scope, db, admin.actor_id()).await?;
         }
         // Field policies: the GraphQL layer asks the scope.
         Action::ReadMemberEmail | Action::ReadBudget => scope.authorize(action)?,

@@ -9,7 +9,7 @@ use cognigraph_domain::members::{self, MemberProfile};
 use cognigraph_domain::projects::{self, NewProject, Project};
 use cognigraph_domain::tasks::{self, NewTask, Task};
 use cognigraph_domain::testing::{PostgresDatabase, create_postgres_database};
-use cognigraph_domain::{Action, Db, DomainError, Role, Scope, TenantId};
+use cognigraph_domain::{Action, Db, DomainError, PageRequest, Role, Scope, TenantId};
 use sea_orm::sqlx::{self, Connection, Row, TypeInfo, ValueRef};
 use uuid::Uuid;
 
@@ -278,10 +278,20 @@ pub(crate) async fn enter(db: &Db, tenant_id: &str, role: Role, sub: &str) -> Sc
         MemberProfile {
             username: sub.to_owned(),
             email: Some(format!("{sub}@example.com")),
+            token_issued_at: None,
         },
     )
     .await
     .unwrap()
+}
+
+/// Every member of `scope`'s tenant, oldest first (one page of 100).
+pub(crate) async fn all_members(
+    scope: &Scope,
+    db: &Db,
+) -> Result<Vec<members::Member>, DomainError> {
+    let page = members::page(scope, db, None, PageRequest::first(100)).await?;
+    Ok(page.items.into_iter().map(|(_, member)| member).collect())
 }
 
 pub(crate) fn new_project(name: &str) -> NewProject {

@@ -18,6 +18,7 @@ pub struct Principal {
     scopes: BTreeSet<String>,
     client_id: Option<String>,
     expires_at: u64,
+    issued_at: Option<u64>,
     tenant: TenantLookup,
     email_claim: Option<String>,
 }
@@ -38,6 +39,7 @@ impl Principal {
             scopes: token.scopes().clone(),
             client_id: token.client_id().map(str::to_owned),
             expires_at: token.expires_at(),
+            issued_at: token.issued_at(),
             tenant,
             email_claim: token
                 .claim("email")
@@ -61,6 +63,7 @@ impl Principal {
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             client_id: Some("testclient".to_owned()),
             expires_at: u64::MAX,
+            issued_at: None,
             tenant: TenantLookup::known(Resolved {
                 tenant: tenant.map_or(crate::tenancy::TenantStatus::Missing, |t| {
                     crate::tenancy::TenantStatus::Member(
@@ -71,6 +74,11 @@ impl Principal {
             }),
             email_claim: None,
         }
+    }
+
+    /// `iat`, when the token has one.
+    pub fn issued_at(&self) -> Option<u64> {
+        self.issued_at
     }
 
     /// `sub`.

@@ -41,6 +41,15 @@ impl RoleGroups {
         }
     }
 
+    /// The group that grants `role`.
+    pub fn group_of(&self, role: Role) -> &str {
+        match role {
+            Role::Admin => &self.admin,
+            Role::Editor => &self.editor,
+            Role::Viewer => &self.viewer,
+        }
+    }
+
     /// The highest role any of `groups` grants.
     pub fn role_of(&self, groups: &BTreeSet<String>) -> Option<Role> {
         if groups.contains(&self.admin) {

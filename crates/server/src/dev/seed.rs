@@ -156,6 +156,11 @@ pub fn env_file(seeded: &SeededPool, emulator: &str, database_url: &str) -> Stri
         // A front end in development (`npm run dev` and the like) on its usual port.
         ("CORS_ORIGINS", "http://localhost:3000".to_owned()),
         ("GRAPHIQL_DEFAULT_HEADERS", headers.to_string()),
+        // Admins manage their tenant's users; the emulator accepts any credentials for the
+        // admin calls (a real pool takes the standard chain's, never these).
+        ("USER_MANAGEMENT", "true".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
     ];
     let mut out =
         String::from("# Written by `cognigraph dev seed` (just dev). Development only.\n");
@@ -362,6 +367,7 @@ pub async fn seed_data(
             let profile = MemberProfile {
                 username: user.username.to_owned(),
                 email: Some(format!("{}@{}.example.com", user.username, user.tenant)),
+                token_issued_at: None,
             };
             let scope = members::enter(&db, tenant.clone(), role, sub, profile).await?;
             scopes.push(scope);

@@ -1,15 +1,44 @@
-//! Members of the caller's tenant (synced from Cognito on their first request).
+//! Members of the caller's tenant (synced from Cognito on their first request), and the
+//! mutations of tenant user management (`crate::member_admin`).
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use cognigraph_authz_macros::authorized;
-use cognigraph_domain::members::{self, Member as DomainMember};
+use cognigraph_domain::members::{self, Member as DomainMember, MemberStatus};
 
 use super::{
-    connection::page_cost,
+    connection::{PageOf, connection, page_cost, page_request},
     context::{DomainResultExt as _, TenantContext},
+    inputs::parse_id,
     policies,
 };
+use crate::{
+    authz::{Role, RoleValue},
+    errors::ApiError,
+    member_admin::MemberAdmin,
+};
+
+/// Where a member stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "MemberStatus", remote = "MemberStatus")]
+pub(crate) enum MemberStatusValue {
+    /// Invited by an admin; has not used the API yet.
+    Invited,
+    /// Has used the API.
+    Active,
+    /// Disabled by an admin: cannot sign in, and earlier tokens are refused.
+    Disabled,
+}
+
+/// A member to invite.
+#[derive(InputObject, Debug)]
+pub(crate) struct InviteMemberInput {
+    /// Their email address: it becomes their username, and Cognito sends the invitation with a
+    /// temporary password there.
+    email: String,
+    /// The role their group grants.
+    role: RoleValue,
+}
 
 /// A user of the tenant.
 #[derive(Debug, Clone)]
@@ -19,7 +48,7 @@ pub(crate) struct Member(pub(super) DomainMember);
 #[Object]
 impl Member {
     /// The member id.
-    async fn id(&self) -> async_graphql::ID {
+    async fn id(&self) -> ID {
         self.0.id.into()
     }
 
@@ -39,14 +68,30 @@ impl Member {
         self.0.email.as_deref()
     }
 
-    /// The member's first request.
+    /// When the member was invited or, if not, made their first request.
     async fn first_seen_at(&self) -> DateTime<Utc> {
         self.0.first_seen_at
     }
 
-    /// The member's latest request (to within a minute).
+    /// The member's latest request (to within a minute); for an invited member, the invitation.
     async fn last_seen_at(&self) -> DateTime<Utc> {
         self.0.last_seen_at
+    }
+
+    /// The role, as an admin last set it or the member's latest token showed it; `null` until
+    /// a member from before roles were kept makes a request.
+    async fn role(&self) -> Option<RoleValue> {
+        self.0.role.map(RoleValue::from)
+    }
+
+    /// Where the member stands.
+    async fn status(&self) -> MemberStatusValue {
+        self.0.status.into()
+    }
+
+    /// The version, for `expectedVersion` on the next admin change.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
 }
 
@@ -56,13 +101,120 @@ pub(super) struct MembersQuery;
 #[authorized]
 #[Object]
 impl MembersQuery {
-    /// Every member of the caller's tenant. Admins only.
+    /// The tenant's members, oldest first, optionally only those with `status`. Admins only.
     #[auth(policies::READ_MEMBERS)]
-    // Not paged yet: counted as a full page of the largest size.
-    #[graphql(complexity = "page_cost(Some(100), child_complexity)")]
-    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Member>>> {
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<MemberStatusValue>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Option<PageOf<Member>>> {
         let tenant = TenantContext::of(ctx).await?;
-        let members = members::list(&tenant.scope, &tenant.db).await.api()?;
-        Ok(Some(members.into_iter().map(Member).collect()))
+        let page = page_request(ctx, first, after.as_deref())?;
+        let members = members::page(&tenant.scope, &tenant.db, status.map(Into::into), page)
+            .await
+            .api()?;
+        Ok(Some(connection(members, Member)))
+    }
+}
+
+#[derive(Default, Debug)]
+pub(super) struct MembersMutation;
+
+/// The member admin, when the schema has one (it always does when served).
+fn member_admin<'a>(ctx: &Context<'a>) -> Result<&'a MemberAdmin, ApiError> {
+    ctx.data_opt::<MemberAdmin>()
+        .ok_or_else(|| ApiError::Internal("the schema has no member admin".to_owned()))
+}
+
+#[authorized]
+#[Object]
+impl MembersMutation {
+    /// Invites a user into the caller's tenant: Cognito creates them (their tenant is the
+    /// caller's, never an input) and emails them a temporary password; they join with `role`'s
+    /// group and status `INVITED`. An address that has an account, in this tenant or any other,
+    /// is `CONFLICT` (`member_exists`). Admins only, when user management is on (else
+    /// `FORBIDDEN`, `user_management_disabled`).
+    #[auth(policies::MANAGE_MEMBERS)]
+    async fn invite_member(
+        &self,
+        ctx: &Context<'_>,
+        input: InviteMemberInput,
+    ) -> async_graphql::Result<Option<Member>> {
+        let tenant = TenantContext::of(ctx).await?;
+        let member = member_admin(ctx)?
+            .invite(&tenant.scope, &input.email, input.role.into())
+            .await?;
+        Ok(Some(Member(member)))
+    }
+
+    /// Gives a member `role`, if they are still at `expectedVersion`: their groups change and
+    /// they are signed out everywhere, so their next tokens carry the new role (access tokens
+    /// issued before keep the old one until they expire, unless the revocation check is on).
+    /// Demoting the tenant's last active admin is `CONFLICT` (`last_admin`). Admins only.
+    #[auth(policies::MANAGE_MEMBERS)]
+    async fn set_member_role(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        role: RoleValue,
+        expected_version: i32,
+    ) -> async_graphql::Result<Option<Member>> {
+        let tenant = TenantContext::of(ctx).await?;
+        let id = parse_id("memberId", &member_id)?;
+        let member = member_admin(ctx)?
+            .set_role(&tenant.scope, id, expected_version, Role::from(role))
+            .await?;
+        Ok(Some(Member(member)))
+    }
+
+    /// Disables a member, if they are still at `expectedVersion`: they cannot sign in, are
+    /// signed out everywhere, and tokens they hold are refused (`FORBIDDEN`, `member_disabled`).
+    /// Disabling the tenant's last active admin is `CONFLICT` (`last_admin`). Admins only.
+    #[auth(policies::MANAGE_MEMBERS)]
+    async fn disable_member(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        expected_version: i32,
+    ) -> async_graphql::Result<Option<Member>> {
+        let tenant = TenantContext::of(ctx).await?;
+        let id = parse_id("memberId", &member_id)?;
+        let member = member_admin(ctx)?
+            .disable(&tenant.scope, id, expected_version)
+            .await?;
+        Ok(Some(Member(member)))
+    }
+
+    /// Enables a disabled member again, if they are still at `expectedVersion`. Admins only.
+    #[auth(policies::MANAGE_MEMBERS)]
+    async fn enable_member(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        expected_version: i32,
+    ) -> async_graphql::Result<Option<Member>> {
+        let tenant = TenantContext::of(ctx).await?;
+        let id = parse_id("memberId", &member_id)?;
+        let member = member_admin(ctx)?
+            .enable(&tenant.scope, id, expected_version)
+            .await?;
+        Ok(Some(Member(member)))
+    }
+
+    /// Signs a member out everywhere: their refresh tokens stop working (access tokens issued
+    /// before stay valid until they expire, unless the revocation check is on). Admins only.
+    #[auth(policies::MANAGE_MEMBERS)]
+    async fn sign_out_member(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+    ) -> async_graphql::Result<Option<Member>> {
+        let tenant = TenantContext::of(ctx).await?;
+        let id = parse_id("memberId", &member_id)?;
+        let member = member_admin(ctx)?.sign_out(&tenant.scope, id).await?;
+        Ok(Some(Member(member)))
     }
 }

@@ -19,6 +19,8 @@ use std::sync::Arc;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use cognigraph_token::CognitoVerifier;
 
+use crate::member_admin::MemberAdmin;
+
 pub use access::FieldPolicy;
 pub use me::Me;
 
@@ -39,6 +41,7 @@ pub struct Mutation(
     signing_keys::SigningKeysMutation,
     projects::ProjectsMutation,
     tasks::TasksMutation,
+    members::MembersMutation,
 );
 
 /// The schema served at `/graphql`.
@@ -58,8 +61,13 @@ pub struct SchemaOptions {
     pub introspection_off: bool,
 }
 
-/// Builds the schema. `verifier` is app data for the fields that manage signing keys.
-pub fn build(options: &SchemaOptions, verifier: Option<Arc<CognitoVerifier>>) -> ApiSchema {
+/// Builds the schema. `verifier` is app data for the fields that manage signing keys,
+/// `member_admin` for the ones that manage members (without it they answer INTERNAL).
+pub fn build(
+    options: &SchemaOptions,
+    verifier: Option<Arc<CognitoVerifier>>,
+    member_admin: Option<MemberAdmin>,
+) -> ApiSchema {
     // Depth is our own check (introspection has its own bound), not async-graphql's `limit_depth`.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .extension(limits::ShapeLimit(limits::ShapeLimits {
@@ -74,6 +82,9 @@ pub fn build(options: &SchemaOptions, verifier: Option<Arc<CognitoVerifier>>) ->
     }
     if let Some(verifier) = verifier {
         builder = builder.data(verifier);
+    }
+    if let Some(member_admin) = member_admin {
+        builder = builder.data(member_admin);
     }
     builder.data(access::AccessTable::from_sdl(&sdl())).finish()
 }

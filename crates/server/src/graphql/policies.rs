@@ -38,6 +38,7 @@ action_rules! {
     SET_TASK_STATUS => SetTaskStatus,
     DELETE_TASK => DeleteTask,
     READ_MEMBERS => ReadMembers,
+    MANAGE_MEMBERS => ManageMembers,
     READ_MEMBER_EMAIL => ReadMemberEmail,
     READ_BUDGET => ReadBudget,
     READ_AUDIT_LOG => ReadAuditLog,

@@ -445,11 +445,14 @@ async fn tokens_and_getuser_answers_never_reach_the_logs() {
         ]),
     );
     let (status, body) = app
-        .query(Some(&token), "{ me { tenant } members { email } }")
+        .query(
+            Some(&token),
+            "{ me { tenant } members { nodes { email } } }",
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        body["data"]["members"][0]["email"],
+        body["data"]["members"]["nodes"][0]["email"],
         "secret-address@example.com"
     );
     // A refused token (bad signature), a revoked one, and one Cognito cannot answer for.

@@ -118,7 +118,7 @@ async fn every_role_against_every_operation() {
                         "query($id: ID!) { task(id: $id) { title } }",
                         json!({"id": task}),
                     ),
-                    "members" => ("{ members { username } }", json!({})),
+                    "members" => ("{ members { nodes { username } } }", json!({})),
                     "auditEvents" => ("{ auditEvents { totalCount } }", json!({})),
                     "createProject" => (
                         "mutation { createProject(input: {name: \"N\"}) { id } }",
@@ -284,8 +284,14 @@ async fn budgets_and_emails_are_admin_fields() {
     // The editor becomes a member (first tenant request) and gets a task assigned.
     let seen = gql(&app, &editor, "{ projects { totalCount } }", json!({})).await;
     assert_eq!(seen["data"]["projects"]["totalCount"], 1, "{seen}");
-    let members = gql(&app, &admin, "{ members { id username } }", json!({})).await;
-    let editor_id = members["data"]["members"]
+    let members = gql(
+        &app,
+        &admin,
+        "{ members { nodes { id username } } }",
+        json!({}),
+    )
+    .await;
+    let editor_id = members["data"]["members"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -589,11 +595,11 @@ async fn members_are_synced_once_not_on_every_request() {
     let body = gql(
         &app,
         &admin,
-        "{ members { username firstSeenAt lastSeenAt } }",
+        "{ members { nodes { username firstSeenAt lastSeenAt } } }",
         json!({}),
     )
     .await;
-    let members = body["data"]["members"].as_array().unwrap();
+    let members = body["data"]["members"]["nodes"].as_array().unwrap();
     assert_eq!(members.len(), 2, "{body}");
     assert!(members.iter().any(|m| m["username"] == "acme-viewer"));
 }
@@ -643,7 +649,7 @@ async fn denied_fields_are_null_in_data_as_the_spec_says() {
     let body = gql(
         &app,
         &viewer,
-        "{ me { username } members { username } projects(first: 1) { edges { node { name budget } } } }",
+        "{ me { username } members { nodes { username } } projects(first: 1) { edges { node { name budget } } } }",
         json!({}),
     )
     .await;
