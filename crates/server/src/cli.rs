@@ -65,8 +65,9 @@ pub enum TokenCommand {
 /// `cognigraph dev …`.
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
-    /// Seed the Cognito emulator with the development pool, groups and users (two tenants),
-    /// sign them in, and write the service's settings and the users' tokens to files.
+    /// Seed the Cognito emulator (or, with --sandbox-region, a real sandbox pool) with the
+    /// development pool, groups and users (two tenants), sign them in, and write the service's
+    /// settings and the users' tokens to files.
     Seed {
         /// The emulator (moto).
         #[arg(
@@ -75,6 +76,12 @@ pub enum DevCommand {
             default_value = "http://127.0.0.1:5000"
         )]
         emulator: String,
+        /// Seed a real sandbox pool in this AWS region instead of the emulator: AWS credentials
+        /// from the standard chain (they need the pool, client, group and admin user actions),
+        /// the endpoint from AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER when set. Never a
+        /// production pool: it sets the users' passwords.
+        #[arg(long, env = "COGNIGRAPH_SANDBOX_REGION")]
+        sandbox_region: Option<String>,
         /// The pool to find or create.
         #[arg(long, default_value = "cognigraph-dev")]
         pool_name: String,

@@ -41,21 +41,21 @@ async fn main() -> anyhow::Result<()> {
             command:
                 DevCommand::Seed {
                     emulator,
+                    sandbox_region,
                     pool_name,
                     env_file,
                     tokens_file,
                     listen_addr,
                 },
         }) => {
-            let api = cognigraph_cognito::CognitoClient::new(
-                &cognigraph_cognito::ClientSettings::emulator(emulator.trim_end_matches('/')),
-            )
-            .await;
+            let target = match sandbox_region {
+                Some(region) => seed::SeedTarget::Sandbox { region },
+                None => seed::SeedTarget::Emulator(emulator),
+            };
+            let api = cognigraph_cognito::CognitoClient::new(&target.client_settings()).await;
             let seeded = seed::seed(&api, &pool_name, seed::DEV_USERS)
                 .await
-                .with_context(|| {
-                    format!("seeding the emulator at {emulator} (is it running? `just emulator`)")
-                })?;
+                .with_context(|| format!("seeding {}", target.describe()))?;
             let folder = env_file
                 .parent()
                 .unwrap_or_else(|| std::path::Path::new("."));
@@ -64,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
                 "sqlite://{}?mode=rwc",
                 folder.join("cognigraph.db").display()
             );
-            std::fs::write(&env_file, seed::env_file(&seeded, &emulator, &database_url))?;
+            std::fs::write(&env_file, seed::env_file(&seeded, &target, &database_url))?;
             std::fs::write(
                 &tokens_file,
                 serde_json::to_string_pretty(&seed::tokens_json(&seeded))?,

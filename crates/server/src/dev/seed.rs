@@ -1,9 +1,46 @@
-//! Seeding an emulator user pool for development: groups, users in two tenants, their tokens.
-//! Re-running it is safe: the pool, app client, groups and users are found or created.
+//! Seeding a user pool for development (the emulator, or a real sandbox pool): groups, users in
+//! two tenants, their tokens, and projects and tasks. Re-running it is safe: the pool, app
+//! client, groups and users are found or created.
 
 use cognigraph_cognito::{
-    CognitoClient, CognitoError, Delivery, NewUser, Tokens, UserPool, UserPoolId,
+    ClientSettings, CognitoClient, CognitoError, Delivery, NewUser, Tokens, UserPool, UserPoolId,
 };
+
+/// Where `cognigraph dev seed` makes its pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeedTarget {
+    /// The emulator (moto) at this URL: its own endpoint, keys URL and test credentials.
+    Emulator(String),
+    /// A real sandbox pool in this region, through the standard AWS configuration: credentials
+    /// from the standard chain, the endpoint from `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`
+    /// or `AWS_ENDPOINT_URL` when set (else the region's public one).
+    Sandbox {
+        /// The AWS region, e.g. `eu-west-1`.
+        region: String,
+    },
+}
+
+impl SeedTarget {
+    /// How the seeding client reaches the target.
+    pub fn client_settings(&self) -> ClientSettings {
+        match self {
+            Self::Emulator(url) => ClientSettings::emulator(url.trim_end_matches('/')),
+            Self::Sandbox { region } => ClientSettings::new(region),
+        }
+    }
+
+    /// Where the target is, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Emulator(url) => {
+                format!("the emulator at {url} (is it running? `just emulator`)")
+            }
+            Self::Sandbox { region } => format!(
+                "Cognito in {region} (AWS credentials from the standard chain;                  AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER if set)"
+            ),
+        }
+    }
+}
 
 /// A development user.
 #[derive(Debug, Clone, Copy)]
@@ -130,38 +167,44 @@ pub fn emulated_jwks_url(emulator: &str, pool_id: &str) -> String {
 }
 
 /// The service's settings for the seeded pool, as sourceable `KEY='value'` lines. GraphiQL opens
-/// with the first user's Authorization header (development only).
-pub fn env_file(seeded: &SeededPool, emulator: &str, database_url: &str) -> String {
+/// with the first user's Authorization header (development only). Tenant user management is on;
+/// on the emulator its admin calls sign with the credentials moto accepts, on a sandbox pool with
+/// the standard chain's (nothing is written for them).
+pub fn env_file(seeded: &SeededPool, target: &SeedTarget, database_url: &str) -> String {
     let first_token = seeded
         .users
         .first()
         .map(|(_, tokens)| tokens.access_token.as_str())
         .unwrap_or_default();
     let headers = serde_json::json!({ "Authorization": format!("Bearer {first_token}") });
-    let lines = [
-        ("COGNITO_REGION", "us-east-1".to_owned()),
+    let mut lines = vec![
+        ("COGNITO_REGION", seeded.pool_id.region().to_owned()),
         ("COGNITO_USER_POOL_ID", seeded.pool_id.to_string()),
         ("COGNITO_CLIENT_ID", seeded.client_id.clone()),
-        (
-            "COGNITO_JWKS_URL",
-            emulated_jwks_url(emulator, seeded.pool_id.as_str()),
-        ),
-        (
-            "COGNITO_ENDPOINT",
-            format!("{}/", emulator.trim_end_matches('/')),
-        ),
+    ];
+    if let SeedTarget::Emulator(emulator) = target {
+        lines.extend([
+            (
+                "COGNITO_JWKS_URL",
+                emulated_jwks_url(emulator, seeded.pool_id.as_str()),
+            ),
+            (
+                "COGNITO_ENDPOINT",
+                format!("{}/", emulator.trim_end_matches('/')),
+            ),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ]);
+    }
+    lines.extend([
         ("TENANT_SOURCE", "auto".to_owned()),
+        ("USER_MANAGEMENT", "true".to_owned()),
         ("DATABASE_URL", database_url.to_owned()),
         ("MIGRATE_ON_START", "true".to_owned()),
         // A front end in development (`npm run dev` and the like) on its usual port.
         ("CORS_ORIGINS", "http://localhost:3000".to_owned()),
         ("GRAPHIQL_DEFAULT_HEADERS", headers.to_string()),
-        // Admins manage their tenant's users; the emulator accepts any credentials for the
-        // admin calls (a real pool takes the standard chain's, never these).
-        ("USER_MANAGEMENT", "true".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-    ];
+    ]);
     let mut out =
         String::from("# Written by `cognigraph dev seed` (just dev). Development only.\n");
     for (key, value) in lines {

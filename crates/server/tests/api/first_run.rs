@@ -330,3 +330,53 @@ fn help_never_shows_a_secret_from_the_environment() {
         assert!(!help.contains("sekrit-token"), "{command} --help: {help}");
     }
 }
+
+/// `cognigraph dev seed --sandbox-region` takes the standard AWS configuration, as against a
+/// real sandbox pool: region, credentials from the environment, the endpoint from
+/// `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` (here the emulator, standing in for AWS). The
+/// settings it writes name no emulator and no credentials.
+#[test]
+fn dev_seed_reaches_a_sandbox_pool_through_the_standard_aws_configuration() {
+    let emulator = std::env::var("COGNITO_EMULATOR_URL")
+        .unwrap_or_else(|_| "http://127.0.0.1:5000".to_owned());
+    let folder = tempfile::tempdir().unwrap();
+    let output = cognigraph(
+        folder.path(),
+        &[
+            (
+                "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+                emulator.clone(),
+            ),
+            ("AWS_ACCESS_KEY_ID", "sandbox-key".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "sandbox-secret".to_owned()),
+            ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
+        ],
+    )
+    .args(["dev", "seed", "--sandbox-region", "eu-west-1"])
+    .args([
+        "--pool-name",
+        &format!("it-sandbox-{}", uuid::Uuid::new_v4().simple()),
+    ])
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "needs the emulator at {emulator} (`just emulator`): {stdout} {stderr}"
+    );
+    assert!(stdout.contains("alice    ADMIN    acme"), "{stdout}");
+    let env = std::fs::read_to_string(folder.path().join(".dev/cognigraph.env")).unwrap();
+    assert!(env.contains("COGNITO_REGION='eu-west-1'\n"), "{env}");
+    assert!(env.contains("COGNITO_USER_POOL_ID='eu-west-1_"), "{env}");
+    assert!(env.contains("USER_MANAGEMENT='true'\n"), "{env}");
+    for emulator_only in [
+        "COGNITO_ENDPOINT",
+        "COGNITO_JWKS_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET",
+    ] {
+        assert!(!env.contains(emulator_only), "{emulator_only} in {env}");
+    }
+}
