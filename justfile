@@ -30,6 +30,7 @@ test: assets lint
     }
     trap cleanup EXIT
     cargo test --workspace --no-fail-fast
+    .ci/lambda-smoke
 
 # Format check, clippy with warnings denied, and the dependency policy (deny.toml).
 lint: deny

@@ -13,3 +13,4 @@ mod roles;
 mod sessions;
 mod support;
 mod tenancy;
+mod triggers;

@@ -296,6 +296,46 @@ impl CognitoClient {
         }
     }
 
+    /// `SignUp`: a user signs up by themselves with `password` and `attributes` (tooling and
+    /// tests; unsigned). Answers the new user's `sub`.
+    pub async fn sign_up(
+        &self,
+        client_id: &str,
+        username: &str,
+        password: &str,
+        attributes: &[Attribute],
+    ) -> Result<String, CognitoError> {
+        let answer = self
+            .client
+            .sign_up()
+            .client_id(client_id)
+            .username(username)
+            .password(password)
+            .set_user_attributes(Some(attribute_types(attributes)?))
+            .send()
+            .await
+            .map_err(CognitoError::from_sdk)?;
+        Ok(answer.user_sub().to_owned())
+    }
+
+    /// `ConfirmSignUp` with the code the user received (tooling and tests; unsigned).
+    pub async fn confirm_sign_up(
+        &self,
+        client_id: &str,
+        username: &str,
+        code: &str,
+    ) -> Result<(), CognitoError> {
+        self.client
+            .confirm_sign_up()
+            .client_id(client_id)
+            .username(username)
+            .confirmation_code(code)
+            .send()
+            .await
+            .map_err(CognitoError::from_sdk)?;
+        Ok(())
+    }
+
     /// `InitiateAuth` with `USER_PASSWORD_AUTH` (the app client must allow it).
     pub async fn sign_in(
         &self,
