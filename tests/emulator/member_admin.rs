@@ -304,3 +304,84 @@ async fn an_admin_cannot_touch_another_tenants_users() {
         .await
         .expect("gil's refresh token still works");
 }
+
+#[tokio::test]
+async fn the_last_admin_stays_an_admin_in_cognito_and_every_change_is_audited() {
+    let pool = Pool::create().await;
+    let app = app(&pool).await;
+    let admin = signed_in(&pool, "acme-admin", &["admin"], Some("acme"))
+        .await
+        .access_token;
+    let listed = data(
+        &app,
+        &admin,
+        "{ members { nodes { id username } } }",
+        json!({}),
+    )
+    .await;
+    let me = listed["members"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let demoted = set_role(&app, &admin, &me, "VIEWER", 1).await;
+    assert_eq!(code(&demoted), ("CONFLICT", "last_admin"), "{demoted}");
+    let disabled = status_change(&app, &admin, "disableMember", &me, 1).await;
+    assert_eq!(code(&disabled), ("CONFLICT", "last_admin"), "{disabled}");
+    assert_eq!(groups_of(&pool, "acme-admin").await, ["admin"]);
+    assert_eq!(
+        pool.admin
+            .admin_get_user("acme-admin")
+            .await
+            .unwrap()
+            .enabled(),
+        Some(true)
+    );
+
+    // A second admin, invited and joined: now the first may step down. Each change is audited.
+    let id = invite(&app, &admin, "second@example.com", "ADMIN").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = accept_invitation(&pool, "second@example.com")
+        .await
+        .access_token;
+    data(&app, &second, "{ projects { totalCount } }", json!({})).await;
+    let body = set_role(&app, &second, &me, "EDITOR", 1).await;
+    assert_eq!(body["data"]["setMemberRole"]["role"], "EDITOR", "{body}");
+    assert_eq!(groups_of(&pool, "acme-admin").await, ["editor"]);
+    let body = post(
+        &app,
+        &second,
+        "mutation($id: ID!) { signOutMember(memberId: $id) { id } }",
+        json!({ "id": me }),
+    )
+    .await
+    .body;
+    assert_eq!(body["data"]["signOutMember"]["id"], me.as_str(), "{body}");
+    let events = data(
+        &app,
+        &second,
+        "{ auditEvents { nodes { action entityId } } }",
+        json!({}),
+    )
+    .await;
+    let actions: Vec<(&str, &str)> = events["auditEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["entityId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("member.signed_out", me.as_str()),
+        ("member.role_changed", me.as_str()),
+        ("member.joined", id.as_str()),
+        ("member.invited", id.as_str()),
+    ] {
+        assert!(actions.contains(&expected), "{expected:?} in {actions:?}");
+    }
+}
