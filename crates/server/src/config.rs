@@ -296,6 +296,11 @@ impl DatabaseUrl {
         &self.0
     }
 
+    /// Whether it names a SQLite database (`sqlite:`).
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+
     /// The URL with its password replaced by `***`: whatever follows the first `:` of the user
     /// info (up to the last `@`, so that an unescaped `/`, `?` or `@` in a password is hidden
     /// too), and the value of a `password=` query parameter.

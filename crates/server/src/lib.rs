@@ -9,6 +9,7 @@ pub mod errors;
 pub mod graphql;
 pub mod http;
 pub mod inspect;
+pub mod lambda;
 pub mod member_admin;
 pub mod membership;
 pub mod metrics;

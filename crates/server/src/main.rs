@@ -9,7 +9,7 @@ use cognigraph_server::{
     cli::{Cli, Command, DevCommand, TokenCommand},
     config::{self, Settings},
     dev::seed,
-    graphql, inspect,
+    graphql, inspect, lambda,
     startup::{Application, shutdown_signal},
     telemetry,
 };
@@ -112,6 +112,16 @@ fn exit_with(error: &clap::Error) -> ! {
 }
 
 async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    if lambda::is_lambda() {
+        let settings = lambda::settings_for_lambda(settings)?;
+        telemetry::init(settings.log_format);
+        let app = Application::build(&settings)
+            .await
+            .context("cannot start cognigraph")?;
+        return lambda::serve(app)
+            .await
+            .map_err(|error| anyhow::anyhow!("Lambda runtime: {error}"));
+    }
     telemetry::init(settings.log_format);
     let app = Application::build(settings)
         .await

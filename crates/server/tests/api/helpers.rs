@@ -56,7 +56,16 @@ pub(crate) async fn spawn_app_with(options: AppOptions) -> TestApp {
     spawn_app_for(issuer, options).await
 }
 
-pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> TestApp {
+/// An application built as `spawn_app_for` builds it, not yet running: for tests that drive its
+/// router themselves (the Lambda adapter, say).
+pub(crate) struct BuiltApp {
+    pub(crate) app: Application,
+    /// The app's own SQLite database folder (deleted with it).
+    pub(crate) database: tempfile::TempDir,
+    pub(crate) user_pool: Arc<FakeUserPool>,
+}
+
+pub(crate) async fn build_app(issuer: &TestIssuer, options: AppOptions) -> BuiltApp {
     let database = tempfile::tempdir().expect("a temporary folder");
     let database_url = options.database_url.clone().unwrap_or_else(|| {
         format!(
@@ -101,6 +110,19 @@ pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> Te
     if options.hydrate {
         app.hydrate().await;
     }
+    BuiltApp {
+        app,
+        database,
+        user_pool,
+    }
+}
+
+pub(crate) async fn spawn_app_for(issuer: TestIssuer, options: AppOptions) -> TestApp {
+    let BuiltApp {
+        app,
+        database,
+        user_pool,
+    } = build_app(&issuer, options).await;
     let address = format!("http://{}", app.local_addr());
     let socket = app.local_addr();
     let metrics_address = app.metrics_addr().map(|addr| format!("http://{addr}"));

@@ -16,6 +16,7 @@ mod faults;
 mod first_run;
 mod helpers;
 mod http_rules;
+mod lambda;
 mod member_admin;
 mod operations;
 mod settings_docs;
