@@ -16,7 +16,7 @@ dev: emulator assets
 
 # Format check, clippy with warnings denied, and every test of the workspace, with the
 # Cognito emulator and a throwaway PostgreSQL cluster running.
-test: assets lint
+test: assets lint infra
     #!/usr/bin/env bash
     set -euo pipefail
     # Assignments first, so that a failing start stops the run (eval "$(…)" would hide it).
@@ -31,6 +31,24 @@ test: assets lint
     trap cleanup EXIT
     cargo test --workspace --no-fail-fast
     .ci/lambda-smoke
+
+# The AWS CDK app (infra/): type-check, assertion tests on the synthesized template, and an
+# offline `cdk synth` (no AWS account; placeholder function code).
+infra:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd infra
+    npm ci --cache .npm-cache --no-audit --no-fund --loglevel=error
+    npm test --silent
+    assets=$(mktemp -d)
+    trap 'rm -rf "$assets" cdk.out' EXIT
+    for function in cognigraph cognigraph-triggers; do
+      mkdir "$assets/$function" && echo placeholder > "$assets/$function/bootstrap"
+    done
+    # The CLI's state stays in the repository; no telemetry (CI has no internet anyway).
+    CDK_HOME="$PWD/.cdk-home" CDK_DISABLE_CLI_TELEMETRY=true \
+      npx cdk synth --quiet --no-notices -c lambdaAssets="$assets" > /dev/null
+    echo "infra: cdk synth ok"
 
 # Format check, clippy with warnings denied, and the dependency policy (deny.toml).
 lint: deny
