@@ -39,14 +39,16 @@ infra:
     set -euo pipefail
     cd infra
     npm ci --cache .npm-cache --no-audit --no-fund --loglevel=error
+    # aws-cdk-lib keeps an asset fingerprint cache under $HOME/.cdk: keep it in the repository.
+    export HOME="$PWD/.cdk-home"
     npm test --silent
     assets=$(mktemp -d)
     trap 'rm -rf "$assets" cdk.out' EXIT
     for function in cognigraph cognigraph-triggers; do
       mkdir "$assets/$function" && echo placeholder > "$assets/$function/bootstrap"
     done
-    # The CLI's state stays in the repository; no telemetry (CI has no internet anyway).
-    CDK_HOME="$PWD/.cdk-home" CDK_DISABLE_CLI_TELEMETRY=true \
+    # The CLI's state stays in the repository too; no telemetry (CI has no internet anyway).
+    CDK_HOME="$HOME" CDK_DISABLE_CLI_TELEMETRY=true \
       npx cdk synth --quiet --no-notices -c lambdaAssets="$assets" > /dev/null
     echo "infra: cdk synth ok"
 
