@@ -4,7 +4,11 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use cognigraph_authz_macros::authorized;
-use cognigraph_domain::members::{self, Member as DomainMember, MemberStatus};
+use cognigraph_domain::{
+    Scope,
+    members::{self, Member as DomainMember, MemberStatus},
+};
+use uuid::Uuid;
 
 use super::{
     connection::{PageOf, connection, page_cost, page_request},
@@ -12,11 +16,7 @@ use super::{
     inputs::parse_id,
     policies,
 };
-use crate::{
-    authz::{Role, RoleValue},
-    errors::ApiError,
-    member_admin::MemberAdmin,
-};
+use crate::{authz::RoleValue, errors::ApiError, member_admin::MemberAdmin};
 
 /// Where a member stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +129,25 @@ fn member_admin<'a>(ctx: &Context<'a>) -> Result<&'a MemberAdmin, ApiError> {
         .ok_or_else(|| ApiError::Internal("the schema has no member admin".to_owned()))
 }
 
+/// What a mutation on one member works with: the caller's scope, the member admin and the
+/// member's id (`memberId`, parsed).
+struct OnMember<'a> {
+    scope: &'a Scope,
+    admin: &'a MemberAdmin,
+    id: Uuid,
+}
+
+impl<'a> OnMember<'a> {
+    async fn of(ctx: &Context<'a>, member_id: &ID) -> Result<Self, ApiError> {
+        let tenant = TenantContext::of(ctx).await?;
+        Ok(Self {
+            scope: &tenant.scope,
+            admin: member_admin(ctx)?,
+            id: parse_id("memberId", member_id)?,
+        })
+    }
+}
+
 #[authorized]
 #[Object]
 impl MembersMutation {
@@ -162,10 +181,10 @@ impl MembersMutation {
         role: RoleValue,
         expected_version: i32,
     ) -> async_graphql::Result<Option<Member>> {
-        let tenant = TenantContext::of(ctx).await?;
-        let id = parse_id("memberId", &member_id)?;
-        let member = member_admin(ctx)?
-            .set_role(&tenant.scope, id, expected_version, Role::from(role))
+        let at = OnMember::of(ctx, &member_id).await?;
+        let member = at
+            .admin
+            .set_role(at.scope, at.id, expected_version, role.into())
             .await?;
         Ok(Some(Member(member)))
     }
@@ -180,11 +199,8 @@ impl MembersMutation {
         member_id: ID,
         expected_version: i32,
     ) -> async_graphql::Result<Option<Member>> {
-        let tenant = TenantContext::of(ctx).await?;
-        let id = parse_id("memberId", &member_id)?;
-        let member = member_admin(ctx)?
-            .disable(&tenant.scope, id, expected_version)
-            .await?;
+        let at = OnMember::of(ctx, &member_id).await?;
+        let member = at.admin.disable(at.scope, at.id, expected_version).await?;
         Ok(Some(Member(member)))
     }
 
@@ -196,11 +212,8 @@ impl MembersMutation {
         member_id: ID,
         expected_version: i32,
     ) -> async_graphql::Result<Option<Member>> {
-        let tenant = TenantContext::of(ctx).await?;
-        let id = parse_id("memberId", &member_id)?;
-        let member = member_admin(ctx)?
-            .enable(&tenant.scope, id, expected_version)
-            .await?;
+        let at = OnMember::of(ctx, &member_id).await?;
+        let member = at.admin.enable(at.scope, at.id, expected_version).await?;
         Ok(Some(Member(member)))
     }
 
@@ -212,9 +225,8 @@ impl MembersMutation {
         ctx: &Context<'_>,
         member_id: ID,
     ) -> async_graphql::Result<Option<Member>> {
-        let tenant = TenantContext::of(ctx).await?;
-        let id = parse_id("memberId", &member_id)?;
-        let member = member_admin(ctx)?.sign_out(&tenant.scope, id).await?;
+        let at = OnMember::of(ctx, &member_id).await?;
+        let member = at.admin.sign_out(at.scope, at.id).await?;
         Ok(Some(Member(member)))
     }
 }
