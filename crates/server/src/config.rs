@@ -453,6 +453,16 @@ pub struct Settings {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
 
+    /// Export traces over OTLP (HTTP/protobuf) to this endpoint's `/v1/traces`, e.g.
+    /// http://127.0.0.1:4318 (an OpenTelemetry or ADOT collector). Default: none, and traces
+    /// cost nothing.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
+    /// `service.name` of the exported traces.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "cognigraph")]
+    pub otel_service_name: String,
+
     /// Origins allowed by CORS, comma-separated. Empty (default): CORS off.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -464,6 +474,17 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Where traces go, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    pub fn trace_export(&self) -> Option<crate::telemetry::TraceExport> {
+        self.otlp_endpoint
+            .as_ref()
+            .filter(|endpoint| !endpoint.is_empty())
+            .map(|endpoint| crate::telemetry::TraceExport {
+                endpoint: endpoint.clone(),
+                service_name: self.otel_service_name.clone(),
+            })
+    }
+
     /// Reads the settings from the environment alone (for `cognigraph` without a subcommand).
     pub fn try_parse_from_env() -> Result<Self, clap::Error> {
         Self::try_parse_from_args(std::iter::empty::<&str>())

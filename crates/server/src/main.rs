@@ -114,7 +114,10 @@ fn exit_with(error: &clap::Error) -> ! {
 async fn serve(settings: &Settings) -> anyhow::Result<()> {
     if lambda::is_lambda() {
         let settings = lambda::settings_for_lambda(settings)?;
-        telemetry::init(settings.log_format);
+        // On Lambda the process is frozen between events: spans are exported when the batch
+        // comes due in a later event, and the last ones may be lost (use the ADOT Lambda layer's
+        // collector for complete traces).
+        let _telemetry = telemetry::init(settings.log_format, settings.trace_export().as_ref())?;
         let app = Application::build(&settings)
             .await
             .context("cannot start cognigraph")?;
@@ -122,12 +125,15 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
             .await
             .map_err(|error| anyhow::anyhow!("Lambda runtime: {error}"));
     }
-    telemetry::init(settings.log_format);
+    let telemetry = telemetry::init(settings.log_format, settings.trace_export().as_ref())?;
     let app = Application::build(settings)
         .await
         .context("cannot start cognigraph")?;
     app.hydrate().await;
-    app.run_until(shutdown_signal())
+    let served = app
+        .run_until(shutdown_signal())
         .await
-        .context("server error")
+        .context("server error");
+    telemetry.shutdown();
+    served
 }

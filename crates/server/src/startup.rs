@@ -125,6 +125,7 @@ impl Application {
                 max_introspection_depth: settings.limits.max_introspection_depth,
                 max_complexity: settings.limits.max_complexity,
                 introspection_off: settings.introspection == IntrospectionPolicy::Off,
+                trace_resolvers: settings.trace_export().is_some(),
             },
             Some(Arc::clone(&verifier)),
             Some(member_admin),

@@ -59,6 +59,9 @@ pub struct SchemaOptions {
     pub max_complexity: usize,
     /// Introspection disabled entirely.
     pub introspection_off: bool,
+    /// A span for parsing, validation and each resolver (async-graphql's tracing extension):
+    /// on when traces are exported, off otherwise (they would cost without being seen).
+    pub trace_resolvers: bool,
 }
 
 /// Builds the schema. `verifier` is app data for the fields that manage signing keys,
@@ -79,6 +82,9 @@ pub fn build(
         .extension(field_errors::FieldErrors);
     if options.introspection_off {
         builder = builder.disable_introspection();
+    }
+    if options.trace_resolvers {
+        builder = builder.extension(async_graphql::extensions::Tracing);
     }
     if let Some(verifier) = verifier {
         builder = builder.data(verifier);

@@ -287,6 +287,7 @@ fn schema_without_limits() -> graphql::ApiSchema {
             max_introspection_depth: 64,
             max_complexity: 100_000,
             introspection_off: false,
+            trace_resolvers: false,
         },
         None,
         None,

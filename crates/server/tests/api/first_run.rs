@@ -45,6 +45,8 @@ fn cognigraph(folder: &Path, env: &[(&str, String)]) -> Command {
 struct Running {
     child: Child,
     address: String,
+    /// Its stdout lines after "listening" (JSON log events).
+    logs: mpsc::Receiver<String>,
 }
 
 impl Drop for Running {
@@ -85,7 +87,11 @@ fn serve(folder: &Path, env: &[(&str, String)]) -> Running {
         };
         if event["message"] == "listening" {
             let address = format!("http://{}", event["addr"].as_str().unwrap());
-            return Running { child, address };
+            return Running {
+                child,
+                address,
+                logs: received,
+            };
         }
     }
 }
@@ -378,5 +384,116 @@ fn dev_seed_reaches_a_sandbox_pool_through_the_standard_aws_configuration() {
         "AWS_SECRET",
     ] {
         assert!(!env.contains(emulator_only), "{emulator_only} in {env}");
+    }
+}
+
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT`, a request's spans (the request's and the GraphQL ones down
+/// to each resolver) reach an OTLP collector (here one of the test's own, recording what it is
+/// sent) under the trace of the caller's `traceparent`, and the JSON logs name that trace.
+#[tokio::test]
+async fn traces_reach_the_otlp_endpoint_under_the_callers_trace() {
+    use axum::{Router, extract::State, routing::post};
+    let received: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let collector = Router::new()
+        .route(
+            "/v1/traces",
+            post(
+                |State(received): State<Arc<std::sync::Mutex<Vec<Vec<u8>>>>>,
+                 body: axum::body::Bytes| async move {
+                    received.lock().unwrap().push(body.to_vec());
+                    StatusCode::OK
+                },
+            ),
+        )
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let collector_address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, collector).await });
+
+    let issuer = TestIssuer::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut env = pool_env(&issuer);
+    env.extend([
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://{collector_address}"),
+        ),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
+    ]);
+    let running = serve(folder.path(), &env);
+    let client = reqwest::Client::new();
+    wait_until_ready(&client, &running.address).await;
+
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
+    let token = issuer.sign(&issuer.access_claims());
+    let answer: Value = client
+        .post(format!("{}/graphql", running.address))
+        .bearer_auth(&token)
+        .header("traceparent", &traceparent)
+        .json(&json!({"query": "{ me { sub } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(answer["data"]["me"]["sub"].is_string(), "{answer}");
+
+    // The exported spans: the trace id (16 bytes in the protobuf), the request span and the
+    // GraphQL spans down to the resolver of `me`.
+    let trace_bytes: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exported = loop {
+        let all: Vec<u8> = received.lock().unwrap().concat();
+        let contains = |needle: &[u8]| all.windows(needle.len()).any(|w| w == needle);
+        if contains(&trace_bytes) && contains(b"field") && contains(b"me") {
+            break all;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no spans of trace {trace_id} exported"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for name in [
+        &b"request"[..],
+        b"parse",
+        b"validation",
+        b"execute",
+        b"cognigraph",
+    ] {
+        assert!(
+            exported.windows(name.len()).any(|w| w == name),
+            "{} not exported",
+            String::from_utf8_lossy(name)
+        );
+    }
+
+    // A refused token is logged (info) inside the request span, which names the trace.
+    let refused = client
+        .post(format!("{}/graphql", running.address))
+        .bearer_auth("not-a-token")
+        .header("traceparent", &traceparent)
+        .json(&json!({"query": "{ me { sub } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let line = running
+            .logs
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("a log line naming the trace");
+        let Ok(event) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if event["message"] == "token refused" {
+            assert_eq!(event["span"]["trace_id"], trace_id, "{line}");
+            break;
+        }
     }
 }
