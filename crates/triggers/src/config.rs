@@ -59,17 +59,19 @@ pub struct SignUpPolicy {
 impl SignUpPolicy {
     /// Parses two comma-separated domain lists (empty entries are ignored).
     pub fn parse(auto_confirm: &str, closed: &str) -> Result<Self, InvalidDomain> {
-        let list = |raw: &str| {
-            raw.split(',')
-                .filter(|entry| !entry.trim().is_empty())
-                .map(Domain::parse)
-                .collect::<Result<Vec<_>, _>>()
-        };
         Ok(Self {
-            auto_confirm: list(auto_confirm)?,
-            closed: list(closed)?,
+            auto_confirm: domains(auto_confirm)?,
+            closed: domains(closed)?,
         })
     }
+}
+
+/// A comma-separated list of domains; empty entries are ignored.
+fn domains(raw: &str) -> Result<Vec<Domain>, InvalidDomain> {
+    raw.split(',')
+        .filter(|entry| !entry.trim().is_empty())
+        .map(Domain::parse)
+        .collect()
 }
 
 /// Everything the triggers read from their environment.
@@ -98,20 +100,14 @@ pub struct SettingError {
 impl TriggerSettings {
     /// Reads the settings with `var` (the process environment in the binary).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingError> {
-        let auto_confirm = var("SIGNUP_AUTO_CONFIRM_DOMAINS").unwrap_or_default();
-        let closed = var("SIGNUP_CLOSED_DOMAINS").unwrap_or_default();
-        let sign_up = SignUpPolicy::parse(&auto_confirm, "").map_err(|source| SettingError {
-            variable: "SIGNUP_AUTO_CONFIRM_DOMAINS",
-            source,
-        })?;
-        let closed = SignUpPolicy::parse("", &closed).map_err(|source| SettingError {
-            variable: "SIGNUP_CLOSED_DOMAINS",
-            source,
-        })?;
+        let list = |variable: &'static str| {
+            domains(&var(variable).unwrap_or_default())
+                .map_err(|source| SettingError { variable, source })
+        };
         Ok(Self {
             sign_up: SignUpPolicy {
-                auto_confirm: sign_up.auto_confirm,
-                closed: closed.closed,
+                auto_confirm: list("SIGNUP_AUTO_CONFIRM_DOMAINS")?,
+                closed: list("SIGNUP_CLOSED_DOMAINS")?,
             },
             admin_group: var("ROLE_GROUP_ADMIN")
                 .filter(|group| !group.is_empty())
