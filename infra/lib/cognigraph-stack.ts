@@ -85,11 +85,17 @@ export class CognigraphStack extends Stack {
       vpc,
       description: "cognigraph functions",
     });
+    // Generated credentials, with the database name, in the format the functions read
+    // (DATABASE_SECRET): they fetch the secret at init, so no password is in their configuration.
+    const databaseSecret = new rds.DatabaseSecret(this, "DatabaseSecret", {
+      username: "cognigraph",
+      dbname: "cognigraph",
+    });
     const database = new rds.DatabaseCluster(this, "Database", {
       engine: rds.DatabaseClusterEngine.auroraPostgres({
         version: rds.AuroraPostgresEngineVersion.VER_17_5,
       }),
-      credentials: rds.Credentials.fromGeneratedSecret("cognigraph"),
+      credentials: rds.Credentials.fromSecret(databaseSecret),
       defaultDatabaseName: "cognigraph",
       writer: rds.ClusterInstance.serverlessV2("Writer"),
       serverlessV2MinCapacity: 0.5,
@@ -100,19 +106,6 @@ export class CognigraphStack extends Stack {
       removalPolicy,
     });
     database.connections.allowDefaultPortFrom(functionsSecurityGroup, "cognigraph functions");
-    const secret = database.secret!;
-    // postgres://USER:PASSWORD@HOST:PORT/DB, resolved by CloudFormation from the secret at deploy.
-    const databaseUrl = [
-      "postgres://",
-      secret.secretValueFromJson("username").unsafeUnwrap(),
-      ":",
-      secret.secretValueFromJson("password").unsafeUnwrap(),
-      "@",
-      database.clusterEndpoint.hostname,
-      ":",
-      database.clusterEndpoint.port.toString(),
-      "/cognigraph",
-    ].join("");
 
     // --- The triggers -------------------------------------------------------------------------
     const triggersCode = lambda.Code.fromAsset(path.join(props.lambdaAssets, "cognigraph-triggers"));
@@ -151,7 +144,7 @@ export class CognigraphStack extends Stack {
     const postConfirmation = trigger(
       "PostConfirmation",
       "cognigraph: a self-signed-up user founds a tenant",
-      { ROLE_GROUP_ADMIN: "admin", DATABASE_URL: databaseUrl },
+      { ROLE_GROUP_ADMIN: "admin", DATABASE_SECRET: databaseSecret.secretArn },
       true,
     );
     const preTokenGeneration = trigger(
@@ -268,13 +261,15 @@ export class CognigraphStack extends Stack {
         // The pre-token trigger puts custom:tenant into access tokens: no GetUser per request.
         TENANT_SOURCE: "claim",
         USER_MANAGEMENT: "true",
-        DATABASE_URL: databaseUrl,
+        DATABASE_SECRET: databaseSecret.secretArn,
         // One advisory-locked migration run per deploy, by whichever instance starts first.
         MIGRATE_ON_START: "true",
         LOG_FORMAT: "json",
         RUST_LOG: "info",
       },
     });
+    databaseSecret.grantRead(service);
+    databaseSecret.grantRead(postConfirmation);
     service.addToRolePolicy(
       new iam.PolicyStatement({
         actions: SERVICE_POOL_ACTIONS,

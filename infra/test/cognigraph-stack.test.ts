@@ -152,7 +152,7 @@ test("the service on Lambda behind an HTTP API's $default stage, tenant from the
         USER_MANAGEMENT: "true",
         MIGRATE_ON_START: "true",
         COGNITO_USER_POOL_ID: { Ref: Match.stringLikeRegexp("^Users") },
-        DATABASE_URL: Match.anyValue(),
+        DATABASE_SECRET: { Ref: Match.stringLikeRegexp("^DatabaseSecret") },
       }),
     },
     VpcConfig: Match.anyValue(),
@@ -175,6 +175,33 @@ test("PostgreSQL: Aurora Serverless v2 in isolated subnets, encrypted, with a ge
   template.hasResourceProperties("AWS::RDS::DBInstance", { DBInstanceClass: "db.serverless" });
 });
 
+test("no password in any function's configuration: the database comes from its secret", () => {
+  const functions = template.findResources("AWS::Lambda::Function");
+  for (const [id, resource] of Object.entries(functions)) {
+    const variables =
+      (resource as { Properties: { Environment?: { Variables?: Record<string, unknown> } } })
+        .Properties.Environment?.Variables ?? {};
+    assert.ok(!("DATABASE_URL" in variables), id);
+    assert.ok(!JSON.stringify(variables).includes("resolve:secretsmanager"), id);
+  }
+  const readers = Object.entries(functions)
+    .filter(([, resource]) =>
+      JSON.stringify((resource as { Properties: unknown }).Properties).includes('"DATABASE_SECRET"'),
+    )
+    .map(([id]) => id)
+    .sort();
+  assert.deepEqual(readers, [functionId("cognigraph: a self-signed-up"), functionId("cognigraph: the GraphQL API")].sort());
+  // The secret RDS uses, with the fields the functions read.
+  const secret = only("AWS::SecretsManager::Secret");
+  const generated = secret.GenerateSecretString as Record<string, string>;
+  assert.deepEqual(JSON.parse(generated.SecretStringTemplate), {
+    username: "cognigraph",
+    dbname: "cognigraph",
+  });
+  assert.equal(generated.GenerateStringKey, "password");
+  template.resourceCountIs("AWS::SecretsManager::SecretTargetAttachment", 1);
+});
+
 test("least IAM: the service and the trigger get exactly their actions on the pool", () => {
   const statements = Object.entries(template.findResources("AWS::IAM::Policy")).flatMap(
     ([, policy]) =>
@@ -194,6 +221,22 @@ test("least IAM: the service and the trigger get exactly their actions on the po
     const resource = statement.Resource as { "Fn::GetAtt": [string, string] };
     assert.ok(resource["Fn::GetAtt"][0].startsWith("Users"), JSON.stringify(statement));
     assert.equal(resource["Fn::GetAtt"][1], "Arn");
+  }
+  // The secret: read by the service's and the post-confirmation trigger's roles only.
+  const secretReads = Object.values(template.findResources("AWS::IAM::Policy")).filter((policy) =>
+    (policy as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } })
+      .Properties.PolicyDocument.Statement.some((s) =>
+        [s.Action].flat().includes("secretsmanager:GetSecretValue"),
+      ),
+  );
+  const rolesOf = (policy: unknown) =>
+    ((policy as { Properties: { Roles: Array<{ Ref: string }> } }).Properties.Roles ?? []).map((r) => r.Ref);
+  const readerRoles = secretReads.flatMap(rolesOf).sort();
+  assert.equal(readerRoles.length, 2, JSON.stringify(readerRoles));
+  assert.ok(readerRoles.some((role) => role.startsWith("ServiceServiceRole")), JSON.stringify(readerRoles));
+  assert.ok(readerRoles.some((role) => role.startsWith("PostConfirmationServiceRole")), JSON.stringify(readerRoles));
+  for (const statement of statements.filter((s) => [s.Action].flat().includes("secretsmanager:GetSecretValue"))) {
+    assert.ok((statement.Resource as { Ref: string }).Ref.startsWith("DatabaseSecret"), JSON.stringify(statement));
   }
   // Nothing grants cognito-idp on "*".
   assert.ok(!statements.some((s) => s.Resource === "*" && String(s.Action).startsWith("cognito-idp")));

@@ -4,6 +4,7 @@
 //! parallel and in any order; they share nothing but the emulator at `COGNITO_EMULATOR_URL`
 //! (`just emulator`), and fail, never skip, without it.
 
+mod database_secret;
 mod dev_seed;
 mod identity;
 mod member_admin;

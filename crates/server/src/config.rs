@@ -404,6 +404,14 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: DatabaseUrl,
 
+    /// Instead of `DATABASE_URL`: the name or ARN of an AWS Secrets Manager secret holding
+    /// PostgreSQL credentials as RDS writes them (host, port, username, password, dbname), read
+    /// once at start through the standard AWS configuration (region, credentials, and
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`). What the CDK stack sets on Lambda, so that the
+    /// password is not in the function's configuration. Default: none.
+    #[arg(long, env = "DATABASE_SECRET", conflicts_with = "database_url")]
+    pub database_secret: Option<String>,
+
     /// When to apply database migrations at start (`cognigraph migrate` applies them alone).
     /// Default `auto`: on SQLite, apply them (the file serves this instance alone, so a first run
     /// works as it is); on PostgreSQL, never migrate unasked (several instances and a deploy
@@ -485,6 +493,21 @@ impl Settings {
             })
     }
 
+    /// These settings with `DATABASE_URL` read from `DATABASE_SECRET` when that is set (one
+    /// call to AWS Secrets Manager); as they are otherwise.
+    pub async fn with_database_secret_read(
+        mut self,
+    ) -> Result<Self, cognigraph_database_secret::DatabaseSecretError> {
+        if let Some(secret_id) = self.database_secret.take() {
+            let url = cognigraph_database_secret::DatabaseSecrets::from_env()
+                .await
+                .database_url(&secret_id)
+                .await?;
+            self.database_url = DatabaseUrl(url);
+        }
+        Ok(self)
+    }
+
     /// Reads the settings from the environment alone (for `cognigraph` without a subcommand).
     pub fn try_parse_from_env() -> Result<Self, clap::Error> {
         Self::try_parse_from_args(std::iter::empty::<&str>())
@@ -516,14 +539,22 @@ pub fn explain(error: &clap::Error) -> Option<String> {
         CommandFactory as _,
         error::{ContextKind, ContextValue, ErrorKind},
     };
-    let flags: Vec<String> = match error.get(ContextKind::InvalidArg) {
+    let strings = |kind| match error.get(kind) {
         Some(ContextValue::Strings(flags)) => flags.clone(),
         Some(ContextValue::String(flag)) => vec![flag.clone()],
-        _ => return None,
+        _ => Vec::new(),
     };
+    let mut flags = strings(ContextKind::InvalidArg);
+    if flags.is_empty() {
+        return None;
+    }
     let what = match error.kind() {
         ErrorKind::MissingRequiredArgument => "missing setting",
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => "invalid setting",
+        ErrorKind::ArgumentConflict => {
+            flags.extend(strings(ContextKind::PriorArg));
+            "settings that exclude each other (set one)"
+        }
         _ => return None,
     };
     let command = OnlySettings::command();
@@ -567,6 +598,29 @@ mod tests {
         let mut args = BASE.to_vec();
         args.extend(extra);
         settings(&args)
+    }
+
+    #[test]
+    fn the_database_is_a_url_or_a_secret_not_both() {
+        let settings = with_base(&["--database-secret", "arn:aws:secretsmanager:x"]).unwrap();
+        assert_eq!(
+            settings.database_secret.as_deref(),
+            Some("arn:aws:secretsmanager:x")
+        );
+        let both = with_base(&[
+            "--database-secret",
+            "arn:aws:secretsmanager:x",
+            "--database-url",
+            "postgres://db/x",
+        ])
+        .unwrap_err();
+        let message = explain(&both).expect("explained");
+        assert!(
+            message.starts_with("settings that exclude each other (set one): ")
+                && message.contains("DATABASE_SECRET (--database-secret)")
+                && message.contains("DATABASE_URL (--database-url)"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -30,7 +30,8 @@ pub enum LambdaSettingError {
     /// `DATABASE_URL` names a SQLite file.
     #[error(
         "DATABASE_URL is a SQLite file, which Lambda cannot keep (each instance would have its own, \
-         lost when it stops): set DATABASE_URL to postgres://USER:PASSWORD@HOST/DB"
+         lost when it stops): set DATABASE_SECRET to a Secrets Manager secret with the \
+         PostgreSQL credentials, or DATABASE_URL to postgres://USER:PASSWORD@HOST/DB"
     )]
     Sqlite,
 }

@@ -112,6 +112,7 @@ fn exit_with(error: &clap::Error) -> ! {
 }
 
 async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let settings = &settings.clone().with_database_secret_read().await?;
     if lambda::is_lambda() {
         let settings = lambda::settings_for_lambda(settings)?;
         // On Lambda the process is frozen between events: spans are exported when the batch

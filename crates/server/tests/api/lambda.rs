@@ -194,11 +194,11 @@ fn lambda_refuses_sqlite_and_logs_json() {
         .unwrap()
     };
     let refused = lambda::settings_for_lambda(&parse("sqlite://cognigraph.db?mode=rwc"));
+    let message = refused.unwrap_err().to_string();
     assert!(
-        refused
-            .unwrap_err()
-            .to_string()
-            .contains("set DATABASE_URL to postgres://"),
+        message.contains("set DATABASE_SECRET to a Secrets Manager secret")
+            && message.contains("or DATABASE_URL to postgres://"),
+        "{message}"
     );
     let settings =
         lambda::settings_for_lambda(&parse("postgres://app:secret@db/cognigraph")).unwrap();
