@@ -14,6 +14,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use crate::{
     config::{LogFormat, Settings},
     startup::Application,
+    telemetry::SpanFlusher,
 };
 
 /// The variable the Lambda runtime sets: where its runtime API listens.
@@ -50,8 +51,24 @@ pub fn settings_for_lambda(settings: &Settings) -> Result<Settings, LambdaSettin
 }
 
 /// Serves `app`'s router to the Lambda runtime API until the sandbox ends, once the signing keys
-/// are loaded (during init, which Lambda does not bill).
-pub async fn serve(app: Application) -> Result<(), lambda_http::Error> {
+/// are loaded (during init, which Lambda does not bill). With traces on, each event's spans are
+/// exported before its response goes back: Lambda freezes the sandbox between events, so a
+/// batch left for later would wait for the next event, or be lost with the instance.
+pub async fn serve(app: Application, spans: SpanFlusher) -> Result<(), lambda_http::Error> {
     app.hydrate().await;
-    lambda_http::run(app.router()).await
+    let router = app.router();
+    if !spans.is_on() {
+        return lambda_http::run(router).await;
+    }
+    let router = router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let spans = spans.clone();
+            async move {
+                let response = next.run(request).await;
+                spans.flush().await;
+                response
+            }
+        },
+    ));
+    lambda_http::run(router).await
 }

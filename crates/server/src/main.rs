@@ -115,14 +115,11 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let settings = &settings.clone().with_database_secret_read().await?;
     if lambda::is_lambda() {
         let settings = lambda::settings_for_lambda(settings)?;
-        // On Lambda the process is frozen between events: spans are exported when the batch
-        // comes due in a later event, and the last ones may be lost (use the ADOT Lambda layer's
-        // collector for complete traces).
-        let _telemetry = telemetry::init(settings.log_format, settings.trace_export().as_ref())?;
+        let telemetry = telemetry::init(settings.log_format, settings.trace_export().as_ref())?;
         let app = Application::build(&settings)
             .await
             .context("cannot start cognigraph")?;
-        return lambda::serve(app)
+        return lambda::serve(app, telemetry.flusher())
             .await
             .map_err(|error| anyhow::anyhow!("Lambda runtime: {error}"));
     }

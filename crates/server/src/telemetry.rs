@@ -49,12 +49,46 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
+    /// A handle that exports the spans finished so far (a no-op when traces are off).
+    pub fn flusher(&self) -> SpanFlusher {
+        SpanFlusher {
+            provider: self.provider.clone(),
+        }
+    }
+
     /// Exports what is left (when traces are on) and stops the exporter.
     pub fn shutdown(self) {
         if let Some(provider) = self.provider
             && let Err(error) = provider.shutdown()
         {
             tracing::warn!(%error, "traces: the last spans could not be exported");
+        }
+    }
+}
+
+/// Exports the spans finished so far, now. On Lambda, where the sandbox is frozen between
+/// events, the batch would otherwise wait for a later event (or be lost with the instance).
+#[derive(Debug, Clone)]
+pub struct SpanFlusher {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl SpanFlusher {
+    /// Whether there is anything to flush (traces are on).
+    pub fn is_on(&self) -> bool {
+        self.provider.is_some()
+    }
+
+    /// Exports the finished spans and waits for the export (on a blocking thread: the SDK's
+    /// flush blocks).
+    pub async fn flush(&self) {
+        let Some(provider) = self.provider.clone() else {
+            return;
+        };
+        match tokio::task::spawn_blocking(move || provider.force_flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "traces: spans could not be exported"),
+            Err(error) => tracing::warn!(%error, "traces: the flush did not finish"),
         }
     }
 }
