@@ -4,6 +4,8 @@
 //! The emulator is at `COGNITO_EMULATOR_URL` (default `http://127.0.0.1:5000`); `just test`
 //! starts it. Without it every test fails at once saying to run `just emulator`: never a skip.
 
+#![warn(missing_docs)]
+
 use std::sync::Arc;
 
 use cognigraph_cognito::{

@@ -19,6 +19,8 @@
 //! }
 //! ```
 
+#![warn(missing_docs)]
+
 use proc_macro::TokenStream;
 use quote::quote;
 use syn::{

@@ -11,6 +11,8 @@
 //! name, password and database name are percent-encoded into the URL, so any character the
 //! generator picks is safe.
 
+#![warn(missing_docs)]
+
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::{
     Client, error::SdkError, operation::get_secret_value::GetSecretValueError,

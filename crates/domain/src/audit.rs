@@ -11,16 +11,21 @@ use crate::{Action, Db, DomainError, Scope};
 /// One recorded write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
+    /// The event's id (UUID v7, so ids sort in the order the events were recorded).
     pub id: Uuid,
     /// The member who made the write.
     pub actor_id: Uuid,
     /// What happened: `project.created`, `project.updated`, `project.archived`, `project.deleted`,
     /// `task.created`, `task.updated`, `task.assigned`, `task.status_changed`, `task.deleted`,
-    /// `member.joined`, `member.profile_updated`.
+    /// `member.joined`, `member.profile_updated`, `member.invited`, `member.role_changed`,
+    /// `member.disabled`, `member.enabled`, `member.signed_out`, and `member.role_synced` /
+    /// `member.status_synced` (a newer token showed a change whose write was lost).
     pub action: String,
     /// `"project"`, `"task"` or `"member"`.
     pub entity: String,
+    /// The id of the project, task or member the event is about.
     pub entity_id: Uuid,
+    /// When the event was recorded, in the write's transaction.
     pub at: DateTime<Utc>,
     /// A small JSON object: which fields changed, a name, old and new status or assignee. Never a
     /// description, budget or email.

@@ -69,9 +69,11 @@ fn role_from_stored(stored: Option<&str>) -> Option<Role> {
 /// an admin invited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
+    /// The member's id: the [`Scope::actor_id`] of their requests.
     pub id: Uuid,
     /// The Cognito user's `sub`, unique within the tenant.
     pub sub: String,
+    /// The user's username: 1 to 255 characters, trimmed; [`enter`] updates it from the token.
     pub username: String,
     /// Only admins may see it: the GraphQL layer applies [`Action::ReadMemberEmail`].
     pub email: Option<String>,
@@ -81,6 +83,7 @@ pub struct Member {
     pub last_seen_at: DateTime<Utc>,
     /// The role cognigraph last set or saw; `None` for members not seen since roles were kept.
     pub role: Option<Role>,
+    /// Where the member stands: invited, active or disabled.
     pub status: MemberStatus,
     /// Starts at 1; every admin change increments it.
     pub version: i32,
@@ -91,6 +94,7 @@ pub struct Member {
 /// What the server knows about the caller from its token (and Cognito's user info).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberProfile {
+    /// The user's username: 1 to 255 characters once trimmed; stored trimmed.
     pub username: String,
     /// `None` means "not known": a stored email is kept, not erased.
     pub email: Option<String>,

@@ -23,7 +23,9 @@ const MAX_ENCODED_LEN: usize = 64;
 /// the whole list too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
+    /// How many items to fetch: 1 to 100 ([`MAX_FIRST`]).
     pub first: u32,
+    /// Fetch the items after this cursor; `None` starts at the beginning of the list.
     pub after: Option<Cursor>,
     /// Whether to count the whole list ([`Page::total_count`]): a second statement, whose cost
     /// grows with the list while the page's does not. True unless turned off
@@ -140,6 +142,7 @@ impl fmt::Display for Cursor {
 /// One page of a list: items with their cursors, and what lies around them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
+    /// The page's items, in list order, each with its cursor.
     pub items: Vec<(Cursor, T)>,
     /// Whether more items follow the last one.
     pub has_next_page: bool,
@@ -166,10 +169,12 @@ impl<T> Page<T> {
         }
     }
 
+    /// The cursor of the first item; `None` when the page is empty.
     pub fn start_cursor(&self) -> Option<Cursor> {
         self.items.first().map(|(cursor, _)| *cursor)
     }
 
+    /// The cursor of the last item; `None` when the page is empty.
     pub fn end_cursor(&self) -> Option<Cursor> {
         self.items.last().map(|(cursor, _)| *cursor)
     }

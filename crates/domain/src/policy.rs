@@ -9,16 +9,29 @@ use crate::Role;
 /// policies are derived from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
+    /// Read the tenant's projects (`projects::get`, `projects::get_many`, `projects::list`), and
+    /// its members by id (`members::get`, `members::get_many`).
     ReadProjects,
+    /// Create projects (`projects::create`).
     CreateProject,
+    /// Change a project's name, description or budget (`projects::update`).
     UpdateProject,
+    /// Archive projects (`projects::archive`).
     ArchiveProject,
+    /// Delete projects, with their tasks (`projects::delete`).
     DeleteProject,
+    /// Read the tenant's tasks (`tasks::get`, `tasks::get_many`, `tasks::list`,
+    /// `tasks::count_by_project`, `tasks::first_by_project`).
     ReadTasks,
+    /// Create tasks (`tasks::create`).
     CreateTask,
+    /// Change a task's title, description or due date (`tasks::update`).
     UpdateTask,
+    /// Assign or unassign tasks (`tasks::assign`).
     AssignTask,
+    /// Move tasks to another status (`tasks::set_status`).
     SetTaskStatus,
+    /// Delete tasks (`tasks::delete`).
     DeleteTask,
     /// List the tenant's members (`members::page`).
     ReadMembers,
@@ -29,6 +42,7 @@ pub enum Action {
     ManageMembers,
     /// Field policy for `Project.budget`, enforced by the GraphQL layer.
     ReadBudget,
+    /// Read the tenant's audit trail (`audit::list`).
     ReadAuditLog,
 }
 

@@ -21,23 +21,34 @@ pub const MAX_DESCRIPTION: usize = 5000;
 /// Longest search text, in characters.
 pub const MAX_SEARCH: usize = 100;
 
+/// A project: a named budget of work that holds tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
+    /// The project's id (UUID v7, so ids sort in creation order).
     pub id: Uuid,
+    /// The project's name: 1 to 200 characters, trimmed.
     pub name: String,
+    /// At most 5000 characters, kept as given; `None` when there is none.
     pub description: Option<String>,
     /// An integer amount (the currency's smallest unit). Only admins may see it: the GraphQL layer
     /// applies [`Action::ReadBudget`].
     pub budget: Option<i64>,
+    /// Whether the project is archived ([`archive`]): no new tasks can be created in it. `false`
+    /// when created.
     pub archived: bool,
     /// 1 when created, +1 on every write.
     pub version: i32,
+    /// The member who created the project.
     pub created_by: Uuid,
+    /// When the project was created.
     pub created_at: DateTime<Utc>,
+    /// The member who made the latest write (the creator until the first one).
     pub updated_by: Uuid,
+    /// When the latest write was made (`created_at` until the first one).
     pub updated_at: DateTime<Utc>,
 }
 
+/// A project to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewProject {
     /// 1 to 200 characters once trimmed; stored trimmed.
@@ -51,11 +62,15 @@ pub struct NewProject {
 /// Changes to a project: `None` leaves a field as it is; `Some(None)` clears a nullable one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectPatch {
+    /// A new name: 1 to 200 characters once trimmed; stored trimmed.
     pub name: Option<String>,
+    /// A new description of at most 5000 characters, or `Some(None)` to clear it.
     pub description: Option<Option<String>>,
+    /// A new budget of at least 0, or `Some(None)` to clear it.
     pub budget: Option<Option<i64>>,
 }
 
+/// Which projects to list; every given field must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectFilter {
     /// Only archived (`Some(true)`) or only active (`Some(false)`) projects.

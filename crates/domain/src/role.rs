@@ -6,8 +6,12 @@ use std::fmt;
 /// everything a lower one may (see [`crate::Action::required_role`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
+    /// Reads projects and tasks.
     Viewer,
+    /// Also creates and updates projects and tasks, assigns tasks and sets their status.
     Editor,
+    /// Also archives and deletes projects, deletes tasks, lists and manages members, and reads
+    /// members' emails, budgets and the audit trail.
     Admin,
 }
 

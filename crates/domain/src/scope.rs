@@ -34,10 +34,12 @@ impl Scope {
         Self::new(tenant, role, actor_id)
     }
 
+    /// The caller's tenant.
     pub fn tenant(&self) -> &TenantId {
         &self.tenant
     }
 
+    /// The caller's role in this tenant.
     pub fn role(&self) -> Role {
         self.role
     }

@@ -21,14 +21,19 @@ pub const MAX_TITLE: usize = 200;
 /// Longest description, in characters.
 pub const MAX_DESCRIPTION: usize = 5000;
 
+/// Where a task stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskStatus {
+    /// Not started; every task starts here.
     Todo,
+    /// Being worked on.
     InProgress,
+    /// Finished.
     Done,
 }
 
 impl TaskStatus {
+    /// Every status, in declaration order.
     pub const ALL: [TaskStatus; 3] = [TaskStatus::Todo, TaskStatus::InProgress, TaskStatus::Done];
 
     /// `"TODO"`, `"IN_PROGRESS"` or `"DONE"`, as stored and as the GraphQL enum spells it.
@@ -55,23 +60,36 @@ impl fmt::Display for TaskStatus {
     }
 }
 
+/// A task: a unit of work in a project of the tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
+    /// The task's id (UUID v7, so ids sort in creation order).
     pub id: Uuid,
+    /// The project the task belongs to.
     pub project_id: Uuid,
+    /// The task's title: 1 to 200 characters, trimmed.
     pub title: String,
+    /// At most 5000 characters, kept as given; `None` when there is none.
     pub description: Option<String>,
+    /// Where the task stands; [`TaskStatus::Todo`] when created.
     pub status: TaskStatus,
+    /// The member the task is assigned to; `None` when unassigned.
     pub assignee_id: Option<Uuid>,
+    /// The day the task is due, in the years 1 to 9999; `None` when it has none.
     pub due_date: Option<NaiveDate>,
     /// 1 when created, +1 on every write.
     pub version: i32,
+    /// The member who created the task.
     pub created_by: Uuid,
+    /// When the task was created.
     pub created_at: DateTime<Utc>,
+    /// The member who made the latest write (the creator until the first one).
     pub updated_by: Uuid,
+    /// When the latest write was made (`created_at` until the first one).
     pub updated_at: DateTime<Utc>,
 }
 
+/// A task to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTask {
     /// A project of the caller's tenant that is not archived, else
@@ -81,6 +99,7 @@ pub struct NewTask {
     pub title: String,
     /// At most 5000 characters.
     pub description: Option<String>,
+    /// In the years 1 to 9999, else `InvalidInput { field: "dueDate" }`.
     pub due_date: Option<NaiveDate>,
     /// A member of the caller's tenant, else `InvalidInput { field: "assigneeId" }`.
     pub assignee_id: Option<Uuid>,
@@ -89,16 +108,22 @@ pub struct NewTask {
 /// Changes to a task: `None` leaves a field as it is; `Some(None)` clears a nullable one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskPatch {
+    /// A new title: 1 to 200 characters once trimmed; stored trimmed.
     pub title: Option<String>,
+    /// A new description of at most 5000 characters, or `Some(None)` to clear it.
     pub description: Option<Option<String>>,
+    /// A new due date in the years 1 to 9999, or `Some(None)` to clear it.
     pub due_date: Option<Option<NaiveDate>>,
 }
 
 /// Which tasks to list; every given field must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskFilter {
+    /// Only the tasks of this project.
     pub project_id: Option<Uuid>,
+    /// Only the tasks with this status.
     pub status: Option<TaskStatus>,
+    /// Only the tasks assigned to this member.
     pub assignee_id: Option<Uuid>,
 }
 

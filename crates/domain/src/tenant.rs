@@ -14,12 +14,21 @@ pub struct TenantId(String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidTenantId {
+    /// The raw value is empty.
     #[error("the tenant id is empty")]
     Empty,
+    /// The raw value has more than [`TenantId::MAX_LEN`] characters.
     #[error("the tenant id has {length} characters; at most 64 are allowed")]
-    TooLong { length: usize },
+    TooLong {
+        /// The raw value's length, in characters.
+        length: usize,
+    },
+    /// The raw value has a character other than `[A-Za-z0-9_-]`.
     #[error("the tenant id has a character other than [A-Za-z0-9_-] at position {position}")]
-    InvalidCharacter { position: usize },
+    InvalidCharacter {
+        /// Where the first such character is, in characters from 0.
+        position: usize,
+    },
 }
 
 impl TenantId {
@@ -44,6 +53,7 @@ impl TenantId {
         Ok(Self(raw.to_owned()))
     }
 
+    /// The id, exactly as parsed.
     pub fn as_str(&self) -> &str {
         &self.0
     }

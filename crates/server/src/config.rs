@@ -377,15 +377,19 @@ impl std::fmt::Debug for Secret {
 /// Everything `cognigraph serve` needs.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
+    /// Which Cognito user pool and app clients to trust.
     #[command(flatten)]
     pub cognito: CognitoSettings,
 
+    /// The Cognito groups that grant each role.
     #[command(flatten)]
     pub roles: RoleGroupSettings,
 
+    /// Limits on what one request may ask.
     #[command(flatten)]
     pub limits: LimitSettings,
 
+    /// Limits on connections.
     #[command(flatten)]
     pub connections: ConnectionSettings,
 

@@ -12,15 +12,23 @@ use async_graphql::{Context, Guard};
 use super::{Principal, Role, RoleValue};
 use crate::errors::ApiError;
 
-/// `@auth` in the schema: who may resolve a field. Repeated, the rules are alternatives (OR);
-/// within one, every given condition must hold (AND).
-#[async_graphql::TypeDirective(location = "FieldDefinition", repeatable)]
-pub fn auth(
-    requires: Option<RoleValue>,
-    scope: Option<String>,
-    tenant: Option<bool>,
-    authenticated: Option<bool>,
-) {
+pub use directive::auth;
+
+// `TypeDirective` turns the function into a struct and an `apply` function without docs.
+#[allow(missing_docs)]
+mod directive {
+    use super::RoleValue;
+
+    /// `@auth` in the schema: who may resolve a field. Repeated, the rules are alternatives (OR);
+    /// within one, every given condition must hold (AND).
+    #[async_graphql::TypeDirective(location = "FieldDefinition", repeatable)]
+    pub fn auth(
+        requires: Option<RoleValue>,
+        scope: Option<String>,
+        tenant: Option<bool>,
+        authenticated: Option<bool>,
+    ) {
+    }
 }
 
 /// One way to be allowed: every condition it names must hold.
