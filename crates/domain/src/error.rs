@@ -17,16 +17,26 @@ pub enum DomainError {
     NotFound,
     /// The caller's role is below `action.required_role()`.
     #[error("forbidden: {action} needs a higher role")]
-    Forbidden { action: Action },
+    Forbidden {
+        /// The action that was refused.
+        action: Action,
+    },
     /// The entity's version is not the `expected_version` the write was made against; nothing was
     /// changed.
     #[error("version conflict: expected version {expected}, the current version is {actual}")]
-    Conflict { expected: i32, actual: i32 },
+    Conflict {
+        /// The version the caller expected.
+        expected: i32,
+        /// The entity's current version.
+        actual: i32,
+    },
     /// An input failed validation. `field` is the name of the input field (as the GraphQL API
     /// spells it, e.g. `"assigneeId"`).
     #[error("invalid {field}: {message}")]
     InvalidInput {
+        /// The input field's name, as the GraphQL API spells it.
         field: &'static str,
+        /// What is wrong with the value, e.g. `"must not be empty"`.
         message: String,
     },
     /// The change would leave the tenant without an active admin (demoting or disabling the
@@ -49,22 +59,6 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    /// A stable, client-facing code: `NOT_FOUND`, `FORBIDDEN`, `CONFLICT`, `BAD_USER_INPUT`,
-    /// `SERVICE_UNAVAILABLE` or `INTERNAL`.
-    pub fn code(&self) -> &'static str {
-        match self {
-            DomainError::NotFound => "NOT_FOUND",
-            DomainError::Forbidden { .. } => "FORBIDDEN",
-            DomainError::Conflict { .. } | DomainError::LastAdmin | DomainError::MemberExists => {
-                "CONFLICT"
-            }
-            DomainError::MemberDisabled => "FORBIDDEN",
-            DomainError::InvalidInput { .. } => "BAD_USER_INPUT",
-            DomainError::Database(_) => "INTERNAL",
-            DomainError::Unavailable(_) => "SERVICE_UNAVAILABLE",
-        }
-    }
-
     pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         DomainError::InvalidInput {
             field,

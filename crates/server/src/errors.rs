@@ -2,6 +2,136 @@
 //! `reason` or `field`), never internal details. Those go to the log with the request id.
 
 use async_graphql::{ErrorExtensions as _, ServerError};
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse as _, Response},
+};
+
+/// Every `extensions.code` a client can see, whatever raised it (a resolver, the engine, a limit,
+/// the HTTP edge). No code exists as a string anywhere else (a test reads the sources for one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No valid token.
+    Unauthenticated,
+    /// Authenticated, but not allowed.
+    Forbidden,
+    /// Nothing with that id, as far as the caller can know.
+    NotFound,
+    /// Something the request needs is down; worth a retry.
+    ServiceUnavailable,
+    /// Input that fails validation, or a value of the wrong type for an argument.
+    BadUserInput,
+    /// A write the current state refuses.
+    Conflict,
+    /// A bug or an outage; the detail is logged, never sent.
+    Internal,
+    /// A request body larger than `MAX_BODY_BYTES`.
+    PayloadTooLarge,
+    /// The document does not parse.
+    ParseFailed,
+    /// The document does not validate against the schema.
+    ValidationFailed,
+    /// Nesting deeper than `MAX_QUERY_DEPTH` (or, below `__schema` and `__type`,
+    /// `MAX_INTROSPECTION_DEPTH`).
+    TooDeep,
+    /// Complexity above `MAX_QUERY_COMPLEXITY`.
+    TooComplex,
+    /// A response larger than `MAX_RESPONSE_BYTES`.
+    ResponseTooLarge,
+    /// More aliases than `MAX_QUERY_ALIASES`.
+    TooManyAliases,
+    /// More operations in a batch than `MAX_BATCH_SIZE`.
+    BatchTooLarge,
+    /// `__schema` or `__type` asked of a server with introspection off.
+    IntrospectionDisabled,
+    /// A mutation sent with GET.
+    MethodNotAllowed,
+    /// The request is not a GraphQL request (body, content type, parameters, headers).
+    BadRequest,
+}
+
+impl ErrorCode {
+    /// Every code.
+    pub const ALL: [Self; 18] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::ServiceUnavailable,
+        Self::BadUserInput,
+        Self::Conflict,
+        Self::Internal,
+        Self::PayloadTooLarge,
+        Self::ParseFailed,
+        Self::ValidationFailed,
+        Self::TooDeep,
+        Self::TooComplex,
+        Self::ResponseTooLarge,
+        Self::TooManyAliases,
+        Self::BatchTooLarge,
+        Self::IntrospectionDisabled,
+        Self::MethodNotAllowed,
+        Self::BadRequest,
+    ];
+
+    /// The code as clients see it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::Internal => "INTERNAL",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::ParseFailed => "GRAPHQL_PARSE_FAILED",
+            Self::ValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::TooDeep => "QUERY_TOO_DEEP",
+            Self::TooComplex => "QUERY_TOO_COMPLEX",
+            Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
+            Self::TooManyAliases => "TOO_MANY_ALIASES",
+            Self::BatchTooLarge => "BATCH_TOO_LARGE",
+            Self::IntrospectionDisabled => "INTROSPECTION_DISABLED",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::BadRequest => "BAD_REQUEST",
+        }
+    }
+}
+
+impl From<ErrorCode> for async_graphql::Value {
+    fn from(code: ErrorCode) -> Self {
+        Self::from(code.as_str())
+    }
+}
+
+/// `error` and its causes, `: `-separated, for the log.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A request refused before GraphQL runs (or instead of its answer): `status` with a
+/// GraphQL-shaped body, `{"errors":[{"message":…,"extensions":{"code":…,"reason":…}}]}`.
+pub fn http_error(
+    status: StatusCode,
+    code: ErrorCode,
+    message: &str,
+    reason: Option<&str>,
+) -> Response {
+    let mut extensions = serde_json::json!({ "code": code.as_str() });
+    if let Some(reason) = reason {
+        extensions["reason"] = serde_json::json!(reason);
+    }
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] });
+    (status, Json(body)).into_response()
+}
 
 /// Every failure a client can be told about.
 ///
@@ -60,15 +190,15 @@ impl ApiError {
     }
 
     /// The stable `extensions.code`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unauthenticated { .. } => "UNAUTHENTICATED",
-            Self::Forbidden { .. } => "FORBIDDEN",
-            Self::NotFound => "NOT_FOUND",
-            Self::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE",
-            Self::BadUserInput { .. } => "BAD_USER_INPUT",
-            Self::Conflict { .. } => "CONFLICT",
-            Self::Internal(_) => "INTERNAL",
+            Self::Unauthenticated { .. } => ErrorCode::Unauthenticated,
+            Self::Forbidden { .. } => ErrorCode::Forbidden,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,
+            Self::BadUserInput { .. } => ErrorCode::BadUserInput,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::Internal(_) => ErrorCode::Internal,
         }
     }
 }
@@ -148,8 +278,8 @@ impl From<crate::tenancy::TenancyError> for ApiError {
             E::Refused(refusal) => Self::Unauthenticated {
                 reason: refusal.reason(),
             },
-            E::Unavailable(detail) => {
-                tracing::error!(%detail, "tenant lookup failed");
+            error @ (E::Unavailable(_) | E::CoolingDown) => {
+                tracing::error!(error = %chain(&error), "tenant lookup failed");
                 Self::ServiceUnavailable {
                     reason: "identity_provider_unavailable",
                 }
@@ -179,33 +309,8 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
-/// Codes for errors that the GraphQL engine itself raises, so every error a client sees has one.
-pub mod engine_codes {
-    /// The document does not parse.
-    pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
-    /// The document does not validate against the schema.
-    pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-    /// Nesting deeper than `MAX_QUERY_DEPTH` (or, below `__schema` and `__type`,
-    /// `MAX_INTROSPECTION_DEPTH`); raised by `graphql::limits` with this code.
-    pub const TOO_DEEP: &str = "QUERY_TOO_DEEP";
-    /// Complexity above `MAX_QUERY_COMPLEXITY`.
-    pub const TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
-    /// A response larger than `MAX_RESPONSE_BYTES`.
-    pub const RESPONSE_TOO_LARGE: &str = "RESPONSE_TOO_LARGE";
-    /// More aliases than `MAX_QUERY_ALIASES`.
-    pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
-    /// More operations in a batch than `MAX_BATCH_SIZE`.
-    pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
-    /// `__schema` or `__type` asked of a server with introspection off.
-    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
-    /// A mutation sent with GET.
-    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
-    /// The request is not a GraphQL request (body, content type, parameters).
-    pub const BAD_REQUEST: &str = "BAD_REQUEST";
-}
-
 /// An error with a code, not tied to a field.
-pub fn request_error(code: &'static str, message: impl Into<String>) -> ServerError {
+pub fn request_error(code: ErrorCode, message: impl Into<String>) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
     extensions.set("code", code);
@@ -224,30 +329,191 @@ pub fn classify(error: &mut ServerError) {
     {
         return;
     }
-    let mut field = None;
-    let code = if error.message.starts_with("Query is too complex") {
-        engine_codes::TOO_COMPLEX
-    } else if let Some(argument) = error.message.strip_prefix("Invalid value for argument \"") {
-        // `Invalid value for argument "input.budget", expected type "Int"`: the field is the
-        // last segment of the quoted path.
-        field = argument
-            .split('"')
-            .next()
-            .and_then(|path| path.rsplit('.').next())
-            .map(str::to_owned);
-        "BAD_USER_INPUT"
-    } else if error.path.is_empty() {
-        engine_codes::VALIDATION_FAILED
+    let code = if error.path.is_empty() {
+        // Not from a resolver: validation's own are coded in `classify_validation_error`.
+        ErrorCode::ValidationFailed
     } else if error.message.starts_with("Failed to parse") {
-        "BAD_USER_INPUT"
+        ErrorCode::BadUserInput
     } else {
         tracing::error!(message = %error.message, path = ?error.path, "unclassified resolver error");
         error.message = "internal error".to_owned();
-        "INTERNAL"
+        ErrorCode::Internal
     };
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+}
+
+/// Codes an error that validation raised (called where the engine hands them over, so the kind
+/// is known): a value of the wrong type for an argument is `BAD_USER_INPUT` naming the field
+/// (`Invalid value for argument "input.budget", …` names `budget`); any other is
+/// `GRAPHQL_VALIDATION_FAILED`. A test pins the engine's wording for the former.
+pub fn classify_validation_error(error: &mut ServerError) {
+    if error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some())
+    {
+        return;
+    }
+    let field = error
+        .message
+        .strip_prefix("Invalid value for argument \"")
+        .and_then(|argument| argument.split('"').next())
+        .and_then(|path| path.rsplit('.').next())
+        .map(str::to_owned);
     let extensions = error.extensions.get_or_insert_with(Default::default);
-    extensions.set("code", code);
-    if let Some(field) = field {
-        extensions.set("field", field);
+    match field {
+        Some(field) => {
+            extensions.set("code", ErrorCode::BadUserInput);
+            extensions.set("field", field);
+        }
+        None => extensions.set("code", ErrorCode::ValidationFailed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::{ApiError, ErrorCode};
+
+    fn rust_files(folder: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(folder).expect("a source folder") {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                rust_files(&path, found);
+            } else if path.extension().is_some_and(|extension| extension == "rs") {
+                found.push(path);
+            }
+        }
+    }
+
+    /// The one mapping: a code written as a string anywhere else (the server's and the domain's
+    /// sources, the authorization macros) could drift from it.
+    #[test]
+    fn no_client_visible_code_is_written_outside_this_module() {
+        let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        for source in ["server/src", "domain/src", "authz-macros/src"] {
+            rust_files(&crates.join(source), &mut files);
+        }
+        let this_module = Path::new(file!()).file_name().expect("errors.rs");
+        let mut written_elsewhere = Vec::new();
+        for file in files
+            .iter()
+            .filter(|file| file.file_name() != Some(this_module))
+        {
+            let text = std::fs::read_to_string(file).expect("a source file");
+            for code in ErrorCode::ALL {
+                if text.contains(&format!("\"{}\"", code.as_str())) {
+                    written_elsewhere.push(format!("{} in {}", code.as_str(), file.display()));
+                }
+            }
+        }
+        assert!(
+            written_elsewhere.is_empty(),
+            "use ErrorCode instead: {written_elsewhere:#?}"
+        );
+    }
+
+    #[test]
+    fn domain_errors_reach_clients_with_their_codes_and_nothing_internal() {
+        use cognigraph_domain::{Action, DomainError};
+        let cases = [
+            (DomainError::NotFound, ErrorCode::NotFound, None),
+            (
+                DomainError::Forbidden {
+                    action: Action::ReadBudget,
+                },
+                ErrorCode::Forbidden,
+                Some("insufficient_role"),
+            ),
+            (
+                DomainError::MemberDisabled,
+                ErrorCode::Forbidden,
+                Some("member_disabled"),
+            ),
+            (
+                DomainError::Conflict {
+                    expected: 1,
+                    actual: 2,
+                },
+                ErrorCode::Conflict,
+                Some("stale_version"),
+            ),
+            (
+                DomainError::LastAdmin,
+                ErrorCode::Conflict,
+                Some("last_admin"),
+            ),
+            (
+                DomainError::MemberExists,
+                ErrorCode::Conflict,
+                Some("member_exists"),
+            ),
+            (
+                DomainError::InvalidInput {
+                    field: "name",
+                    message: "must not be empty".to_owned(),
+                },
+                ErrorCode::BadUserInput,
+                None,
+            ),
+            (
+                DomainError::Database("SELECT secret FROM t".to_owned()),
+                ErrorCode::Internal,
+                None,
+            ),
+            (
+                DomainError::Unavailable("pool timed out: secret".to_owned()),
+                ErrorCode::ServiceUnavailable,
+                Some("database_unavailable"),
+            ),
+        ];
+        for (domain, code, reason) in cases {
+            let api = ApiError::from(domain.clone());
+            assert_eq!(api.code(), code, "{domain:?}");
+            let error = async_graphql::Error::from(api);
+            let extensions = error.extensions.expect("extensions");
+            assert_eq!(
+                extensions.get("code"),
+                Some(&async_graphql::Value::from(code)),
+                "{domain:?}"
+            );
+            assert_eq!(
+                extensions.get("reason"),
+                reason.map(async_graphql::Value::from).as_ref(),
+                "{domain:?}"
+            );
+            assert!(!error.message.contains("secret"), "{}", error.message);
+        }
+    }
+
+    #[test]
+    fn the_readme_names_every_code() {
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+                .expect("README.md");
+        let missing: Vec<&str> = ErrorCode::ALL
+            .iter()
+            .map(|code| code.as_str())
+            .filter(|code| !readme.contains(&format!("`{code}`")))
+            .collect();
+        assert!(missing.is_empty(), "README.md lacks {missing:?}");
+    }
+
+    #[test]
+    fn codes_are_distinct_and_upper_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "{text} twice");
+            assert!(
+                text.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
+                "{text}"
+            );
+        }
     }
 }

@@ -88,10 +88,13 @@ pub enum TenancyError {
     /// Cognito refuses the access token or its user: the request is refused (401).
     #[error("Cognito refused the caller: {}", .0.reason())]
     Refused(Refusal),
-    /// Cognito could not be asked (throttled, 5xx, timeout, unexpected answer), or failed so
-    /// recently that it is not asked again yet: worth a retry (503).
-    #[error("Cognito GetUser failed: {0}")]
-    Unavailable(String),
+    /// Cognito could not be asked (throttled, 5xx, timeout, unexpected answer): worth a retry
+    /// (503). Shared: one failed call answers every request that waited for it.
+    #[error("Cognito GetUser failed")]
+    Unavailable(#[source] Arc<CognitoError>),
+    /// Not asked: `GetUser` failed less than [`FAILURE_COOLDOWN`] ago (503 as well).
+    #[error("Cognito GetUser not asked: it failed less than the cool-down ago")]
+    CoolingDown,
 }
 
 /// Why Cognito's `GetUser` refuses a caller whose token verified. Each is a 401 with its own
@@ -361,9 +364,7 @@ impl TenantResolver {
         access_token: &str,
     ) -> Result<Result<Resolved, Refusal>, TenancyError> {
         if self.cooling_down() {
-            return Err(TenancyError::Unavailable(
-                "not asked: GetUser failed less than the cool-down ago".to_owned(),
-            ));
+            return Err(TenancyError::CoolingDown);
         }
         match self.user_pool.get_user(access_token).await {
             Ok(user) => Ok(Ok(resolved(&user))),
@@ -371,7 +372,7 @@ impl TenantResolver {
                 Some(refusal) => Ok(Err(refusal)),
                 None => {
                     self.start_cooldown();
-                    Err(TenancyError::Unavailable(error_chain(&error)))
+                    Err(TenancyError::Unavailable(Arc::new(error)))
                 }
             },
         }
@@ -406,17 +407,6 @@ fn resolved(user: &User) -> Resolved {
 }
 
 /// An error and its causes, for the log.
-fn error_chain(error: &CognitoError) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 /// How long a user's `GetUser` answer may be reused: `ttl`, never past the token's expiry
 /// (`token_left` from now).
 fn cache_time(ttl: Duration, token_left: Duration) -> Duration {

@@ -12,10 +12,7 @@ use crate::support::{TestDb, assert_invalid, db_tests, enter, new_project, proje
 pub(crate) fn pure_tests() -> Vec<(&'static str, fn())> {
     vec![
         ("tenant_id_parse_edge_cases", tenant_id_parse_edge_cases),
-        (
-            "errors_have_stable_codes_and_leak_nothing",
-            errors_have_stable_codes_and_leak_nothing,
-        ),
+        ("errors_leak_nothing", errors_leak_nothing),
         (
             "every_query_goes_through_the_tenant_scoped_store",
             every_query_goes_through_the_tenant_scoped_store,
@@ -89,36 +86,26 @@ fn tenant_id_parse_edge_cases() {
     );
 }
 
-fn errors_have_stable_codes_and_leak_nothing() {
+fn errors_leak_nothing() {
+    // Codes are the server's business (`errors.rs`, the one mapping); here, only that no
+    // error's Display shows what it carries for the logs.
     let cases = [
-        (DomainError::NotFound, "NOT_FOUND"),
-        (
-            DomainError::Forbidden {
-                action: Action::ReadBudget,
-            },
-            "FORBIDDEN",
-        ),
-        (
-            DomainError::Conflict {
-                expected: 1,
-                actual: 2,
-            },
-            "CONFLICT",
-        ),
-        (
-            DomainError::InvalidInput {
-                field: "name",
-                message: "must not be empty".to_owned(),
-            },
-            "BAD_USER_INPUT",
-        ),
-        (
-            DomainError::Database("SELECT secret FROM t: syntax error".to_owned()),
-            "INTERNAL",
-        ),
+        DomainError::NotFound,
+        DomainError::Forbidden {
+            action: Action::ReadBudget,
+        },
+        DomainError::Conflict {
+            expected: 1,
+            actual: 2,
+        },
+        DomainError::InvalidInput {
+            field: "name",
+            message: "must not be empty".to_owned(),
+        },
+        DomainError::Database("SELECT secret FROM t: syntax error".to_owned()),
+        DomainError::Unavailable("pool timed out: secret".to_owned()),
     ];
-    for (error, code) in cases {
-        assert_eq!(error.code(), code);
+    for error in cases {
         assert!(!error.to_string().contains("secret"), "{error}");
     }
     let scope = Scope::for_tests(tenant("acme"), Role::Editor, Uuid::nil());
@@ -221,7 +208,7 @@ fn connect_rejects_unknown_urls() {
         let error = Db::connect("postgres://user:hunter2@127.0.0.1:99999/db")
             .await
             .unwrap_err();
-        assert_eq!(error.code(), "INTERNAL");
+        assert!(matches!(error, DomainError::Database(_)), "{error:?}");
         assert!(!error.to_string().contains("hunter2"));
         assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
     });

@@ -22,12 +22,14 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Name, Positioned, Request, ServerError, ServerResult,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+    Name, Positioned, Request, ServerError, ServerResult, ValidationResult,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
+    },
     parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
 };
 
-use crate::errors::{engine_codes, request_error};
+use crate::errors::{ErrorCode, classify_validation_error, request_error};
 
 /// Most nested selection sets and fragment spreads followed, whatever the limits: bounds the
 /// walk's recursion (async-graphql itself refuses documents nested more than 32 levels before
@@ -77,6 +79,16 @@ pub enum ShapeError {
         /// The limit.
         limit: usize,
     },
+    /// The engine's complexity of the operation (each field 1, a list page its `first` times
+    /// its items' selection) above [`ShapeLimits::fields`]; checked once the document
+    /// validates.
+    #[error("Query is too complex: its complexity is {complexity}; at most {limit} is allowed.")]
+    Complexity {
+        /// The operation's complexity.
+        complexity: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Selection sets and fragment spreads nested more than [`MAX_NESTING`] levels.
     #[error("Query is nested too deep: more than {MAX_NESTING} levels of selections.")]
     Nesting,
@@ -87,13 +99,11 @@ pub enum ShapeError {
 
 impl ShapeError {
     /// The `extensions.code` clients see.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Data { .. } | Self::Introspection { .. } | Self::Nesting => {
-                engine_codes::TOO_DEEP
-            }
-            Self::Fields { .. } => engine_codes::TOO_COMPLEX,
-            Self::FragmentCycle(_) => engine_codes::VALIDATION_FAILED,
+            Self::Data { .. } | Self::Introspection { .. } | Self::Nesting => ErrorCode::TooDeep,
+            Self::Fields { .. } | Self::Complexity { .. } => ErrorCode::TooComplex,
+            Self::FragmentCycle(_) => ErrorCode::ValidationFailed,
         }
     }
 
@@ -104,6 +114,7 @@ impl ShapeError {
             Self::Introspection { .. } => "introspection_depth",
             Self::Nesting => "nesting",
             Self::Fields { .. } => "fields",
+            Self::Complexity { .. } => "complexity",
             Self::FragmentCycle(_) => "fragment_cycle",
         }
     }
@@ -380,6 +391,30 @@ impl Extension for ShapeLimit {
             check(document, self.0)?;
         }
         next.run(ctx, request).await
+    }
+
+    /// The complexity bound, on the engine's own computation (our check, with our code: not
+    /// the engine's `limit_complexity`, whose error has only an English message). Validation
+    /// errors get their code here too, where they are known to be validation errors.
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await.map_err(|mut errors| {
+            errors.iter_mut().for_each(classify_validation_error);
+            errors
+        })?;
+        if result.complexity > self.0.fields {
+            return Err(vec![
+                ShapeError::Complexity {
+                    complexity: result.complexity,
+                    limit: self.0.fields,
+                }
+                .into(),
+            ]);
+        }
+        Ok(result)
     }
 }
 

@@ -71,14 +71,14 @@ pub fn build(
     verifier: Option<Arc<CognitoVerifier>>,
     member_admin: Option<MemberAdmin>,
 ) -> ApiSchema {
-    // Depth is our own check (introspection has its own bound), not async-graphql's `limit_depth`.
+    // Depth and complexity are our own checks (introspection has its own depth bound; errors
+    // carry our codes), not async-graphql's `limit_depth` and `limit_complexity`.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .extension(limits::ShapeLimit(limits::ShapeLimits {
             data: options.max_depth,
             introspection: options.max_introspection_depth,
             fields: options.max_complexity,
         }))
-        .limit_complexity(options.max_complexity)
         .extension(field_errors::FieldErrors);
     if options.introspection_off {
         builder = builder.disable_introspection();

@@ -5,10 +5,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{AppState, graphql::error_body};
+use super::AppState;
 use crate::{
     authz::Principal,
-    errors::engine_codes,
+    errors::{ErrorCode, chain, http_error},
     tenancy::{Refusal, RevocationCheck, TenancyError, TenantLookup},
 };
 
@@ -64,8 +64,8 @@ pub(super) async fn authenticate(
                     Err(TenancyError::Refused(refusal)) => {
                         return Err(refused(state, verified.sub(), refusal));
                     }
-                    Err(error @ TenancyError::Unavailable(_)) => {
-                        tracing::error!(%error, "revocation check unavailable");
+                    Err(error) => {
+                        tracing::error!(error = %chain(&error), "revocation check unavailable");
                         return Err(AuthRejection::IdentityProviderUnavailable);
                     }
                 }
@@ -123,32 +123,34 @@ impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         match self {
             Self::Missing { reason } => {
-                let challenge = HeaderValue::from_static(r#"Bearer realm="cognigraph""#);
-                (
+                let mut response = http_error(
                     StatusCode::UNAUTHORIZED,
-                    [(header::WWW_AUTHENTICATE, challenge)],
-                    error_body("authentication required", "UNAUTHENTICATED", Some(reason)),
-                )
-                    .into_response()
+                    ErrorCode::Unauthenticated,
+                    "authentication required",
+                    Some(reason),
+                );
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="cognigraph""#),
+                );
+                response
             }
-            Self::Ambiguous => (
+            Self::Ambiguous => http_error(
                 StatusCode::BAD_REQUEST,
-                error_body(
-                    "send one Authorization header, not several",
-                    engine_codes::BAD_REQUEST,
-                    Some(MULTIPLE_AUTHORIZATION_HEADERS),
-                ),
-            )
-                .into_response(),
+                ErrorCode::BadRequest,
+                "send one Authorization header, not several",
+                Some(MULTIPLE_AUTHORIZATION_HEADERS),
+            ),
             Self::Invalid { code } => {
                 let challenge = format!(
                     r#"Bearer realm="cognigraph", error="invalid_token", error_description="{code}""#
                 );
-                let mut response = (
+                let mut response = http_error(
                     StatusCode::UNAUTHORIZED,
-                    error_body("invalid token", "UNAUTHENTICATED", Some(code)),
-                )
-                    .into_response();
+                    ErrorCode::Unauthenticated,
+                    "invalid token",
+                    Some(code),
+                );
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
                     response
                         .headers_mut()
@@ -169,12 +171,16 @@ impl IntoResponse for AuthRejection {
 }
 
 fn unavailable(message: &str, reason: &str) -> Response {
-    (
+    let mut response = http_error(
         StatusCode::SERVICE_UNAVAILABLE,
-        [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
-        error_body(message, "SERVICE_UNAVAILABLE", Some(reason)),
-    )
-        .into_response()
+        ErrorCode::ServiceUnavailable,
+        message,
+        Some(reason),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    response
 }
 
 #[cfg(test)]

@@ -7,21 +7,6 @@
 
 use std::time::Instant;
 
-use async_graphql::{
-    BatchRequest, BatchResponse, Request, Response as GqlResponse, ServerError,
-    parser::types::{
-        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-    },
-};
-use axum::{
-    Json,
-    body::Body,
-    extract::State,
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
-    response::{IntoResponse, Response},
-};
-use serde_json::json;
-
 use super::{
     AppState,
     auth::{self, AuthRejection},
@@ -29,28 +14,27 @@ use super::{
 use crate::{
     authz::Principal,
     config::IntrospectionPolicy,
-    errors::{classify, engine_codes, engine_codes::RESPONSE_TOO_LARGE, request_error},
+    errors::{ErrorCode, classify, http_error, request_error},
     graphql::context::LazyTenantContext,
+};
+use async_graphql::{
+    BatchRequest, BatchResponse, Request, Response as GqlResponse, ServerError,
+    parser::types::{
+        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    },
+};
+use axum::{
+    body::Body,
+    extract::State,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
 };
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
-/// A GraphQL-shaped error body: `{"errors":[{"message":…,"extensions":{"code":…,"reason":…}}]}`.
-pub(super) fn error_body(
-    message: &str,
-    code: &str,
-    reason: Option<&str>,
-) -> Json<serde_json::Value> {
-    let mut extensions = json!({ "code": code });
-    if let Some(reason) = reason {
-        extensions["reason"] = json!(reason);
-    }
-    Json(json!({ "errors": [{ "message": message, "extensions": extensions }] }))
-}
-
-fn reject(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, error_body(message, code, None)).into_response()
+fn reject(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    http_error(status, code, message, None)
 }
 
 /// Serves one GraphQL request (or a batch of them).
@@ -77,14 +61,14 @@ pub(super) async fn handle(
             if requests.len() > state.limits.max_batch {
                 return reject(
                     StatusCode::BAD_REQUEST,
-                    engine_codes::BATCH_TOO_LARGE,
+                    ErrorCode::BatchTooLarge,
                     &format!("at most {} operations per batch", state.limits.max_batch),
                 );
             }
             if requests.is_empty() {
                 return reject(
                     StatusCode::BAD_REQUEST,
-                    engine_codes::BAD_REQUEST,
+                    ErrorCode::BadRequest,
                     "empty batch",
                 );
             }
@@ -142,7 +126,7 @@ pub(super) async fn handle(
             tracing::warn!(limit, "response over MAX_RESPONSE_BYTES refused");
             let refusal = || {
                 GqlResponse::from_errors(vec![request_error(
-                    RESPONSE_TOO_LARGE,
+                    ErrorCode::ResponseTooLarge,
                     format!(
                         "the response is larger than {limit} bytes: ask for fewer items or fields"
                     ),
@@ -159,7 +143,7 @@ pub(super) async fn handle(
             tracing::error!(%error, "could not serialize a GraphQL response");
             return reject(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
+                ErrorCode::Internal,
                 "internal error",
             );
         }
@@ -205,7 +189,9 @@ fn is_only_unavailable(response: &GqlResponse) -> bool {
                 .extensions
                 .as_ref()
                 .and_then(|ext| ext.get("code"))
-                .is_some_and(|code| *code == async_graphql::Value::from("SERVICE_UNAVAILABLE"))
+                .is_some_and(|code| {
+                    *code == async_graphql::Value::from(ErrorCode::ServiceUnavailable)
+                })
         })
 }
 
@@ -288,7 +274,7 @@ async fn read_batch(
             .map_err(|e| {
                 reject(
                     StatusCode::BAD_REQUEST,
-                    engine_codes::BAD_REQUEST,
+                    ErrorCode::BadRequest,
                     &format!("invalid GraphQL query parameters: {e}"),
                 )
             });
@@ -302,7 +288,7 @@ async fn read_batch(
     if !media.eq_ignore_ascii_case(JSON) {
         return Err(reject(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            engine_codes::BAD_REQUEST,
+            ErrorCode::BadRequest,
             "POST /graphql takes Content-Type: application/json",
         ));
     }
@@ -311,14 +297,14 @@ async fn read_batch(
         .map_err(|_| {
             reject(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
+                ErrorCode::PayloadTooLarge,
                 &format!("request bodies are limited to {max_body_bytes} bytes"),
             )
         })?;
     serde_json::from_slice::<BatchRequest>(&bytes).map_err(|e| {
         reject(
             StatusCode::BAD_REQUEST,
-            engine_codes::BAD_REQUEST,
+            ErrorCode::BadRequest,
             &format!("the body is not a GraphQL request: {e}"),
         )
     })
@@ -341,7 +327,7 @@ fn prepare(
     if request.query.trim().is_empty() {
         return Err(Box::new(reject(
             StatusCode::BAD_REQUEST,
-            engine_codes::BAD_REQUEST,
+            ErrorCode::BadRequest,
             "the request has no `query`",
         )));
     }
@@ -352,7 +338,7 @@ fn prepare(
             if principal.is_none() {
                 return Err(Box::new(AuthRejection::missing_token().into_response()));
             }
-            return failed(request_error(engine_codes::PARSE_FAILED, error.message));
+            return failed(request_error(ErrorCode::ParseFailed, error.message));
         }
     };
     let selected = selected_operation(document, operation_name.as_deref());
@@ -367,7 +353,7 @@ fn prepare(
     if parts.method == Method::GET && operation_type != "query" {
         let mut response = reject(
             StatusCode::METHOD_NOT_ALLOWED,
-            engine_codes::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
             "mutations are sent with POST",
         );
         response
@@ -394,7 +380,7 @@ fn prepare(
     if state.introspection == IntrospectionPolicy::Off {
         if asks_for_schema {
             return failed(request_error(
-                engine_codes::INTROSPECTION_DISABLED,
+                ErrorCode::IntrospectionDisabled,
                 "introspection is disabled on this server",
             ));
         }
@@ -402,7 +388,7 @@ fn prepare(
     }
     if aliases > state.limits.max_aliases {
         return failed(request_error(
-            engine_codes::TOO_MANY_ALIASES,
+            ErrorCode::TooManyAliases,
             format!(
                 "the query has {aliases} aliases; at most {} are allowed",
                 state.limits.max_aliases
