@@ -27,6 +27,13 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+
+    /// The Cognito group that grants this role unless configured otherwise (the service's
+    /// `ROLE_GROUP_*` defaults, the triggers' and the CDK stack's groups): its name,
+    /// [`Role::as_str`].
+    pub const fn default_group(self) -> &'static str {
+        self.as_str()
+    }
 }
 
 impl fmt::Display for Role {

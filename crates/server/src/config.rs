@@ -138,17 +138,24 @@ impl CognitoSettings {
     }
 }
 
+/// The group granting ADMIN unless `ROLE_GROUP_ADMIN` names another.
+pub const DEFAULT_ADMIN_GROUP: &str = cognigraph_domain::Role::Admin.default_group();
+/// The group granting EDITOR unless `ROLE_GROUP_EDITOR` names another.
+pub const DEFAULT_EDITOR_GROUP: &str = cognigraph_domain::Role::Editor.default_group();
+/// The group granting VIEWER unless `ROLE_GROUP_VIEWER` names another.
+pub const DEFAULT_VIEWER_GROUP: &str = cognigraph_domain::Role::Viewer.default_group();
+
 /// The Cognito groups that grant each role. A user in several gets the highest role.
 #[derive(Debug, Clone, Args)]
 pub struct RoleGroupSettings {
     /// Group granting ADMIN (which includes EDITOR and VIEWER).
-    #[arg(long, env = "ROLE_GROUP_ADMIN", default_value = "admin")]
+    #[arg(long, env = "ROLE_GROUP_ADMIN", default_value = DEFAULT_ADMIN_GROUP)]
     pub admin_group: String,
     /// Group granting EDITOR (which includes VIEWER).
-    #[arg(long, env = "ROLE_GROUP_EDITOR", default_value = "editor")]
+    #[arg(long, env = "ROLE_GROUP_EDITOR", default_value = DEFAULT_EDITOR_GROUP)]
     pub editor_group: String,
     /// Group granting VIEWER.
-    #[arg(long, env = "ROLE_GROUP_VIEWER", default_value = "viewer")]
+    #[arg(long, env = "ROLE_GROUP_VIEWER", default_value = DEFAULT_VIEWER_GROUP)]
     pub viewer_group: String,
 }
 

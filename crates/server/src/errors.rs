@@ -271,6 +271,20 @@ impl From<cognigraph_domain::DomainError> for ApiError {
     }
 }
 
+/// `Result<T, DomainError>` into the one client error mapping: resolvers write
+/// `domain_call().await.api()?`. (`?` alone would go through async-graphql's blanket
+/// conversion of any `Display` error, without a code.)
+pub trait DomainResultExt<T> {
+    /// Maps the domain error to its [`ApiError`].
+    fn api(self) -> Result<T, ApiError>;
+}
+
+impl<T> DomainResultExt<T> for Result<T, cognigraph_domain::DomainError> {
+    fn api(self) -> Result<T, ApiError> {
+        self.map_err(ApiError::from)
+    }
+}
+
 impl From<crate::tenancy::TenancyError> for ApiError {
     fn from(error: crate::tenancy::TenancyError) -> Self {
         use crate::tenancy::TenancyError as E;

@@ -4,14 +4,25 @@ use std::fmt::Write as _;
 
 use cognigraph_token::{CognitoVerifier, Inspection};
 
-use crate::{config::CognitoSettings, startup::StartupError};
+use crate::config::{CognitoSettings, SettingError};
+
+/// Why no report could be made (a refused token is a report, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// A Cognito setting is unusable.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    /// The verifier could not be built (its HTTP client).
+    #[error("cannot build the token verifier")]
+    Verifier(#[from] cognigraph_token::ConfigError),
+}
 
 /// Runs every check against the configured pool (fetching its keys) and renders the report.
 /// Returns the text and whether the token is accepted.
 pub async fn inspect_token(
     cognito: &CognitoSettings,
     token: &str,
-) -> Result<(String, bool), StartupError> {
+) -> Result<(String, bool), InspectError> {
     let verifier = CognitoVerifier::new(cognito.verifier_config()?)?;
     let token = token.trim();
     let token = token

@@ -52,30 +52,14 @@ async fn main() -> anyhow::Result<()> {
                 Some(region) => seed::SeedTarget::Sandbox { region },
                 None => seed::SeedTarget::Emulator(emulator),
             };
-            let api = cognigraph_cognito::CognitoClient::new(&target.client_settings()).await;
-            let seeded = seed::seed(&api, &pool_name, seed::DEV_USERS)
-                .await
-                .with_context(|| format!("seeding {}", target.describe()))?;
-            let folder = env_file
-                .parent()
-                .unwrap_or_else(|| std::path::Path::new("."));
-            std::fs::create_dir_all(folder)?;
-            let database_url = format!(
-                "sqlite://{}?mode=rwc",
-                folder.join("cognigraph.db").display()
-            );
-            std::fs::write(&env_file, seed::env_file(&seeded, &target, &database_url))?;
-            std::fs::write(
-                &tokens_file,
-                serde_json::to_string_pretty(&seed::tokens_json(&seeded))?,
-            )?;
-            let pool = api.user_pool(seeded.pool_id.clone());
-            let data = seed::seed_data(&pool, &seeded, &database_url)
-                .await
-                .with_context(|| format!("seeding projects and tasks into {database_url}"))?;
-            let mut summary =
-                seed::summary(&seeded, &listen_addr, &tokens_file.display().to_string());
-            summary.push_str(&seed::data_summary(&data));
+            let summary = seed::run(&seed::SeedRequest {
+                target,
+                pool_name,
+                env_file,
+                tokens_file,
+                listen_addr,
+            })
+            .await?;
             std::io::stdout().write_all(summary.as_bytes())?;
             Ok(())
         }

@@ -111,7 +111,7 @@ impl TriggerSettings {
             },
             admin_group: var("ROLE_GROUP_ADMIN")
                 .filter(|group| !group.is_empty())
-                .unwrap_or_else(|| "admin".to_owned()),
+                .unwrap_or_else(|| cognigraph_domain::Role::Admin.default_group().to_owned()),
             database_url: var("DATABASE_URL").filter(|url| !url.is_empty()),
         })
     }

@@ -6,6 +6,8 @@ use cognigraph_cognito::{
     ClientSettings, CognitoClient, CognitoError, Delivery, NewUser, Tokens, UserPool, UserPoolId,
 };
 
+use crate::config::{DEFAULT_ADMIN_GROUP, DEFAULT_EDITOR_GROUP, DEFAULT_VIEWER_GROUP};
+
 /// Where `cognigraph dev seed` makes its pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SeedTarget {
@@ -57,27 +59,27 @@ pub struct DevUser {
 pub const DEV_USERS: &[DevUser] = &[
     DevUser {
         username: "alice",
-        group: "admin",
+        group: DEFAULT_ADMIN_GROUP,
         tenant: "acme",
     },
     DevUser {
         username: "bob",
-        group: "editor",
+        group: DEFAULT_EDITOR_GROUP,
         tenant: "acme",
     },
     DevUser {
         username: "carol",
-        group: "viewer",
+        group: DEFAULT_VIEWER_GROUP,
         tenant: "acme",
     },
     DevUser {
         username: "dave",
-        group: "admin",
+        group: DEFAULT_ADMIN_GROUP,
         tenant: "globex",
     },
     DevUser {
         username: "erin",
-        group: "viewer",
+        group: DEFAULT_VIEWER_GROUP,
         tenant: "globex",
     },
 ];
@@ -86,7 +88,11 @@ pub const DEV_USERS: &[DevUser] = &[
 pub const DEV_PASSWORD: &str = "Cognigraph-dev-1";
 
 /// The groups that grant cognigraph's roles (the defaults of `ROLE_GROUP_*`).
-pub const ROLE_GROUPS: [&str; 3] = ["admin", "editor", "viewer"];
+pub const ROLE_GROUPS: [&str; 3] = [
+    DEFAULT_ADMIN_GROUP,
+    DEFAULT_EDITOR_GROUP,
+    DEFAULT_VIEWER_GROUP,
+];
 
 /// A seeded pool.
 #[derive(Debug, Clone)]
@@ -97,6 +103,100 @@ pub struct SeededPool {
     pub client_id: String,
     /// Each user with their fresh tokens.
     pub users: Vec<(DevUser, Tokens)>,
+}
+
+/// What `cognigraph dev seed` is asked for.
+#[derive(Debug, Clone)]
+pub struct SeedRequest {
+    /// The emulator, or a sandbox pool.
+    pub target: SeedTarget,
+    /// The pool's name (found or created).
+    pub pool_name: String,
+    /// Where the service's settings are written; the SQLite database goes beside it.
+    pub env_file: std::path::PathBuf,
+    /// Where the users' tokens are written (JSON).
+    pub tokens_file: std::path::PathBuf,
+    /// The address the service will listen on, for the summary's examples.
+    pub listen_addr: String,
+}
+
+/// Why `cognigraph dev seed` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedRunError {
+    /// The pool, its groups or users could not be made.
+    #[error("seeding {target}")]
+    Pool {
+        /// [`SeedTarget::describe`].
+        target: String,
+        /// Cognito's error.
+        #[source]
+        source: CognitoError,
+    },
+    /// A file could not be written.
+    #[error("cannot write {path}")]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The projects and tasks could not be seeded.
+    #[error("seeding projects and tasks into {database_url}")]
+    Data {
+        /// The SQLite database's URL.
+        database_url: String,
+        /// Why.
+        #[source]
+        source: SeedDataError,
+    },
+}
+
+/// `cognigraph dev seed`: the pool with [`DEV_USERS`], the settings file (with a SQLite
+/// database beside it), the tokens file, and the data; returns the summary to print.
+pub async fn run(request: &SeedRequest) -> Result<String, SeedRunError> {
+    let api = CognitoClient::new(&request.target.client_settings()).await;
+    let seeded = seed(&api, &request.pool_name, DEV_USERS)
+        .await
+        .map_err(|source| SeedRunError::Pool {
+            target: request.target.describe(),
+            source,
+        })?;
+    let folder = request
+        .env_file
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."));
+    let write = |path: &std::path::Path, text: &str| {
+        std::fs::create_dir_all(folder)
+            .and_then(|()| std::fs::write(path, text))
+            .map_err(|source| SeedRunError::Write {
+                path: path.to_owned(),
+                source,
+            })
+    };
+    let database_url = format!(
+        "sqlite://{}?mode=rwc",
+        folder.join("cognigraph.db").display()
+    );
+    write(
+        &request.env_file,
+        &env_file(&seeded, &request.target, &database_url),
+    )?;
+    write(&request.tokens_file, &format!("{:#}", tokens_json(&seeded)))?;
+    let pool = api.user_pool(seeded.pool_id.clone());
+    let data = seed_data(&pool, &seeded, &database_url)
+        .await
+        .map_err(|source| SeedRunError::Data {
+            database_url: database_url.clone(),
+            source,
+        })?;
+    let mut out = summary(
+        &seeded,
+        &request.listen_addr,
+        &request.tokens_file.display().to_string(),
+    );
+    out.push_str(&data_summary(&data));
+    Ok(out)
 }
 
 /// Finds or creates the pool `pool_name` with an app client, the role groups and `users`, and
@@ -400,9 +500,9 @@ pub async fn seed_data(
             .filter(|(u, _)| u.tenant == *tenant_name)
         {
             let role = match user.group {
-                "admin" => Role::Admin,
-                "editor" => Role::Editor,
-                "viewer" => Role::Viewer,
+                DEFAULT_ADMIN_GROUP => Role::Admin,
+                DEFAULT_EDITOR_GROUP => Role::Editor,
+                DEFAULT_VIEWER_GROUP => Role::Viewer,
                 other => return Err(SeedDataError::UnknownGroup(other)),
             };
             let user_in_pool = pool.admin_get_user(user.username).await?;

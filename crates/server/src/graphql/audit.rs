@@ -7,10 +7,11 @@ use cognigraph_domain::audit::{self, AuditEvent as DomainEvent};
 
 use super::{
     connection::{PageOf, connection, page_cost, page_request},
-    context::{DomainResultExt as _, TenantContext},
+    context::TenantContext,
     members::Member,
     policies,
 };
+use crate::errors::DomainResultExt as _;
 
 /// One write, as recorded in the same transaction.
 #[derive(Debug, Clone)]

@@ -6,8 +6,7 @@ use async_graphql::{
 };
 use cognigraph_domain::page::{DEFAULT_FIRST, MAX_FIRST, Page, PageRequest};
 
-use super::context::DomainResultExt as _;
-use crate::errors::ApiError;
+use crate::errors::{ApiError, DomainResultExt as _};
 
 /// How many items the connection has in all (not only in this page).
 #[derive(SimpleObject, Debug, Clone, Copy)]

@@ -219,15 +219,3 @@ impl Loader<(Uuid, u32)> for ProjectTasksLoader {
         Ok(loaded)
     }
 }
-
-/// `Result<T, DomainError>` into the one client error mapping.
-pub trait DomainResultExt<T> {
-    /// Maps the domain error to its [`ApiError`].
-    fn api(self) -> Result<T, ApiError>;
-}
-
-impl<T> DomainResultExt<T> for Result<T, DomainError> {
-    fn api(self) -> Result<T, ApiError> {
-        self.map_err(ApiError::from)
-    }
-}

@@ -12,11 +12,15 @@ use uuid::Uuid;
 
 use super::{
     connection::{PageOf, connection, page_cost, page_request},
-    context::{DomainResultExt as _, TenantContext},
+    context::TenantContext,
     inputs::parse_id,
     policies,
 };
-use crate::{authz::RoleValue, errors::ApiError, member_admin::MemberAdmin};
+use crate::{
+    authz::RoleValue,
+    errors::{ApiError, DomainResultExt as _},
+    member_admin::MemberAdmin,
+};
 
 /// Where a member stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +47,15 @@ pub(crate) struct InviteMemberInput {
 /// A user of the tenant.
 #[derive(Debug, Clone)]
 pub(crate) struct Member(pub(super) DomainMember);
+
+impl Member {
+    /// The member `id` of the caller's tenant (batched per request by the tenant's loader), or
+    /// `None` when there is none.
+    pub(super) async fn load(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Self>> {
+        let tenant = TenantContext::of(ctx).await?;
+        Ok(tenant.members.load_one(id).await.api()?.map(Self))
+    }
+}
 
 #[authorized]
 #[Object]

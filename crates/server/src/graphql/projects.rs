@@ -10,12 +10,12 @@ use cognigraph_domain::projects::{
 use super::tasks::Task;
 use super::{
     connection::{PageOf, connection, page_cost, page_request},
-    context::{DomainResultExt as _, TenantContext},
+    context::TenantContext,
     inputs::{parse_id, patch},
     members::Member,
     policies,
 };
-use crate::errors::ApiError;
+use crate::errors::{ApiError, DomainResultExt as _};
 
 /// A project of the caller's tenant.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ impl Project {
 
     /// Who created it.
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
-        load_member(ctx, self.0.created_by).await
+        Member::load(ctx, self.0.created_by).await
     }
 
     /// When it was created.
@@ -101,21 +101,13 @@ impl Project {
 
     /// Who changed it last.
     async fn updated_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
-        load_member(ctx, self.0.updated_by).await
+        Member::load(ctx, self.0.updated_by).await
     }
 
     /// When it changed last.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-}
-
-pub(super) async fn load_member(
-    ctx: &Context<'_>,
-    id: uuid::Uuid,
-) -> async_graphql::Result<Option<Member>> {
-    let tenant = TenantContext::of(ctx).await?;
-    Ok(tenant.members.load_one(id).await.api()?.map(Member))
 }
 
 /// Which projects to list.

@@ -27,7 +27,8 @@ pub(super) struct SigningKeysMutation;
 #[Object]
 impl SigningKeysMutation {
     /// Refetches every user pool's signing keys now, unless fetched in the last cooldown
-    /// (10 s). Old keys keep serving if the fetch fails. (Nullable: a denial nulls this field.)
+    /// (10 s). Old keys keep serving if the fetch fails.
+    // Nullable, so that a denial nulls this field alone (GraphQL 6.4.4), not the whole `data`.
     #[auth(policies::REFRESH_SIGNING_KEYS)]
     async fn refresh_signing_keys(
         &self,

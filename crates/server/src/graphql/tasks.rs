@@ -9,12 +9,13 @@ use cognigraph_domain::tasks::{
 
 use super::{
     connection::{PageOf, connection, page_cost, page_request},
-    context::{DomainResultExt as _, TenantContext},
+    context::TenantContext,
     inputs::{parse_id, parse_optional_id, patch},
     members::Member,
     policies,
-    projects::{Project, load_member},
+    projects::Project,
 };
+use crate::errors::DomainResultExt as _;
 
 /// Where a task stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +69,7 @@ impl Task {
     /// Who works on it.
     async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
         match self.0.assignee_id {
-            Some(id) => load_member(ctx, id).await,
+            Some(id) => Member::load(ctx, id).await,
             None => Ok(None),
         }
     }
@@ -85,7 +86,7 @@ impl Task {
 
     /// Who created it.
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
-        load_member(ctx, self.0.created_by).await
+        Member::load(ctx, self.0.created_by).await
     }
 
     /// When it was created.
@@ -95,7 +96,7 @@ impl Task {
 
     /// Who changed it last.
     async fn updated_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
-        load_member(ctx, self.0.updated_by).await
+        Member::load(ctx, self.0.updated_by).await
     }
 
     /// When it changed last.
