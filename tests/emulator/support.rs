@@ -96,54 +96,20 @@ pub(crate) fn jwt_claims(token: &str) -> Value {
 }
 
 fn jwt_segment(token: &str, index: usize) -> Value {
+    use base64::Engine as _;
     let segments: Vec<&str> = token.split('.').collect();
     assert_eq!(segments.len(), 3, "a JWT has three segments");
-    serde_json::from_slice(&base64url(segments[index])).expect("a JSON segment")
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segments[index])
+        .expect("unpadded base64url, as JWTs use it");
+    serde_json::from_slice(&bytes).expect("a JSON segment")
 }
 
-/// Unpadded base64url (RFC 4648 §5), as JWTs use it.
-fn base64url(text: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut buffer, mut bits) = (0_u32, 0_u32);
-    for c in text.bytes() {
-        let sextet = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            other => panic!("{:?} is not base64url", char::from(other)),
-        };
-        buffer = (buffer << 6) | u32::from(sextet);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((buffer >> bits) & 0xff).expect("one byte"));
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-/// `2026-03-04T05:06:07+00:00` (as cognigraph writes `DateTime`s) for seconds since the epoch (UTC; days to dates by Howard Hinnant's
-/// `civil_from_days`).
+/// `2026-03-04T05:06:07+00:00` (as cognigraph writes `DateTime`s) for seconds since the epoch.
 pub(crate) fn rfc3339(unix_secs: i64) -> String {
-    let (days, secs) = (unix_secs.div_euclid(86_400), unix_secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    chrono::DateTime::from_timestamp(unix_secs, 0)
+        .expect("a time chrono can represent")
+        .to_rfc3339()
 }
 
 /// A project with one task, created by `owner`.

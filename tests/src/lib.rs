@@ -321,20 +321,5 @@ impl App {
     }
 }
 
-/// The `extensions.code` of each error.
-pub fn error_codes(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| {
-                    e["extensions"]["code"]
-                        .as_str()
-                        .unwrap_or("(none)")
-                        .to_owned()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
+/// The `extensions.code` of each error (the server's test helper).
+pub use cognigraph_server::testing::error_codes;

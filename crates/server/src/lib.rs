@@ -17,3 +17,5 @@ pub mod metrics;
 pub mod startup;
 pub mod telemetry;
 pub mod tenancy;
+#[cfg(feature = "test-helpers")]
+pub mod testing;

@@ -215,24 +215,6 @@ impl TestApp {
     }
 }
 
-/// The `extensions.code` of each error, in order.
-pub(crate) fn error_codes(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| {
-                    e["extensions"]["code"]
-                        .as_str()
-                        .unwrap_or("(none)")
-                        .to_owned()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A new, empty database on the `TEST_POSTGRES_URL` server.
 pub(crate) struct FreshDatabase {
     /// Its URL.
@@ -262,3 +244,6 @@ pub(crate) async fn fresh_postgres_database() -> FreshDatabase {
         admin_url,
     }
 }
+
+/// The `extensions.code` of each error (the server's test helper).
+pub(crate) use cognigraph_server::testing::error_codes;
