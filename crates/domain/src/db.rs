@@ -51,6 +51,8 @@ pub struct Db {
     statements: Arc<AtomicU64>,
     /// Set once [`Db::is_up_to_date`] has seen no migration pending.
     up_to_date: Arc<AtomicBool>,
+    /// Whether `write` is a pool of its own (a SQLite file), not `read` again.
+    separate_writer: bool,
 }
 
 /// The advisory lock key that serializes migrations across instances ("cgraph" in ASCII).
@@ -64,6 +66,15 @@ const SET_TENANT: &str = "SELECT set_config('app.tenant_id', $1, true)";
 enum Backend {
     Sqlite,
     Postgres,
+}
+
+/// How many database connections are open, and how many of them idle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolConnections {
+    /// Open connections.
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
 }
 
 impl fmt::Debug for Db {
@@ -87,6 +98,7 @@ impl Db {
     /// Does not apply migrations: call [`Db::migrate`].
     pub async fn connect(url: &str) -> Result<Db, DomainError> {
         let statements = Arc::new(AtomicU64::new(0));
+        let separate_writer = url.starts_with("sqlite:") && !is_in_memory(url);
         let (read, write, backend) = if url.starts_with("sqlite:") {
             let (read, write) = connect_sqlite(url).await?;
             (read, write, Backend::Sqlite)
@@ -113,6 +125,7 @@ impl Db {
             backend,
             statements,
             up_to_date: Arc::new(AtomicBool::new(false)),
+            separate_writer,
         };
         let counter = Arc::clone(&db.statements);
         db.read.set_metric_callback(move |_| {
@@ -239,6 +252,31 @@ impl Db {
         self.statements.load(Ordering::Relaxed)
     }
 
+    /// The connections of the pools now (for metrics): the reading pool, and the writer's on a
+    /// SQLite file (elsewhere both are one pool).
+    pub fn connections(&self) -> PoolConnections {
+        let of = |connection: &DatabaseConnection| match self.backend {
+            Backend::Sqlite => {
+                let pool = connection.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            Backend::Postgres => {
+                let pool = connection.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        let (mut open, mut idle) = of(&self.read);
+        if self.separate_writer {
+            let (writer_open, writer_idle) = of(&self.write);
+            open += writer_open;
+            idle += writer_idle;
+        }
+        PoolConnections {
+            open,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        }
+    }
+
     /// Closes the pools, waiting for connections in use to be returned.
     pub async fn close(self) -> Result<(), DomainError> {
         self.read.close_by_ref().await?;
@@ -357,6 +395,11 @@ async fn postgres_pending_migrations(
         .collect())
 }
 
+/// Whether a SQLite URL names an in-memory database.
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 async fn connect_sqlite(
     url: &str,
 ) -> Result<(DatabaseConnection, DatabaseConnection), DomainError> {
@@ -366,7 +409,7 @@ async fn connect_sqlite(
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(SQLITE_BUSY_TIMEOUT);
-    if url.contains(":memory:") || url.contains("mode=memory") {
+    if is_in_memory(url) {
         // An in-memory database lives as long as its connection: keep exactly one, forever.
         let pool = SqlitePoolOptions::new()
             .min_connections(1)

@@ -131,12 +131,28 @@ async fn metrics_count_requests_auth_failures_jwks_fetches_and_token_cache_looku
         // The viewer's token is verified in full once, then found; the expired one is a miss.
         "cognigraph_token_cache_lookups_total{outcome=\"hit\"} 1",
         "cognigraph_token_cache_lookups_total{outcome=\"miss\"} 2",
+        "# TYPE cognigraph_graphql_requests_total counter",
+        "# TYPE cognigraph_graphql_request_duration_seconds histogram",
     ] {
         assert!(
             text.lines().any(|l| l == line),
             "missing `{line}` in:\n{text}"
         );
     }
+    // Gauges whose values vary: present, with a plausible value.
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("missing `{name}` in:\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(value("cognigraph_db_connections{state=\"idle\"}") >= 0.0);
+    assert!(value("cognigraph_db_connections{state=\"in_use\"}") >= 0.0);
+    assert!(value("process_resident_memory_bytes") > 1_000_000.0);
+    assert!(value("process_open_fds") > 3.0);
+    assert!(value("process_cpu_seconds_total") > 0.0);
+    assert!(value("process_start_time_seconds") > 1_700_000_000.0);
 }
 
 const INTROSPECTION: &str = "{ __schema { queryType { name } } }";
