@@ -70,7 +70,7 @@ enum Backend {
 
 /// How many database connections are open, and how many of them idle.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolConnections {
+pub struct PoolUsage {
     /// Open connections.
     pub open: u32,
     /// Open connections not in use.
@@ -254,7 +254,7 @@ impl Db {
 
     /// The connections of the pools now (for metrics): the reading pool, and the writer's on a
     /// SQLite file (elsewhere both are one pool).
-    pub fn connections(&self) -> PoolConnections {
+    pub fn pool_usage(&self) -> PoolUsage {
         let of = |connection: &DatabaseConnection| match self.backend {
             Backend::Sqlite => {
                 let pool = connection.get_sqlite_connection_pool();
@@ -271,7 +271,7 @@ impl Db {
             open += writer_open;
             idle += writer_idle;
         }
-        PoolConnections {
+        PoolUsage {
             open,
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
         }

@@ -18,7 +18,7 @@ mod tenant;
 #[cfg(feature = "test-helpers")]
 pub mod testing;
 
-pub use db::{Db, PoolConnections};
+pub use db::{Db, PoolUsage};
 pub use error::DomainError;
 pub use page::{Cursor, Page, PageRequest};
 pub use policy::Action;

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use cognigraph_domain::PoolConnections;
+use cognigraph_domain::PoolUsage;
 use cognigraph_token::{FetchStats, TokenCacheStats};
 use prometheus_client::{
     collector::Collector,
@@ -105,7 +105,7 @@ impl Metrics {
         &self,
         jwks: FetchStats,
         token_cache: TokenCacheStats,
-        connections: PoolConnections,
+        connections: PoolUsage,
     ) -> String {
         let mut scrape = Registry::default();
         scrape.register_collector(Box::new(Snapshot {
@@ -126,7 +126,7 @@ impl Metrics {
 struct Snapshot {
     jwks: FetchStats,
     token_cache: TokenCacheStats,
-    connections: PoolConnections,
+    connections: PoolUsage,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -59,7 +59,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         state.metrics.render(
             state.verifier.jwks_fetch_stats(),
             state.verifier.token_cache_stats(),
-            state.membership.db().connections(),
+            state.membership.db().pool_usage(),
         ),
     )
 }
