@@ -76,9 +76,9 @@ emulator:
 emulator-stop:
     @.ci/emulator stop
 
-# Benchmarks: token verification (criterion, beside a bare RSA check), a load generator
-# against the service on loopback, and page cost against data size on seeded SQLite and a
-# throwaway PostgreSQL cluster (report: target/bench-results/pages.md).
+# Benchmarks: token verification (criterion, beside a bare RSA check), the request path against
+# three reference servers (report: target/bench-results/load.md), and page cost against data
+# size on seeded SQLite and a throwaway PostgreSQL cluster (report: target/bench-results/pages.md).
 bench:
     #!/usr/bin/env bash
     set -euo pipefail

@@ -34,19 +34,22 @@
 #[allow(dead_code, reason = "each benchmark uses part of the shared support")]
 #[path = "support/child_server.rs"]
 mod child_server;
+#[allow(dead_code, reason = "each benchmark uses part of the shared support")]
+#[path = "support/measure.rs"]
+mod measure;
 
 use std::{
     fmt::Write as _,
-    process::Command,
     sync::{
         Arc,
-        atomic::{AtomicI32, AtomicU64, Ordering},
+        atomic::{AtomicI32, Ordering},
     },
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use child_server::ChildServer;
 use cognigraph_token::testing::TestIssuer;
+use measure::{Body, Expect, Figures, Load, env_number, query};
 use sea_orm::sqlx::{self, Connection as _};
 use serde_json::json;
 use uuid::Uuid;
@@ -98,13 +101,6 @@ const STATUSES: [&str; 3] = ["IN_PROGRESS", "DONE", "TODO"];
 
 /// Timestamps of seeded rows.
 const SEEDED_AT: &str = "2025-01-01T00:00:00+00:00";
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Store {
@@ -256,131 +252,6 @@ async fn analyze(store: Store, url: &str) {
 
 /// What one request of a case sends: a body made from the worker's number and its request
 /// number (writes need distinct or versioned variables).
-type Body = Arc<dyn Fn(usize, u64) -> String + Send + Sync>;
-
-struct Bench {
-    client: reqwest::Client,
-    secs: f64,
-    runs: usize,
-    concurrency: usize,
-    ticks_per_second: f64,
-}
-
-/// One timed run: requests answered, requests failed, seconds, server CPU seconds.
-#[derive(Clone, Copy)]
-struct Run {
-    requests: u64,
-    failed: u64,
-    seconds: f64,
-    cpu: f64,
-}
-
-impl Run {
-    fn per_second(self) -> f64 {
-        self.requests as f64 / self.seconds
-    }
-
-    fn cpu_us(self) -> f64 {
-        self.cpu * 1e6 / self.requests.max(1) as f64
-    }
-}
-
-/// A case's result: the median run by CPU per request, and the spread.
-struct Measured {
-    per_second: f64,
-    cpu_us: f64,
-    cpu_us_min: f64,
-    cpu_us_max: f64,
-    /// Answers that were not a 200 without `errors`, in all timed runs.
-    failed: u64,
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-impl Bench {
-    /// Sends `body` from `concurrency` clients for `seconds`; every answer must be a 200 without
-    /// `errors`.
-    async fn load(&self, server: &ChildServer, token: &str, body: &Body, seconds: f64) -> Run {
-        let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-        let answered = Arc::new(AtomicU64::new(0));
-        let failed = Arc::new(AtomicU64::new(0));
-        let cpu_before = server.cpu_seconds(self.ticks_per_second);
-        let started = Instant::now();
-        let workers: Vec<_> = (0..self.concurrency)
-            .map(|worker| {
-                let (client, url, token, body, answered, failed) = (
-                    self.client.clone(),
-                    server.graphql_url(),
-                    token.to_owned(),
-                    Arc::clone(body),
-                    Arc::clone(&answered),
-                    Arc::clone(&failed),
-                );
-                tokio::spawn(async move {
-                    let mut n = 0;
-                    while Instant::now() < deadline {
-                        let response = client
-                            .post(&url)
-                            .bearer_auth(&token)
-                            .header("content-type", "application/json")
-                            .body(body(worker, n))
-                            .send()
-                            .await
-                            .expect("request");
-                        let status = response.status();
-                        let text = response.text().await.expect("body");
-                        n += 1;
-                        if status.is_success() && !text.contains("\"errors\"") {
-                            answered.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            // Counted, not fatal: an old build may time out (408) on large data.
-                            failed.fetch_add(1, Ordering::Relaxed);
-                            if failed.load(Ordering::Relaxed) == 1 {
-                                println!("pages: a failed answer: {status}: {text:.200}");
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        for worker in workers {
-            worker.await.expect("worker");
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        let cpu = server.cpu_seconds(self.ticks_per_second) - cpu_before;
-        Run {
-            requests: answered.load(Ordering::Relaxed),
-            failed: failed.load(Ordering::Relaxed),
-            seconds,
-            cpu,
-        }
-    }
-
-    async fn measure(&self, server: &ChildServer, token: &str, body: &Body) -> Measured {
-        self.load(server, token, body, 0.5).await; // warm-up
-        let mut runs = Vec::new();
-        for _ in 0..self.runs {
-            runs.push(self.load(server, token, body, self.secs).await);
-        }
-        let cpu: Vec<f64> = runs.iter().map(|run| run.cpu_us()).collect();
-        Measured {
-            per_second: median(runs.iter().map(|run| run.per_second()).collect()),
-            cpu_us: median(cpu.clone()),
-            cpu_us_min: cpu.iter().copied().fold(f64::INFINITY, f64::min),
-            cpu_us_max: cpu.iter().copied().fold(0.0, f64::max),
-            failed: runs.iter().map(|run| run.failed).sum(),
-        }
-    }
-}
-
-fn query(text: &'static str) -> Body {
-    let body = json!({ "query": text }).to_string();
-    Arc::new(move |_, _| body.clone())
-}
-
 struct Tokens {
     issuer: TestIssuer,
 }
@@ -497,7 +368,7 @@ async fn seed(store: Store, report: &mut String) -> Seeded {
     }
 }
 
-fn row(report: &mut String, store: Store, case: &str, measured: &Measured) {
+fn row(report: &mut String, store: Store, case: &str, measured: &Figures) {
     let line = format!(
         "| {} | {case} | {:.0} | {:.0} | {:.0}–{:.0} | {} |",
         store.name(),
@@ -514,7 +385,7 @@ fn row(report: &mut String, store: Store, case: &str, measured: &Measured) {
 
 async fn bench_store(
     store: Store,
-    bench: &Bench,
+    bench: &Load,
     binary: &str,
     tokens: &Tokens,
     report: &mut String,
@@ -527,7 +398,9 @@ async fn bench_store(
 
     let viewer = tokens.token("acme", "viewer");
     for (label, text) in LIST_CASES {
-        let measured = bench.measure(&server, &viewer, &query(text)).await;
+        let measured = bench
+            .measure(&server, Some(&viewer), &query(text), Expect::GraphqlData)
+            .await;
         row(
             report,
             store,
@@ -537,14 +410,23 @@ async fn bench_store(
     }
     for (tenant, tasks) in ONE_PROJECT_TENANTS {
         let token = tokens.token(tenant, "viewer");
-        let measured = bench.measure(&server, &token, &query(ONE_PROJECT)).await;
+        let measured = bench
+            .measure(
+                &server,
+                Some(&token),
+                &query(ONE_PROJECT),
+                Expect::GraphqlData,
+            )
+            .await;
         row(
             report,
             store,
             &format!("one project of {tasks} tasks: `tasks(first:10) {{ title }}`"),
             &measured,
         );
-        let measured = bench.measure(&server, &token, &query(NESTED)).await;
+        let measured = bench
+            .measure(&server, Some(&token), &query(NESTED), Expect::GraphqlData)
+            .await;
         row(
             report,
             store,
@@ -597,28 +479,24 @@ async fn bench_store(
             "audit trail small".to_owned()
         };
         for (label, body) in [("`createTask`", &create), ("`setTaskStatus`", &set_status)] {
-            let measured = bench.measure(&server, &editor, body).await;
+            let measured = bench
+                .measure(&server, Some(&editor), body, Expect::GraphqlData)
+                .await;
             row(report, store, &format!("{size}: {label}"), &measured);
         }
     }
     report.push('\n');
 }
 
-#[tokio::main]
-async fn main() {
-    let bench = Bench {
-        client: reqwest::Client::new(),
-        secs: env_number("PAGES_SECS", 2) as f64,
-        runs: env_number("PAGES_RUNS", 3).max(1) as usize,
-        concurrency: env_number("PAGES_CONCURRENCY", 8).max(1) as usize,
-        ticks_per_second: Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(100.0),
-    };
+fn main() {
+    let pinned = child_server::pin_load_generator();
+    tokio::runtime::Runtime::new()
+        .expect("a runtime")
+        .block_on(run(pinned));
+}
+
+async fn run(pinned: bool) {
+    let bench = Load::from_env("PAGES", 8, 2, 3);
     let binary = std::env::var("PAGES_COGNIGRAPH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_cognigraph").to_owned());
     let only = std::env::var("PAGES_ONLY").unwrap_or_default();
@@ -626,7 +504,7 @@ async fn main() {
         issuer: TestIssuer::start().await,
     };
     let mut report = format!(
-        "# Page cost against data size ({} clients, {} runs of {} s per case, median; {})\n\n\
+        "# Page cost against data size ({} clients, {} runs of {} s per case, median; {}{})\n\n\
          Binary: `{binary}`. Server CPU is the process's user + system time over a run divided \
          by its requests (on PostgreSQL the database's own CPU is not included).\n\n",
         bench.concurrency,
@@ -635,6 +513,11 @@ async fn main() {
         std::fs::read_to_string("/proc/loadavg")
             .map(|load| format!("load average at start {}", load.trim()))
             .unwrap_or_default(),
+        if pinned {
+            "; server pinned to core 0, clients to core 1"
+        } else {
+            ""
+        },
     );
     if only != "postgres" {
         bench_store(Store::Sqlite, &bench, &binary, &tokens, &mut report).await;

@@ -23,6 +23,9 @@
 #[allow(dead_code, reason = "each benchmark uses part of the shared support")]
 #[path = "support/child_server.rs"]
 mod child_server;
+#[allow(dead_code, reason = "each benchmark uses part of the shared support")]
+#[path = "support/measure.rs"]
+mod measure;
 
 use std::{
     collections::BTreeMap,
