@@ -15,7 +15,7 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     authz::RoleGroups,
     config::{IntrospectionPolicy, MigrateOnStart, Settings},
-    graphql::{self, SchemaOptions},
+    graphql::{self, DocumentCache, SchemaOptions},
     http::{self, App, AppState, ConnectionLimits, GraphiqlOptions},
     member_admin::MemberAdmin,
     membership::Membership,
@@ -133,6 +133,7 @@ impl Application {
         let state = AppState::new(App {
             membership,
             schema,
+            documents: DocumentCache::default(),
             verifier: Arc::clone(&verifier),
             tenants: TenantResolver::new(
                 settings.tenant_source,

@@ -4,6 +4,7 @@ mod access;
 mod audit;
 mod connection;
 pub mod context;
+mod documents;
 mod field_errors;
 mod inputs;
 pub mod limits;
@@ -22,6 +23,7 @@ use cognigraph_token::CognitoVerifier;
 use crate::member_admin::MemberAdmin;
 
 pub use access::FieldPolicy;
+pub use documents::DocumentCache;
 pub use me::Me;
 
 /// Every query field.

@@ -332,7 +332,7 @@ fn prepare(
         )));
     }
     let operation_name = request.operation_name.clone();
-    let document = match request.parsed_query() {
+    let document = match state.documents.parse(&mut request) {
         Ok(document) => document,
         Err(error) => {
             if principal.is_none() {
