@@ -58,7 +58,7 @@ async fn seeded_users_find_their_tenants_projects_and_a_second_run_adds_nothing(
     );
     assert!(seed::data_summary(&first).contains("acme     seeded 3 projects and 6 tasks"));
 
-    let app = App::start_on(&pool, database, 60, &[]).await;
+    let app = App::start_on(&pool, database, 60, |_| {}).await;
     for (user, tokens) in &seeded.users {
         let (status, body) = app.graphql(&tokens.access_token, LISTING, json!({})).await;
         assert_eq!(status, 200, "{}: {body}", user.username);

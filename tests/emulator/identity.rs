@@ -28,7 +28,7 @@ async fn me_reports_the_emulators_claims_and_the_users_tenant() {
         Some("acme"),
     )
     .await;
-    let app = App::start(&pool, 60, &[]).await;
+    let app = App::start(&pool, 60, |_| {}).await;
 
     let claims = jwt_claims(&tokens.access_token);
     assert_eq!(claims["token_use"], "access");

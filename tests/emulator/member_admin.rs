@@ -12,7 +12,7 @@ use crate::support::{data, post, signed_in};
 const MEMBER: &str = "id username role status version";
 
 async fn app(pool: &Pool) -> App {
-    App::start(pool, 60, &["--user-management"]).await
+    App::start(pool, 60, |settings| settings.user_management = true).await
 }
 
 /// Invites `email` as `role` with `admin`'s token; returns the member.

@@ -8,6 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use cognigraph_server::tenancy::TenantSource;
 use cognigraph_tests::{App, Pool};
 use serde_json::json;
 
@@ -87,7 +88,10 @@ async fn cached_keys_outlive_the_emulator() {
     let mut emulator = PrivateEmulator::start().await;
     let pool = Pool::create_on(&emulator.url).await;
     // Tenants from the claim (none here), so that only the signing keys need the emulator.
-    let app = App::start(&pool, 60, &["--tenant-source", "claim"]).await;
+    let app = App::start(&pool, 60, |settings| {
+        settings.tenant_source = TenantSource::Claim;
+    })
+    .await;
     let tokens = signed_in(&pool, "survivor", &["admin"], None).await;
 
     let query = "{ me { username roles tenant } accessPolicy { field } }";

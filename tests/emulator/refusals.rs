@@ -10,7 +10,7 @@ use crate::support::{assert_refused, data, jwt_claims, jwt_header, signed_in};
 #[tokio::test]
 async fn an_id_token_is_refused() {
     let pool = Pool::create().await;
-    let app = App::start(&pool, 60, &[]).await;
+    let app = App::start(&pool, 60, |_| {}).await;
     let tokens = signed_in(&pool, "holder", &["viewer"], Some("acme")).await;
     assert_eq!(jwt_claims(&tokens.id_token)["token_use"], "id");
 
@@ -23,7 +23,7 @@ async fn an_id_token_is_refused() {
 #[tokio::test]
 async fn a_token_for_another_app_client_is_refused() {
     let pool = Pool::create().await;
-    let app = App::start(&pool, 60, &[]).await;
+    let app = App::start(&pool, 60, |_| {}).await;
     pool.user("roamer", &["viewer"], Some("acme")).await;
     let other_client = pool
         .api
@@ -51,7 +51,7 @@ async fn a_token_for_another_app_client_is_refused() {
 async fn a_token_of_another_user_pool_is_refused() {
     let pool = Pool::create().await;
     let other = Pool::create().await;
-    let app = App::start(&pool, 60, &[]).await;
+    let app = App::start(&pool, 60, |_| {}).await;
     let own = signed_in(&pool, "twin", &["admin"], Some("acme")).await;
     let foreign = signed_in(&other, "twin", &["admin"], Some("acme")).await;
     // moto signs every pool with one key: only the issuer tells the pools apart.

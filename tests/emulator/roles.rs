@@ -365,7 +365,7 @@ impl Op {
 #[tokio::test]
 async fn every_role_of_two_tenants_against_every_root_field() {
     let pool = Pool::create().await;
-    let app = App::start(&pool, 60, &["--user-management"]).await;
+    let app = App::start(&pool, 60, |settings| settings.user_management = true).await;
     let mut tokens = Vec::new();
     for caller in CALLERS {
         let signed = signed_in(&pool, caller.username, &[caller.group], Some(caller.tenant)).await;
@@ -483,7 +483,7 @@ async fn every_role_of_two_tenants_against_every_root_field() {
 #[tokio::test]
 async fn a_user_removed_from_a_group_loses_the_role_on_the_next_token() {
     let pool = Pool::create().await;
-    let app = App::start(&pool, 60, &[]).await;
+    let app = App::start(&pool, 60, |_| {}).await;
     let old = signed_in(&pool, "demoted", &["editor", "viewer"], Some("acme")).await;
     let me = "{ me { groups roles } }";
     let create = "mutation { createProject(input: {name: \"By an editor\"}) { name } }";

@@ -2,6 +2,7 @@
 //! access token is not (every request with `REVOCATION_CHECK=getuser`; without it, requests that
 //! look the tenant up in Cognito).
 
+use cognigraph_server::tenancy::RevocationCheck;
 use cognigraph_tests::{App, Pool};
 use serde_json::json;
 
@@ -10,7 +11,7 @@ use crate::support::{assert_refused, data, jwt_claims, post, signed_in};
 #[tokio::test]
 async fn a_refreshed_access_token_is_accepted() {
     let pool = Pool::create().await;
-    let app = App::start(&pool, 60, &[]).await;
+    let app = App::start(&pool, 60, |_| {}).await;
     let first = signed_in(&pool, "returning", &["viewer"], Some("acme")).await;
     let refresh_token = first.refresh_token.as_deref().expect("a refresh token");
 
@@ -42,7 +43,10 @@ async fn a_refreshed_access_token_is_accepted() {
 async fn after_global_sign_out_the_old_access_token_is_refused() {
     let pool = Pool::create().await;
     // Userinfo cache 0: every request asks GetUser, so the revocation shows at once.
-    let app = App::start(&pool, 0, &["--revocation-check", "getuser"]).await;
+    let app = App::start(&pool, 0, |settings| {
+        settings.revocation_check = RevocationCheck::Getuser;
+    })
+    .await;
     let old = signed_in(&pool, "leaver", &["viewer"], Some("acme")).await;
     let me = "{ me { username tenant } }";
     let before = data(&app, &old.access_token, me, json!({})).await;
@@ -66,7 +70,7 @@ async fn after_global_sign_out_the_old_access_token_is_refused() {
 #[tokio::test]
 async fn without_the_revocation_check_a_tenant_lookup_still_notices_a_sign_out() {
     let pool = Pool::create().await;
-    let app = App::start(&pool, 0, &[]).await; // REVOCATION_CHECK=off, the default
+    let app = App::start(&pool, 0, |_| {}).await; // REVOCATION_CHECK=off, the default
     let old = signed_in(&pool, "leaver", &["viewer"], Some("acme")).await;
     pool.api
         .global_sign_out(&old.access_token)

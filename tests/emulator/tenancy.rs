@@ -24,7 +24,7 @@ async fn snapshot(app: &App, admin: &str) -> Value {
 #[tokio::test]
 async fn another_tenants_real_ids_are_not_found_and_change_nothing() {
     let pool = Pool::create().await;
-    let app = App::start(&pool, 60, &[]).await;
+    let app = App::start(&pool, 60, |_| {}).await;
     let acme = signed_in(&pool, "acme-admin", &["admin"], Some("acme"))
         .await
         .access_token;
@@ -177,7 +177,7 @@ async fn another_tenants_real_ids_are_not_found_and_change_nothing() {
 #[tokio::test]
 async fn a_user_without_a_tenant_gets_me_but_no_tenant_data() {
     let pool = Pool::create().await;
-    let app = App::start(&pool, 60, &[]).await;
+    let app = App::start(&pool, 60, |_| {}).await;
     let token = signed_in(&pool, "drifter", &["admin"], None)
         .await
         .access_token;

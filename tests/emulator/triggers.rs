@@ -18,7 +18,7 @@ async fn a_self_signed_up_user_founds_a_tenant_and_is_its_admin() {
     let database = TestDatabase::create().await;
     let database_url = database.url.clone();
     // The service first: it migrates the database the trigger writes to.
-    let app = App::start_on(&pool, database, 60, &[]).await;
+    let app = App::start_on(&pool, database, 60, |_| {}).await;
 
     let sub = pool
         .api

@@ -15,6 +15,8 @@ use cognigraph_server::{
     config::Settings,
     dev::seed::{ROLE_GROUPS, emulated_jwks_url},
     startup::Application,
+    tenancy::TenantSource,
+    testing::{self, TestPool},
 };
 use cognigraph_token::CognitoVerifier;
 use serde_json::{Value, json};
@@ -206,17 +208,21 @@ pub struct App {
 
 impl App {
     /// Starts cognigraph for `pool` (keys and GetUser from the pool's own emulator): tenants from
-    /// GetUser (`auto`, as moto's access tokens have no `custom:tenant`) unless `extra` names a
-    /// `--tenant-source`, userinfo cache `userinfo_cache_secs`, and the `extra` arguments.
+    /// GetUser (`auto`, as moto's access tokens have no `custom:tenant`), userinfo cache
+    /// `userinfo_cache_secs`, then whatever `configure` changes.
     ///
     /// # Panics
     /// When the app cannot start.
-    pub async fn start(pool: &Pool, userinfo_cache_secs: u64, extra: &[&str]) -> Self {
+    pub async fn start(
+        pool: &Pool,
+        userinfo_cache_secs: u64,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         Self::start_on(
             pool,
             TestDatabase::create().await,
             userinfo_cache_secs,
-            extra,
+            configure,
         )
         .await
     }
@@ -229,33 +235,18 @@ impl App {
         pool: &Pool,
         database: TestDatabase,
         userinfo_cache_secs: u64,
-        extra: &[&str],
+        configure: impl FnOnce(&mut Settings),
     ) -> Self {
         let emulator = pool.emulator.clone();
-        let mut args = vec![
-            "--region".to_owned(),
-            "us-east-1".to_owned(),
-            "--user-pool-id".to_owned(),
-            pool.pool_id.clone(),
-            "--client-id".to_owned(),
-            pool.client_id.clone(),
-            "--jwks-url".to_owned(),
-            emulated_jwks_url(&emulator, &pool.pool_id),
-            "--cognito-endpoint".to_owned(),
-            format!("{}/", emulator.trim_end_matches('/')),
-            "--userinfo-cache-secs".to_owned(),
-            userinfo_cache_secs.to_string(),
-            "--database-url".to_owned(),
-            database.url.clone(),
-            "--migrate".to_owned(),
-            "--listen-addr".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ];
-        if !extra.contains(&"--tenant-source") {
-            args.extend(["--tenant-source".to_owned(), "auto".to_owned()]);
-        }
-        args.extend(extra.iter().map(|a| (*a).to_owned()));
-        let settings = Settings::try_parse_from_args(args).expect("settings");
+        let test_pool = TestPool {
+            user_pool_id: pool.pool_id.clone(),
+            client_id: pool.client_id.clone(),
+            jwks_url: emulated_jwks_url(&emulator, &pool.pool_id),
+        };
+        let mut settings = testing::settings(&test_pool, &database.url, TenantSource::Auto);
+        settings.cognito.endpoint = Some(format!("{}/", emulator.trim_end_matches('/')));
+        settings.userinfo_cache_secs = userinfo_cache_secs;
+        configure(&mut settings);
         let verifier = Arc::new(
             CognitoVerifier::new(settings.cognito.verifier_config().expect("pool settings"))
                 .expect("verifier"),

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, TestApp, error_codes, spawn_app, spawn_app_with};
+use crate::helpers::{AppOptions, TestApp, configure, error_codes, spawn_app, spawn_app_with};
 
 /// The query of the security review: 563 bytes, depth 5, a 145 MB answer with enough data.
 fn wide_query() -> String {
@@ -92,7 +92,7 @@ async fn page_sizes_count_toward_complexity() {
 #[tokio::test]
 async fn an_answer_past_max_response_bytes_is_refused_whole() {
     let app = spawn_app_with(AppOptions {
-        args: vec!["--max-response-bytes".into(), "1000".into()],
+        settings: configure(|settings| settings.limits.max_response_bytes = 1000),
         hydrate: true,
         ..AppOptions::default()
     })

@@ -9,19 +9,16 @@ use tokio::{
     time::{Instant, timeout},
 };
 
-use crate::helpers::{AppOptions, TestApp, spawn_app_with};
+use crate::helpers::{AppOptions, TestApp, configure, spawn_app_with};
 
 /// An app whose connections are bounded by these settings (seconds, seconds, count).
 async fn app_with(header_read: u64, idle: u64, max_connections: u32) -> TestApp {
     spawn_app_with(AppOptions {
-        args: vec![
-            "--header-read-timeout-secs".into(),
-            header_read.to_string(),
-            "--idle-timeout-secs".into(),
-            idle.to_string(),
-            "--max-connections".into(),
-            max_connections.to_string(),
-        ],
+        settings: configure(move |settings| {
+            settings.connections.header_read_timeout_secs = header_read;
+            settings.connections.idle_timeout_secs = idle;
+            settings.connections.max_connections = max_connections;
+        }),
         hydrate: true,
         ..AppOptions::default()
     })

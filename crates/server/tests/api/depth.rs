@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use cognigraph_server::graphql::limits::{self, Depths};
 
-use crate::helpers::{AppOptions, TestApp, error_codes, spawn_app, spawn_app_with};
+use cognigraph_server::config::IntrospectionPolicy;
+
+use crate::helpers::{AppOptions, TestApp, configure, error_codes, spawn_app, spawn_app_with};
 
 /// What GraphiQL 4.1.2 sends on load.
 const GRAPHIQL: &str = include_str!("fixtures/graphiql-4.1.2-introspection.graphql");
@@ -76,7 +78,7 @@ async fn the_standard_introspection_queries_pass_with_the_default_limits() {
 #[tokio::test]
 async fn the_standard_introspection_queries_pass_anonymously_when_introspection_is_public() {
     let app = spawn_app_with(AppOptions {
-        args: vec!["--introspection".into(), "public".into()],
+        settings: configure(|settings| settings.introspection = IntrospectionPolicy::Public),
         hydrate: true,
         ..AppOptions::default()
     })

@@ -3,7 +3,12 @@
 use std::sync::Arc;
 
 use cognigraph_cognito::fake::FakeUserPool;
-use cognigraph_server::{config::Settings, startup::Application};
+use cognigraph_server::{
+    config::Settings,
+    startup::Application,
+    tenancy::TenantSource,
+    testing::{self, TestPool},
+};
 use cognigraph_token::{
     CognitoVerifier, JwksSettings, ManualClock,
     testing::{TestIssuer, unix_now},
@@ -30,11 +35,20 @@ pub(crate) struct TestApp {
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
 
+/// A change to a test app's settings, on typed fields.
+pub(crate) type Configure = Box<dyn FnOnce(&mut Settings) + Send>;
+
+/// `change` as [`AppOptions::settings`].
+pub(crate) fn configure(change: impl FnOnce(&mut Settings) + Send + 'static) -> Option<Configure> {
+    Some(Box::new(change))
+}
+
 #[derive(Default)]
 pub(crate) struct AppOptions {
     /// The app's database (default: a SQLite file of its own).
     pub(crate) database_url: Option<String>,
-    pub(crate) args: Vec<String>,
+    /// Changes to the settings (default: none; tenants from the token's claim).
+    pub(crate) settings: Option<Configure>,
     pub(crate) clock: Option<Arc<ManualClock>>,
     pub(crate) hydrate: bool,
     /// Replaces the verifier's JWKS settings (shorter fetch timeouts, say).
@@ -73,27 +87,16 @@ pub(crate) async fn build_app(issuer: &TestIssuer, options: AppOptions) -> Built
             database.path().join("cognigraph.db").display()
         )
     });
-    let mut args = vec![
-        "--database-url".to_owned(),
-        database_url,
-        "--migrate".to_owned(),
-        "--region".to_owned(),
-        "us-east-1".to_owned(),
-        "--user-pool-id".to_owned(),
-        issuer.pool_id().to_owned(),
-        "--client-id".to_owned(),
-        issuer.client_id().to_owned(),
-        "--jwks-url".to_owned(),
-        issuer.jwks_url(),
-        "--listen-addr".to_owned(),
-        "127.0.0.1:0".to_owned(),
-    ];
+    let pool = TestPool {
+        user_pool_id: issuer.pool_id().to_owned(),
+        client_id: issuer.client_id().to_owned(),
+        jwks_url: issuer.jwks_url(),
+    };
     // Tests that exercise GetUser give a user pool (AppOptions::user_pool) and pick the source.
-    if !options.args.iter().any(|a| a == "--tenant-source") {
-        args.extend(["--tenant-source".to_owned(), "claim".to_owned()]);
+    let mut settings = testing::settings(&pool, &database_url, TenantSource::Claim);
+    if let Some(configure) = options.settings {
+        configure(&mut settings);
     }
-    args.extend(options.args);
-    let settings = Settings::try_parse_from_args(args).expect("test settings");
     let mut config = settings.cognito.verifier_config().expect("pool");
     if let Some(jwks) = options.jwks {
         config = config.with_jwks_settings(jwks);

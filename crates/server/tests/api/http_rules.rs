@@ -3,7 +3,7 @@
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, error_codes, spawn_app, spawn_app_with};
+use crate::helpers::{AppOptions, configure, error_codes, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn get_serves_queries_and_refuses_mutations_with_405() {
@@ -87,7 +87,7 @@ async fn media_types_follow_graphql_over_http() {
 #[tokio::test]
 async fn bodies_must_be_json_and_not_too_large() {
     let app = spawn_app_with(AppOptions {
-        args: vec!["--max-body-bytes".into(), "2048".into()],
+        settings: configure(|settings| settings.limits.max_body_bytes = 2048),
         hydrate: true,
         ..AppOptions::default()
     })
@@ -133,18 +133,13 @@ async fn bodies_must_be_json_and_not_too_large() {
 #[tokio::test]
 async fn each_limit_has_its_own_code() {
     let app = spawn_app_with(AppOptions {
-        args: vec![
-            "--max-depth".into(),
-            "3".into(),
-            "--max-introspection-depth".into(),
-            "4".into(),
-            "--max-complexity".into(),
-            "8".into(),
-            "--max-aliases".into(),
-            "2".into(),
-            "--max-batch".into(),
-            "2".into(),
-        ],
+        settings: configure(|settings| {
+            settings.limits.max_depth = 3;
+            settings.limits.max_introspection_depth = 4;
+            settings.limits.max_complexity = 8;
+            settings.limits.max_aliases = 2;
+            settings.limits.max_batch = 2;
+        }),
         hydrate: true,
         ..AppOptions::default()
     })
@@ -243,7 +238,9 @@ async fn cors_is_off_unless_origins_are_configured() {
     );
 
     let open = spawn_app_with(AppOptions {
-        args: vec!["--cors-origins".into(), "https://app.example.com".into()],
+        settings: configure(|settings| {
+            settings.cors_origins = vec!["https://app.example.com".to_owned()];
+        }),
         hydrate: true,
         ..AppOptions::default()
     })

@@ -6,18 +6,14 @@ use std::sync::Arc;
 use cognigraph_cognito::{Action, UserPool as _, UserStatus, fake::FakeUserPool};
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, TestApp, error_codes, spawn_app_with};
+use crate::helpers::{AppOptions, TestApp, configure, error_codes, spawn_app_with};
 
 const MEMBER_FIELDS: &str = "id username email role status version";
 
 async fn app_with(user_management: bool) -> TestApp {
-    let mut args = Vec::new();
-    if user_management {
-        args.push("--user-management".to_owned());
-    }
     spawn_app_with(AppOptions {
         hydrate: true,
-        args,
+        settings: configure(move |settings| settings.user_management = user_management),
         user_pool: Some(Arc::new(FakeUserPool::default())),
         ..AppOptions::default()
     })

@@ -13,7 +13,11 @@ use cognigraph_token::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, error_codes, spawn_app, spawn_app_for, spawn_app_with};
+use cognigraph_server::config::IntrospectionPolicy;
+
+use crate::helpers::{
+    AppOptions, configure, error_codes, spawn_app, spawn_app_for, spawn_app_with,
+};
 
 #[tokio::test]
 async fn healthz_answers_while_readyz_waits_for_the_keys() {
@@ -48,7 +52,9 @@ async fn healthz_answers_while_readyz_waits_for_the_keys() {
 /// An app serving `/metrics` on a listener of its own.
 async fn spawn_app_with_metrics() -> crate::helpers::TestApp {
     spawn_app_with(AppOptions {
-        args: vec!["--metrics-addr".into(), "127.0.0.1:0".into()],
+        settings: configure(|settings| {
+            settings.metrics_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        }),
         hydrate: true,
         ..AppOptions::default()
     })
@@ -170,7 +176,7 @@ async fn introspection_is_for_authenticated_callers_by_default() {
 #[tokio::test]
 async fn public_introspection_serves_the_schema_but_nothing_else_anonymously() {
     let app = spawn_app_with(AppOptions {
-        args: vec!["--introspection".into(), "public".into()],
+        settings: configure(|settings| settings.introspection = IntrospectionPolicy::Public),
         hydrate: true,
         ..AppOptions::default()
     })
@@ -189,7 +195,7 @@ async fn public_introspection_serves_the_schema_but_nothing_else_anonymously() {
 #[tokio::test]
 async fn introspection_can_be_turned_off() {
     let app = spawn_app_with(AppOptions {
-        args: vec!["--introspection".into(), "off".into()],
+        settings: configure(|settings| settings.introspection = IntrospectionPolicy::Off),
         hydrate: true,
         ..AppOptions::default()
     })

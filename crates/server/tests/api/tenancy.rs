@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use cognigraph_cognito::{Action, CognitoError, fake::FakeUserPool};
 use serde_json::{Value, json};
 
-use crate::helpers::{AppOptions, TestApp, error_codes, spawn_app_with};
+use cognigraph_server::tenancy::{RevocationCheck, TenantSource};
+
+use crate::helpers::{AppOptions, TestApp, configure, error_codes, spawn_app_with};
 
 /// What the user pool answers for an access token.
 enum Answer {
@@ -42,14 +44,12 @@ impl ScriptedPool {
     }
 }
 
-async fn app_with_pool(source: &str, cache_secs: u64) -> (TestApp, ScriptedPool) {
+async fn app_with_pool(source: TenantSource, cache_secs: u64) -> (TestApp, ScriptedPool) {
     let app = spawn_app_with(AppOptions {
-        args: vec![
-            "--tenant-source".into(),
-            source.into(),
-            "--userinfo-cache-secs".into(),
-            cache_secs.to_string(),
-        ],
+        settings: configure(move |settings| {
+            settings.tenant_source = source;
+            settings.userinfo_cache_secs = cache_secs;
+        }),
         hydrate: true,
         ..AppOptions::default()
     })
@@ -62,7 +62,7 @@ const ME: &str = "{ me { tenant username } }";
 
 #[tokio::test]
 async fn the_claim_source_reads_custom_tenant_and_never_calls_cognito() {
-    let (app, cognito) = app_with_pool("claim", 60).await;
+    let (app, cognito) = app_with_pool(TenantSource::Claim, 60).await;
     let token = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
     let (_, body) = app.query(Some(&token), ME).await;
     assert_eq!(body["data"]["me"]["tenant"], "acme");
@@ -82,7 +82,7 @@ async fn the_claim_source_reads_custom_tenant_and_never_calls_cognito() {
 
 #[tokio::test]
 async fn userinfo_answers_are_cached_per_token() {
-    let (app, cognito) = app_with_pool("userinfo", 60).await;
+    let (app, cognito) = app_with_pool(TenantSource::Userinfo, 60).await;
     let token = app.token(&["viewer"]);
     cognito.set(
         &token,
@@ -110,7 +110,7 @@ async fn userinfo_answers_are_cached_per_token() {
 
 #[tokio::test]
 async fn auto_prefers_the_claim_and_falls_back_to_userinfo() {
-    let (app, cognito) = app_with_pool("auto", 60).await;
+    let (app, cognito) = app_with_pool(TenantSource::Auto, 60).await;
     let claimed = app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
     let (_, body) = app.query(Some(&claimed), ME).await;
     assert_eq!(body["data"]["me"]["tenant"], "acme");
@@ -127,7 +127,7 @@ async fn auto_prefers_the_claim_and_falls_back_to_userinfo() {
 
 #[tokio::test]
 async fn a_revoked_token_is_refused_once_the_cache_lets_go() {
-    let (app, cognito) = app_with_pool("userinfo", 0).await;
+    let (app, cognito) = app_with_pool(TenantSource::Userinfo, 0).await;
     let token = app.token(&["viewer"]);
     cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     let (status, _) = app.query(Some(&token), ME).await;
@@ -146,7 +146,7 @@ async fn a_revoked_token_is_refused_once_the_cache_lets_go() {
 
 #[tokio::test]
 async fn cognito_unreachable_is_503_not_401() {
-    let (app, cognito) = app_with_pool("userinfo", 60).await;
+    let (app, cognito) = app_with_pool(TenantSource::Userinfo, 60).await;
     let token = app.token(&["viewer"]);
     cognito.set(&token, Answer::Broken);
     // Only the fields that need the tenant fail; `me.username` is served.
@@ -175,7 +175,7 @@ async fn cognito_unreachable_is_503_not_401() {
 
 #[tokio::test]
 async fn requests_that_need_no_tenant_never_ask_cognito_nor_the_database() {
-    let (app, cognito) = app_with_pool("auto", 0).await;
+    let (app, cognito) = app_with_pool(TenantSource::Auto, 0).await;
     let token = app.token(&["viewer"]); // no custom:tenant claim: auto would ask GetUser
     cognito.set(&token, Answer::Broken); // and Cognito is down
     let statements = app.db.statement_count();
@@ -199,7 +199,7 @@ async fn requests_that_need_no_tenant_never_ask_cognito_nor_the_database() {
 
 #[tokio::test]
 async fn the_tenant_is_looked_up_once_per_request_when_first_needed() {
-    let (app, cognito) = app_with_pool("auto", 0).await;
+    let (app, cognito) = app_with_pool(TenantSource::Auto, 0).await;
     let token = app.token(&["viewer"]);
     cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     let query = "{ me { tenant } a: projects { totalCount } b: tasks { totalCount } }";
@@ -216,7 +216,7 @@ async fn the_tenant_is_looked_up_once_per_request_when_first_needed() {
 
 #[tokio::test]
 async fn a_tenant_lookup_failure_fails_only_the_fields_that_need_it() {
-    let (app, cognito) = app_with_pool("auto", 60).await;
+    let (app, cognito) = app_with_pool(TenantSource::Auto, 60).await;
     let token = app.token(&["viewer"]);
     cognito.set(&token, Answer::Broken);
     let (status, body) = app
@@ -238,12 +238,10 @@ async fn a_tenant_lookup_failure_fails_only_the_fields_that_need_it() {
 #[tokio::test]
 async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
     let app = spawn_app_with(AppOptions {
-        args: vec![
-            "--userinfo-cache-secs".into(),
-            "0".into(),
-            "--revocation-check".into(),
-            "getuser".into(),
-        ],
+        settings: configure(|settings| {
+            settings.userinfo_cache_secs = 0;
+            settings.revocation_check = RevocationCheck::Getuser;
+        }),
         hydrate: true,
         ..AppOptions::default()
     })
@@ -264,7 +262,7 @@ async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
     assert_eq!(body["errors"][0]["extensions"]["reason"], "token_revoked");
 
     // Off (the default): the same revoked token is trusted until it expires.
-    let (default_app, default_cognito) = app_with_pool("claim", 0).await;
+    let (default_app, default_cognito) = app_with_pool(TenantSource::Claim, 0).await;
     let token = default_app.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
     default_cognito.set(&token, Answer::Revoked);
     let (status, _) = default_app.query(Some(&token), "{ me { username } }").await;
@@ -320,7 +318,7 @@ async fn each_getuser_refusal_is_a_401_with_its_own_reason() {
     ];
     for (error, reason) in cases {
         // Through a tenant lookup...
-        let (app, cognito) = app_with_pool("userinfo", 60).await;
+        let (app, cognito) = app_with_pool(TenantSource::Userinfo, 60).await;
         let token = app.token(&["viewer"]);
         cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
         cognito.0.fail_token(&token, error);
@@ -328,7 +326,7 @@ async fn each_getuser_refusal_is_a_401_with_its_own_reason() {
         assert_refused(response, reason).await;
         // ...and through the revocation check.
         let checked = spawn_app_with(AppOptions {
-            args: vec!["--revocation-check".into(), "getuser".into()],
+            settings: configure(|settings| settings.revocation_check = RevocationCheck::Getuser),
             hydrate: true,
             ..AppOptions::default()
         })
@@ -344,7 +342,7 @@ async fn each_getuser_refusal_is_a_401_with_its_own_reason() {
 
 #[tokio::test]
 async fn a_deleted_user_is_401_user_not_found_not_503() {
-    let (app, cognito) = app_with_pool("userinfo", 0).await;
+    let (app, cognito) = app_with_pool(TenantSource::Userinfo, 0).await;
     let token = app.token(&["viewer"]);
     cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     let (status, _) = app.query(Some(&token), PROJECTS).await;
@@ -362,7 +360,7 @@ async fn throttling_and_outages_are_503_with_retry_after() {
         || CognitoError::unavailable("operation timed out"),
     ];
     for error in cases {
-        let (app, cognito) = app_with_pool("userinfo", 60).await;
+        let (app, cognito) = app_with_pool(TenantSource::Userinfo, 60).await;
         let token = app.token(&["viewer"]);
         cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
         app.user_pool.fail_every_call(error);
@@ -374,7 +372,7 @@ async fn throttling_and_outages_are_503_with_retry_after() {
 #[tokio::test]
 async fn a_revoked_token_replayed_100_times_costs_one_getuser() {
     // Cache time 0, the setting that asks Cognito most: a refusal is kept all the same.
-    let (app, cognito) = app_with_pool("userinfo", 0).await;
+    let (app, cognito) = app_with_pool(TenantSource::Userinfo, 0).await;
     let token = app.token(&["viewer"]);
     cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     cognito.set(&token, Answer::Revoked);
@@ -393,7 +391,7 @@ async fn a_revoked_token_replayed_100_times_costs_one_getuser() {
 
 #[tokio::test]
 async fn a_failing_cognito_is_not_asked_once_per_request() {
-    let (app, cognito) = app_with_pool("userinfo", 0).await;
+    let (app, cognito) = app_with_pool(TenantSource::Userinfo, 0).await;
     app.user_pool
         .fail_every_call(|| CognitoError::throttled("TooManyRequestsException"));
     // A storm of requests, each with a token of its own (no cache can help).
@@ -435,7 +433,7 @@ async fn tokens_and_getuser_answers_never_reach_the_logs() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let (app, cognito) = app_with_pool("userinfo", 0).await;
+    let (app, cognito) = app_with_pool(TenantSource::Userinfo, 0).await;
     let token = app.token(&["admin"]);
     cognito.set(
         &token,
