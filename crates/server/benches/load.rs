@@ -25,22 +25,15 @@
     reason = "a benchmark stops loudly on a broken set-up"
 )]
 
-#[allow(dead_code, reason = "each benchmark uses part of the shared support")]
-#[path = "support/child_server.rs"]
-mod child_server;
-#[allow(dead_code, reason = "each benchmark uses part of the shared support")]
-#[path = "support/measure.rs"]
-mod measure;
-#[path = "support/reference_servers.rs"]
-mod reference_servers;
+mod support;
 
 use std::time::Duration;
 
-use child_server::{ChildServer, cognigraph_command, free_port};
 use cognigraph_token::testing::TestIssuer;
-use measure::{Body, Expect, Figures, Load, Run, env_number, query};
-use reference_servers::Reference;
 use serde_json::json;
+use support::child_server::{ChildServer, cognigraph_command, free_port};
+use support::measure::{Body, Expect, Figures, Load, Run, env_number, query};
+use support::reference_servers::{self, Reference};
 
 /// The request every reference answers.
 const ME: &str = "{ me { sub groups } }";
@@ -52,7 +45,7 @@ fn main() {
         reference_servers::serve(&name);
         return;
     }
-    let pinned = child_server::pin_load_generator();
+    let pinned = support::child_server::pin_load_generator();
     tokio::runtime::Runtime::new()
         .expect("a runtime")
         .block_on(run(pinned));

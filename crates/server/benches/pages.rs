@@ -31,12 +31,7 @@
     reason = "a benchmark stops loudly on a broken set-up"
 )]
 
-#[allow(dead_code, reason = "each benchmark uses part of the shared support")]
-#[path = "support/child_server.rs"]
-mod child_server;
-#[allow(dead_code, reason = "each benchmark uses part of the shared support")]
-#[path = "support/measure.rs"]
-mod measure;
+mod support;
 
 use std::{
     fmt::Write as _,
@@ -47,11 +42,11 @@ use std::{
     time::Instant,
 };
 
-use child_server::ChildServer;
 use cognigraph_token::testing::TestIssuer;
-use measure::{Body, Expect, Figures, Load, env_number, query};
 use sea_orm::sqlx::{self, Connection as _};
 use serde_json::json;
+use support::child_server::ChildServer;
+use support::measure::{Body, Expect, Figures, Load, env_number, query};
 use uuid::Uuid;
 
 /// The list cases, on tenant `acme` (100 projects × 100 tasks).
@@ -489,7 +484,7 @@ async fn bench_store(
 }
 
 fn main() {
-    let pinned = child_server::pin_load_generator();
+    let pinned = support::child_server::pin_load_generator();
     tokio::runtime::Runtime::new()
         .expect("a runtime")
         .block_on(run(pinned));

@@ -20,12 +20,7 @@
     reason = "a benchmark stops loudly on a broken set-up"
 )]
 
-#[allow(dead_code, reason = "each benchmark uses part of the shared support")]
-#[path = "support/child_server.rs"]
-mod child_server;
-#[allow(dead_code, reason = "each benchmark uses part of the shared support")]
-#[path = "support/measure.rs"]
-mod measure;
+mod support;
 
 use std::{
     collections::BTreeMap,
@@ -36,9 +31,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use child_server::ChildServer;
 use cognigraph_token::testing::TestIssuer;
 use serde_json::{Value, json};
+use support::child_server::ChildServer;
 
 /// The release binary this benchmark measures.
 const BINARY: &str = env!("CARGO_BIN_EXE_cognigraph");

@@ -15,7 +15,7 @@ use std::{
 
 use cognigraph_token::testing::TestIssuer;
 
-use crate::measure::{self, Measured};
+use super::measure::{self, Measured};
 
 /// The core servers run on, when pinning.
 const SERVER_CORE: &str = "0";
