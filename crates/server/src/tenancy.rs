@@ -75,7 +75,7 @@ impl TenantStatus {
 
 /// What tenant resolution yields beyond the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolved {
+pub struct TenantResolution {
     /// The tenant.
     pub tenant: TenantStatus,
     /// The user's email, when `GetUser` was asked.
@@ -152,12 +152,12 @@ pub struct TenantLookup(Arc<Lookup>);
 
 struct Lookup {
     source: LookupSource,
-    answer: tokio::sync::OnceCell<Result<Resolved, TenancyError>>,
+    answer: tokio::sync::OnceCell<Result<TenantResolution, TenancyError>>,
 }
 
 enum LookupSource {
     /// Already known (tests).
-    Known(Resolved),
+    Known(TenantResolution),
     /// Per the configured source: the claim, or Cognito's `GetUser` with the caller's token.
     Resolver(Box<ResolverRequest>),
 }
@@ -188,7 +188,7 @@ impl TenantLookup {
     }
 
     /// A lookup whose answer is known already.
-    pub fn known(resolved: Resolved) -> Self {
+    pub fn known(resolved: TenantResolution) -> Self {
         Self::with_source(LookupSource::Known(resolved))
     }
 
@@ -200,7 +200,7 @@ impl TenantLookup {
     }
 
     /// The tenant (and email), resolved on the first call; later calls share the answer.
-    pub async fn get(&self) -> Result<&Resolved, TenancyError> {
+    pub async fn get(&self) -> Result<&TenantResolution, TenancyError> {
         let answer = self
             .0
             .answer
@@ -254,7 +254,7 @@ pub struct TenantResolver {
 /// A `GetUser` answer, kept until `until`.
 #[derive(Debug, Clone)]
 struct CachedAnswer {
-    answer: Result<Resolved, Refusal>,
+    answer: Result<TenantResolution, Refusal>,
     until: Instant,
 }
 
@@ -303,10 +303,10 @@ impl TenantResolver {
         &self,
         access_token: &str,
         verified: &VerifiedToken,
-    ) -> Result<Resolved, TenancyError> {
+    ) -> Result<TenantResolution, TenancyError> {
         let claim = verified.claim("custom:tenant");
         let claim_text = claim.and_then(|v| v.as_str());
-        let from_claim = || Resolved {
+        let from_claim = || TenantResolution {
             tenant: match claim {
                 Some(v) if !v.is_string() => TenantStatus::Invalid,
                 _ => TenantStatus::from_raw(claim_text),
@@ -326,7 +326,7 @@ impl TenantResolver {
         &self,
         access_token: &str,
         verified: &VerifiedToken,
-    ) -> Result<Resolved, TenancyError> {
+    ) -> Result<TenantResolution, TenancyError> {
         let now = cognigraph_token::Clock::now(&cognigraph_token::SystemClock::default()).as_secs();
         let token_left = Duration::from_secs(verified.expires_at().saturating_sub(now));
         // Keyed by user and token id together (defence in depth: a jti is only unique per pool).
@@ -362,7 +362,7 @@ impl TenantResolver {
     async fn get_user(
         &self,
         access_token: &str,
-    ) -> Result<Result<Resolved, Refusal>, TenancyError> {
+    ) -> Result<Result<TenantResolution, Refusal>, TenancyError> {
         if self.cooling_down() {
             return Err(TenancyError::CoolingDown);
         }
@@ -399,8 +399,8 @@ impl TenantResolver {
 }
 
 /// The tenant and email of a `GetUser` answer.
-fn resolved(user: &User) -> Resolved {
-    Resolved {
+fn resolved(user: &User) -> TenantResolution {
+    TenantResolution {
         tenant: TenantStatus::from_raw(user.tenant()),
         email: user.email().map(str::to_owned),
     }

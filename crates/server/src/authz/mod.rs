@@ -10,4 +10,4 @@ mod role;
 
 pub use policy::{Policy, Rule, auth};
 pub use principal::Principal;
-pub use role::{Role, RoleGroups, RoleValue, with_included};
+pub use role::{GraphqlRole, Role, RoleGroups, with_included};

@@ -9,7 +9,7 @@
 
 use async_graphql::{Context, Guard};
 
-use super::{Principal, Role, RoleValue};
+use super::{GraphqlRole, Principal, Role};
 use crate::errors::ApiError;
 
 pub use directive::auth;
@@ -17,13 +17,13 @@ pub use directive::auth;
 // `TypeDirective` turns the function into a struct and an `apply` function without docs.
 #[allow(missing_docs)]
 mod directive {
-    use super::RoleValue;
+    use super::GraphqlRole;
 
     /// `@auth` in the schema: who may resolve a field. Repeated, the rules are alternatives (OR);
     /// within one, every given condition must hold (AND).
     #[async_graphql::TypeDirective(location = "FieldDefinition", repeatable)]
     pub fn auth(
-        requires: Option<RoleValue>,
+        requires: Option<GraphqlRole>,
         scope: Option<String>,
         tenant: Option<bool>,
         authenticated: Option<bool>,
@@ -97,8 +97,8 @@ impl Rule {
     }
 
     /// `requires:` of this rule's `@auth` directive.
-    pub fn requires_arg(&self) -> Option<RoleValue> {
-        self.role.map(RoleValue::from)
+    pub fn requires_arg(&self) -> Option<GraphqlRole> {
+        self.role.map(GraphqlRole::from)
     }
 
     /// `scope:` of this rule's `@auth` directive.

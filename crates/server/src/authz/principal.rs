@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use cognigraph_token::VerifiedToken;
 
 use super::{Role, RoleGroups};
-use crate::tenancy::{Resolved, TenancyError, TenantLookup};
+use crate::tenancy::{TenancyError, TenantLookup, TenantResolution};
 
 /// A verified caller. Built from a verified access token in exactly one place,
 /// [`Principal::from_verified`]; resolvers receive it as request data.
@@ -64,7 +64,7 @@ impl Principal {
             client_id: Some("testclient".to_owned()),
             expires_at: u64::MAX,
             issued_at: None,
-            tenant: TenantLookup::known(Resolved {
+            tenant: TenantLookup::known(TenantResolution {
                 tenant: tenant.map_or(crate::tenancy::TenantStatus::Missing, |t| {
                     crate::tenancy::TenantStatus::Member(
                         cognigraph_domain::TenantId::parse(t).expect("a valid test tenant"),
@@ -123,7 +123,7 @@ impl Principal {
 
     /// The caller's tenant and email, looked up on the first call (the claim, or Cognito's
     /// `GetUser`), shared by every later call in the request.
-    pub async fn tenant(&self) -> Result<&Resolved, TenancyError> {
+    pub async fn tenant(&self) -> Result<&TenantResolution, TenancyError> {
         self.tenant.get().await
     }
 
@@ -134,7 +134,7 @@ impl Principal {
     }
 
     /// The user's email, when known (from `GetUser` when it was asked, else an `email` claim).
-    pub fn email<'a>(&'a self, resolved: &'a Resolved) -> Option<&'a str> {
+    pub fn email<'a>(&'a self, resolved: &'a TenantResolution) -> Option<&'a str> {
         resolved.email.as_deref().or(self.email_claim.as_deref())
     }
 }

@@ -6,9 +6,11 @@ pub use cognigraph_domain::Role;
 
 /// `Role` in the GraphQL schema: the domain's roles. Each includes the ones below it:
 /// `ADMIN ⊇ EDITOR ⊇ VIEWER`.
+// The GraphQL mirror of the domain's `Role` (async-graphql's `remote` enum: the domain crate
+// knows nothing of GraphQL); `Graphql…` names every such mirror.
 #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "Role", remote = "Role")]
-pub enum RoleValue {
+pub enum GraphqlRole {
     /// Reads projects and tasks.
     Viewer,
     /// Also creates and updates projects and tasks, assigns, changes status.

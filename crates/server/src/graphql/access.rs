@@ -7,7 +7,7 @@ use async_graphql::{
 use cognigraph_authz_macros::authorized;
 
 use super::policies;
-use crate::authz::RoleValue;
+use crate::authz::GraphqlRole;
 
 /// Who may use one root field: allowed when any of its rules holds.
 #[derive(SimpleObject, Debug, Clone)]
@@ -24,7 +24,7 @@ pub struct FieldPolicy {
 #[derive(SimpleObject, Debug, Clone)]
 pub struct AccessRule {
     /// The minimum role, if any.
-    pub requires: Option<RoleValue>,
+    pub requires: Option<GraphqlRole>,
     /// The OAuth scope required, if any.
     pub scope: Option<String>,
     /// Whether the caller must belong to a tenant.
@@ -79,7 +79,7 @@ impl AccessRule {
     fn from_directive(directive: &ConstDirective) -> Self {
         let argument = |name: &str| directive.get_argument(name).map(|v| v.node.clone());
         Self {
-            requires: argument("requires").and_then(|v| RoleValue::parse(Some(v)).ok()),
+            requires: argument("requires").and_then(|v| GraphqlRole::parse(Some(v)).ok()),
             scope: argument("scope").and_then(|v| match v {
                 Value::String(scope) => Some(scope),
                 _ => None,

@@ -6,7 +6,7 @@ use cognigraph_authz_macros::authorized;
 
 use super::policies;
 use crate::{
-    authz::{Principal, RoleValue, with_included},
+    authz::{GraphqlRole, Principal, with_included},
     errors::ApiError,
 };
 
@@ -21,7 +21,7 @@ pub struct Me {
     /// Every `cognito:groups` entry, whether or not it grants a role.
     pub groups: Vec<String>,
     /// The roles the groups grant, highest first (each includes the ones after it).
-    pub roles: Vec<RoleValue>,
+    pub roles: Vec<GraphqlRole>,
     /// OAuth scopes of the access token.
     pub scopes: Vec<String>,
     /// The app client the token was issued to.
@@ -53,7 +53,7 @@ impl Me {
                 .map(with_included)
                 .unwrap_or_default()
                 .into_iter()
-                .map(RoleValue::from)
+                .map(GraphqlRole::from)
                 .collect(),
             scopes: principal.scopes().iter().cloned().collect(),
             client_id: principal.client_id().map(str::to_owned),

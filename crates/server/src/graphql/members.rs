@@ -17,15 +17,17 @@ use super::{
     policies,
 };
 use crate::{
-    authz::RoleValue,
+    authz::GraphqlRole,
     errors::{ApiError, DomainResultExt as _},
     member_admin::MemberAdmin,
 };
 
 /// Where a member stands.
+// The GraphQL mirror of the domain's `MemberStatus` (async-graphql's `remote` enum: the domain crate
+// knows nothing of GraphQL); `Graphql…` names every such mirror.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "MemberStatus", remote = "MemberStatus")]
-pub(crate) enum MemberStatusValue {
+pub(crate) enum GraphqlMemberStatus {
     /// Invited by an admin; has not used the API yet.
     Invited,
     /// Has used the API.
@@ -41,7 +43,7 @@ pub(crate) struct InviteMemberInput {
     /// temporary password there.
     email: String,
     /// The role their group grants.
-    role: RoleValue,
+    role: GraphqlRole,
 }
 
 /// A user of the tenant.
@@ -93,12 +95,12 @@ impl Member {
 
     /// The role, as an admin last set it or the member's latest token showed it; `null` until
     /// a member from before roles were kept makes a request.
-    async fn role(&self) -> Option<RoleValue> {
-        self.0.role.map(RoleValue::from)
+    async fn role(&self) -> Option<GraphqlRole> {
+        self.0.role.map(GraphqlRole::from)
     }
 
     /// Where the member stands.
-    async fn status(&self) -> MemberStatusValue {
+    async fn status(&self) -> GraphqlMemberStatus {
         self.0.status.into()
     }
 
@@ -120,7 +122,7 @@ impl MembersQuery {
     async fn members(
         &self,
         ctx: &Context<'_>,
-        status: Option<MemberStatusValue>,
+        status: Option<GraphqlMemberStatus>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Option<PageOf<Member>>> {
@@ -191,7 +193,7 @@ impl MembersMutation {
         &self,
         ctx: &Context<'_>,
         member_id: ID,
-        role: RoleValue,
+        role: GraphqlRole,
         expected_version: i32,
     ) -> async_graphql::Result<Option<Member>> {
         let at = OnMember::of(ctx, &member_id).await?;

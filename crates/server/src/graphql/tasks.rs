@@ -18,9 +18,11 @@ use super::{
 use crate::errors::DomainResultExt as _;
 
 /// Where a task stands.
+// The GraphQL mirror of the domain's `TaskStatus` (async-graphql's `remote` enum: the domain crate
+// knows nothing of GraphQL); `Graphql…` names every such mirror.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "TaskStatus", remote = "TaskStatus")]
-pub(crate) enum TaskStatusValue {
+pub(crate) enum GraphqlTaskStatus {
     /// Not started.
     Todo,
     /// Being worked on.
@@ -62,7 +64,7 @@ impl Task {
     }
 
     /// Where it stands.
-    async fn status(&self) -> TaskStatusValue {
+    async fn status(&self) -> GraphqlTaskStatus {
         self.0.status.into()
     }
 
@@ -144,7 +146,7 @@ impl TasksQuery {
         &self,
         ctx: &Context<'_>,
         project_id: Option<ID>,
-        status: Option<TaskStatusValue>,
+        status: Option<GraphqlTaskStatus>,
         assignee_id: Option<ID>,
         first: Option<i32>,
         after: Option<String>,
@@ -246,7 +248,7 @@ impl TasksMutation {
         ctx: &Context<'_>,
         id: ID,
         expected_version: i32,
-        status: TaskStatusValue,
+        status: GraphqlTaskStatus,
     ) -> async_graphql::Result<Option<Task>> {
         let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;

@@ -129,7 +129,7 @@ async fn serve_connection(
         let answer = router.clone().oneshot(request.map(Body::new));
         async move {
             let response = answer.await?;
-            Ok::<_, Infallible>(response.map(|body| Answer {
+            Ok::<_, Infallible>(response.map(|body| InFlightBody {
                 body,
                 _in_flight: in_flight,
             }))
@@ -306,12 +306,12 @@ impl Drop for InFlight {
 
 /// A response body that keeps its request in flight until hyper has taken all of it.
 #[derive(Debug)]
-struct Answer {
+struct InFlightBody {
     body: Body,
     _in_flight: InFlight,
 }
 
-impl HttpBody for Answer {
+impl HttpBody for InFlightBody {
     type Data = Bytes;
     type Error = axum::Error;
 

@@ -87,7 +87,7 @@ pub(super) async fn handle(
     let mut responses = Vec::with_capacity(prepared.len());
     for step in prepared {
         let response = match step {
-            Prepared::Run(request, operation_type) => {
+            Operation::Ready(request, operation_type) => {
                 let mut response = state.schema.execute(*request).await;
                 response.errors.iter_mut().for_each(classify);
                 state
@@ -95,7 +95,7 @@ pub(super) async fn handle(
                     .observe_request(operation_type, started.elapsed());
                 response
             }
-            Prepared::Failed(response) => {
+            Operation::Refused(response) => {
                 state.metrics.observe_request("invalid", started.elapsed());
                 response
             }
@@ -310,9 +310,12 @@ async fn read_batch(
     })
 }
 
-enum Prepared {
-    Run(Box<Request>, &'static str),
-    Failed(GqlResponse),
+/// One operation of a request, after the rules that need its document.
+enum Operation {
+    /// To execute; its type (`query`, `mutation`…) labels the metrics.
+    Ready(Box<Request>, &'static str),
+    /// Refused before execution (a syntax error, too many aliases…): its answer.
+    Refused(GqlResponse),
 }
 
 /// Parses one request and applies the rules that need the document. An `Err` is an HTTP-level
@@ -322,8 +325,8 @@ fn prepare(
     parts: &Parts,
     principal: Option<&Principal>,
     mut request: Request,
-) -> Result<Prepared, Box<Response>> {
-    let failed = |error: ServerError| Ok(Prepared::Failed(GqlResponse::from_errors(vec![error])));
+) -> Result<Operation, Box<Response>> {
+    let failed = |error: ServerError| Ok(Operation::Refused(GqlResponse::from_errors(vec![error])));
     if request.query.trim().is_empty() {
         return Err(Box::new(reject(
             StatusCode::BAD_REQUEST,
@@ -395,7 +398,7 @@ fn prepare(
             ),
         ));
     }
-    Ok(Prepared::Run(Box::new(request), operation_type))
+    Ok(Operation::Ready(Box::new(request), operation_type))
 }
 
 fn selected_operation<'a>(
