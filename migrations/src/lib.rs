@@ -8,6 +8,7 @@ use sea_orm_migration::{MigrationTrait, async_trait};
 mod m20250601_000001_domain_tables;
 mod m20250602_000001_row_level_security;
 mod m20261202_000001_member_admin;
+mod m20261202_000002_project_task_count;
 
 /// All of cognigraph's migrations, oldest first.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250601_000001_domain_tables::Migration),
             Box::new(m20250602_000001_row_level_security::Migration),
             Box::new(m20261202_000001_member_admin::Migration),
+            Box::new(m20261202_000002_project_task_count::Migration),
         ]
     }
 }

@@ -21,7 +21,7 @@ pub enum Action {
     /// Delete projects, with their tasks (`projects::delete`).
     DeleteProject,
     /// Read the tenant's tasks (`tasks::get`, `tasks::get_many`, `tasks::list`,
-    /// `tasks::count_by_project`, `tasks::first_by_project`).
+    /// `tasks::first_by_project`).
     ReadTasks,
     /// Create tasks (`tasks::create`).
     CreateTask,

@@ -38,6 +38,9 @@ pub struct Project {
     pub archived: bool,
     /// 1 when created, +1 on every write.
     pub version: i32,
+    /// How many tasks the project has: 0 when created, kept by the writes that create and delete
+    /// tasks (in their transaction), so reading it costs nothing however large the project.
+    pub task_count: u64,
     /// The member who created the project.
     pub created_by: Uuid,
     /// When the project was created.
@@ -89,6 +92,8 @@ impl From<ProjectModel> for Project {
             budget: row.budget,
             archived: row.archived,
             version: row.version,
+            // Never negative: it starts at 0 and only a deleted task takes one off.
+            task_count: u64::try_from(row.task_count).unwrap_or_default(),
             created_by: row.created_by,
             created_at: row.created_at,
             updated_by: row.updated_by,
@@ -196,6 +201,7 @@ pub async fn create(scope: &Scope, db: &Db, new: NewProject) -> Result<Project, 
         budget,
         archived: false,
         version: 1,
+        task_count: 0,
         created_by: scope.actor_id(),
         created_at: now,
         updated_by: scope.actor_id(),

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, Order, QueryFilter, QuerySelect};
 use serde_json::json;
 use uuid::Uuid;
@@ -214,35 +215,6 @@ pub async fn list(
     })
 }
 
-/// How many tasks each of `projects` has, in one statement; every requested id gets an entry (0
-/// for a project without tasks, or not in the tenant). Needs [`Action::ReadTasks`].
-pub async fn count_by_project(
-    scope: &Scope,
-    db: &Db,
-    projects: &[Uuid],
-) -> Result<HashMap<Uuid, u64>, DomainError> {
-    scope.authorize(Action::ReadTasks)?;
-    let mut counts: HashMap<Uuid, u64> = projects.iter().map(|id| (*id, 0)).collect();
-    if projects.is_empty() {
-        return Ok(counts);
-    }
-    let txn = db.read(scope).await?;
-    let rows: Vec<(Uuid, i64)> = store::select::<Tasks>(scope)
-        .select_only()
-        .column(TaskCol::ProjectId)
-        .column_as(TaskCol::Id.count(), "tasks")
-        .filter(TaskCol::ProjectId.is_in(projects.iter().copied()))
-        .group_by(TaskCol::ProjectId)
-        .into_tuple()
-        .all(&txn)
-        .await?;
-    txn.commit().await?;
-    for (project, count) in rows {
-        counts.insert(project, u64::try_from(count).unwrap_or_default());
-    }
-    Ok(counts)
-}
-
 /// The first `first` tasks (1–100, oldest first) of each of `projects`, in one statement.
 /// Needs [`Action::ReadTasks`]. Projects without tasks, or of other tenants, map to nothing.
 pub async fn first_by_project(
@@ -292,19 +264,7 @@ pub async fn create(scope: &Scope, db: &Db, new: NewTask) -> Result<Task, Domain
     };
 
     let txn = db.write(scope).await?;
-    // FOR SHARE on PostgreSQL: a concurrent archive waits for this task, or this task sees it.
-    let archived: Option<bool> = store::select_by_id::<Projects>(scope, new.project_id)
-        .select_only()
-        .column(ProjectCol::Archived)
-        .lock_shared()
-        .into_tuple()
-        .one(&txn)
-        .await?;
-    match archived {
-        None => return Err(DomainError::invalid("projectId", "no such project")),
-        Some(true) => return Err(DomainError::invalid("projectId", "the project is archived")),
-        Some(false) => {}
-    }
+    count_new_task(scope, &txn, new.project_id).await?;
     if let Some(assignee) = new.assignee_id {
         check_assignee(scope, &txn, assignee).await?;
     }
@@ -320,6 +280,62 @@ pub async fn create(scope: &Scope, db: &Db, new: NewTask) -> Result<Task, Domain
     .await?;
     txn.commit().await?;
     row.try_into()
+}
+
+/// Counts a new task in its project (`task_count + 1`), which must be a project of the tenant that
+/// is not archived, else `InvalidInput { field: "projectId" }`. The `UPDATE` locks the project's
+/// row until the transaction ends: a concurrent archive waits for this task, or this task sees it
+/// (PostgreSQL checks `archived` again after the wait), and concurrent creates in one project
+/// count one after the other. Not a write of the project: its version does not change.
+async fn count_new_task<C: ConnectionTrait>(
+    scope: &Scope,
+    conn: &C,
+    project_id: Uuid,
+) -> Result<(), DomainError> {
+    let counted = store::update::<Projects>(scope)
+        .col_expr(
+            ProjectCol::TaskCount,
+            Expr::col(ProjectCol::TaskCount).add(1),
+        )
+        .filter(ProjectCol::Id.eq(project_id))
+        .filter(ProjectCol::Archived.eq(false))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    if counted == 1 {
+        return Ok(());
+    }
+    let archived: Option<bool> = store::select_by_id::<Projects>(scope, project_id)
+        .select_only()
+        .column(ProjectCol::Archived)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Err(match archived {
+        None => DomainError::invalid("projectId", "no such project"),
+        Some(true) => DomainError::invalid("projectId", "the project is archived"),
+        // There is no way back from archived, and the row is locked by now.
+        Some(false) => DomainError::Database(format!(
+            "project {project_id} is active but its task count was not updated"
+        )),
+    })
+}
+
+/// Takes a deleted task off its project's count (`task_count - 1`).
+async fn uncount_task<C: ConnectionTrait>(
+    scope: &Scope,
+    conn: &C,
+    project_id: Uuid,
+) -> Result<(), DomainError> {
+    store::update::<Projects>(scope)
+        .col_expr(
+            ProjectCol::TaskCount,
+            Expr::col(ProjectCol::TaskCount).sub(1),
+        )
+        .filter(ProjectCol::Id.eq(project_id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// The assignee must be a member of the caller's tenant.
@@ -462,6 +478,7 @@ pub async fn delete(
     let txn = db.write(scope).await?;
     let row = store::load_for_write::<Tasks, _>(scope, &txn, id, expected_version).await?;
     store::delete_at_version::<Tasks, _>(scope, &txn, id, expected_version).await?;
+    uncount_task(scope, &txn, row.project_id).await?;
     audit::record(
         scope,
         &txn,

@@ -175,8 +175,8 @@ impl Store {
             "INSERT INTO members (tenant_id, id, sub, username, email, first_seen_at, last_seen_at) \
              VALUES ('{name}', {member}, 'seed-{name}', 'seed-{name}', NULL, {at}, {at});
              INSERT INTO projects (tenant_id, id, name, description, budget, archived, version, \
-                 created_by, created_at, updated_by, updated_at) \
-             SELECT '{name}', {project}, 'Project ' || p.x, NULL, NULL, false, 1, \
+                 task_count, created_by, created_at, updated_by, updated_at) \
+             SELECT '{name}', {project}, 'Project ' || p.x, NULL, NULL, false, 1, {tasks}, \
                  {member}, {at}, {member}, {at} FROM {projects_series} AS p;
              INSERT INTO tasks (tenant_id, id, project_id, title, description, status, assignee_id, \
                  due_date, version, created_by, created_at, updated_by, updated_at) \

@@ -44,6 +44,7 @@ pub(crate) mod projects {
         pub budget: Option<i64>,
         pub archived: bool,
         pub version: i32,
+        pub task_count: i64,
         pub created_by: Uuid,
         pub created_at: DateTimeUtc,
         pub updated_by: Uuid,

@@ -369,23 +369,23 @@ where
         .unwrap_or_default())
 }
 
-/// Most projects in one statement of [`first_tasks_per_project`] (SQLite allows 500 arms in a
-/// compound select).
+/// Most projects in one statement of [`first_tasks_per_project`].
 const PROJECTS_PER_STATEMENT: usize = 100;
 
 /// The first `first` tasks (by id, that is creation order) of each of `projects`, ordered by
 /// project, then id.
 ///
-/// For each project, `SELECT … WHERE tenant_id = ? AND project_id = ? ORDER BY id LIMIT first`:
-/// a search of the `(tenant_id, project_id, id)` index that stops after `first` rows, so the
-/// cost is `projects × first` rows whatever the size of the projects. (A window function,
+/// For each of the tenant's projects among `projects`, a search of the
+/// `(tenant_id, project_id, id)` index that stops after `first` entries, so the cost is
+/// `projects × first` rows whatever the size of the projects. (A window function,
 /// `ROW_NUMBER() OVER (PARTITION BY project_id …)`, numbers every task of the projects first;
-/// the correlated count it replaced grew with the square of a project's size.) On PostgreSQL
-/// one `LATERAL` join from the tenant's projects among `projects` (measured faster there than
-/// `UNION ALL`, which costs the planner one subplan per arm); on SQLite, which has no `LATERAL`,
-/// one `UNION ALL` arm per project, each starting from [`select`]. Both are scoped to the tenant
-/// like every query here. At most 100 projects per statement; a project asked twice is read
-/// once.
+/// the correlated count it replaced grew with the square of a project's size.) On PostgreSQL a
+/// `LATERAL` join; on SQLite, which has no `LATERAL`, a range up to each project's `first`-th
+/// task. Both are one short statement whatever the number of projects (a `UNION ALL` arm per
+/// project made a statement that SQLite took longer to compile than to run, and a correlated
+/// `rowid IN (… LIMIT first)` built a temporary b-tree per project). Both start from the tenant's projects and match tasks
+/// of the same tenant, like every query here. At most 100 projects per statement; a project
+/// asked twice is read once.
 pub(crate) async fn first_tasks_per_project<C: ConnectionTrait>(
     scope: &Scope,
     conn: &C,
@@ -398,65 +398,65 @@ pub(crate) async fn first_tasks_per_project<C: ConnectionTrait>(
     let backend = conn.get_database_backend();
     let mut tasks = Vec::new();
     for chunk in projects.chunks(PROJECTS_PER_STATEMENT) {
-        let statement = match backend {
-            DbBackend::Postgres => first_tasks_lateral(scope, chunk, first),
-            _ => backend.build(&first_tasks_union(scope, chunk, first)),
-        };
+        let statement = first_tasks_statement(backend, scope, chunk, first);
         tasks.extend(Tasks::find().from_raw_sql(statement).all(conn).await?);
     }
     tasks.sort_unstable_by_key(|task| (task.project_id, task.id));
     Ok(tasks)
 }
 
-/// PostgreSQL: the first `first` tasks of each of the tenant's projects among `projects` (not
-/// empty), by a `LATERAL` join.
-fn first_tasks_lateral(scope: &Scope, projects: &[Uuid], first: u32) -> Statement {
-    // `first` is a number (validated 1–100 by the caller), written into the SQL as such; the
-    // tenant and the ids are parameters.
-    let ids = (2..projects.len() + 2)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT t.* FROM projects AS p CROSS JOIN LATERAL (\
-             SELECT * FROM tasks \
-             WHERE tasks.tenant_id = p.tenant_id AND tasks.project_id = p.id \
-             ORDER BY tasks.id LIMIT {first}) AS t \
-         WHERE p.tenant_id = $1 AND p.id IN ({ids})"
-    );
-    let values = std::iter::once(sea_orm::Value::from(scope.tenant().as_str()))
-        .chain(projects.iter().map(|id| sea_orm::Value::from(*id)))
-        .collect::<Vec<_>>();
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
-
-/// SQLite: the first `first` tasks of each of `projects` (not empty), one `UNION ALL` arm per
-/// project.
-fn first_tasks_union(
+/// The statement of [`first_tasks_per_project`] for the tenant's projects among `projects` (not
+/// empty).
+fn first_tasks_statement(
+    backend: DbBackend,
     scope: &Scope,
     projects: &[Uuid],
     first: u32,
-) -> sea_orm::sea_query::SelectStatement {
-    use sea_orm::QueryTrait as _;
-    use sea_orm::sea_query::{Alias, Asterisk, Query, UnionType};
-
-    let mut arms = projects.iter().enumerate().map(|(index, project)| {
-        let limited = select::<Tasks>(scope)
-            .filter(TaskCol::ProjectId.eq(*project))
-            .order_by(TaskCol::Id, Order::Asc)
-            .limit(u64::from(first))
-            .into_query();
-        // Wrapped, because SQLite takes no ORDER BY or LIMIT in a bare arm of a compound select.
-        Query::select()
-            .column(Asterisk)
-            .from_subquery(limited, Alias::new(format!("p{index}")))
-            .to_owned()
-    });
-    let mut statement = arms.next().unwrap_or_else(Query::select);
-    for other in arms {
-        statement.union(UnionType::All, other);
-    }
-    statement
+) -> Statement {
+    // `first` is a number (validated 1–100 by the caller), written into the SQL as such; the
+    // tenant and the ids are parameters.
+    let postgres = backend == DbBackend::Postgres;
+    let parameter = |n: usize| {
+        if postgres {
+            format!("${n}")
+        } else {
+            "?".to_owned()
+        }
+    };
+    let tenant = parameter(1);
+    let ids = (2..projects.len() + 2)
+        .map(parameter)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = if postgres {
+        format!(
+            "SELECT t.* FROM projects AS p CROSS JOIN LATERAL (\
+                 SELECT * FROM tasks \
+                 WHERE tasks.tenant_id = p.tenant_id AND tasks.project_id = p.id \
+                 ORDER BY tasks.id LIMIT {first}) AS t \
+             WHERE p.tenant_id = {tenant} AND p.id IN ({ids})"
+        )
+    } else {
+        // Per project row `p` (CROSS JOIN keeps that order), the tasks up to the id of its
+        // `first`-th task, found by a correlated scalar subquery that reads `first` entries of
+        // the index; a project with fewer tasks has no such task, and the bound is then the
+        // greatest 16-byte value, above every id (ids are 16-byte blobs on SQLite). Both are
+        // range searches of the (tenant_id, project_id, id) index.
+        let last = first.saturating_sub(1);
+        format!(
+            "SELECT t.* FROM projects AS p CROSS JOIN tasks AS t \
+                 ON t.tenant_id = p.tenant_id AND t.project_id = p.id AND t.id <= COALESCE((\
+                     SELECT tasks.id FROM tasks \
+                     WHERE tasks.tenant_id = p.tenant_id AND tasks.project_id = p.id \
+                     ORDER BY tasks.id LIMIT 1 OFFSET {last}), \
+                     X'FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF') \
+             WHERE p.tenant_id = {tenant} AND p.id IN ({ids})"
+        )
+    };
+    let values = std::iter::once(sea_orm::Value::from(scope.tenant().as_str()))
+        .chain(projects.iter().map(|id| sea_orm::Value::from(*id)))
+        .collect::<Vec<_>>();
+    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// The current time at the database's precision (microseconds), so a value returned from a write

@@ -1,15 +1,18 @@
 //! Optimistic concurrency: of several writes made against the same version, exactly one wins.
 
 use cognigraph_domain::projects::{self, ProjectPatch};
-use cognigraph_domain::tasks::{self, TaskStatus};
+use cognigraph_domain::tasks::{self, TaskFilter, TaskStatus};
 use cognigraph_domain::{DomainError, PageRequest, Role, audit};
 
-use crate::support::{TestDb, assert_conflict, db_tests, enter, project, task};
+use crate::support::{
+    TestDb, assert_conflict, assert_invalid, db_tests, enter, new_task, project, task,
+};
 
 db_tests![
     concurrent_project_updates_one_winner,
     concurrent_status_changes_one_winner,
     stale_version_changes_nothing,
+    concurrent_creates_deletes_and_an_archive_keep_the_task_count,
 ];
 
 const WRITERS: usize = 8;
@@ -114,5 +117,82 @@ async fn stale_version_changes_nothing(t: TestDb) {
     assert_eq!(
         crate::support::raw_rows(&t.owner_url, "acme").await,
         before_task
+    );
+}
+
+/// How many tasks `project` has, counted through the list.
+async fn listed_tasks(t: &TestDb, scope: &cognigraph_domain::Scope, project: uuid::Uuid) -> u64 {
+    let filter = TaskFilter {
+        project_id: Some(project),
+        ..TaskFilter::default()
+    };
+    tasks::list(scope, &t.db, filter, PageRequest::first(1))
+        .await
+        .unwrap()
+        .total_count
+}
+
+/// `Project.task_count` is kept by the writes that create and delete tasks: concurrent creates
+/// are all counted, concurrent deletes all taken off, and a create racing an archive is either
+/// counted (it came first) or refused as archived, never lost from the count or counted without
+/// its task.
+async fn concurrent_creates_deletes_and_an_archive_keep_the_task_count(t: TestDb) {
+    let admin = enter(&t.db, "acme", Role::Admin, "ada").await;
+    let p = project(&admin, &t.db, "Counted").await;
+    let creates: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let (scope, db) = (admin.clone(), t.db.clone());
+            tokio::spawn(async move {
+                tasks::create(&scope, &db, new_task(p.id, &format!("t{i}"))).await
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for create in creates {
+        created.push(create.await.unwrap().unwrap());
+    }
+    let counted = projects::get(&admin, &t.db, p.id).await.unwrap();
+    assert_eq!(counted.task_count, WRITERS as u64);
+    assert_eq!(
+        counted.version, 1,
+        "counting tasks is not a write of the project"
+    );
+
+    let deletes: Vec<_> = created
+        .iter()
+        .take(3)
+        .map(|task| {
+            let (scope, db, id) = (admin.clone(), t.db.clone(), task.id);
+            tokio::spawn(async move { tasks::delete(&scope, &db, id, 1).await })
+        })
+        .collect();
+    for delete in deletes {
+        delete.await.unwrap().unwrap();
+    }
+    let counted = projects::get(&admin, &t.db, p.id).await.unwrap();
+    assert_eq!(counted.task_count, WRITERS as u64 - 3);
+    assert_eq!(counted.task_count, listed_tasks(&t, &admin, p.id).await);
+
+    let racing: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let (scope, db) = (admin.clone(), t.db.clone());
+            tokio::spawn(async move {
+                tasks::create(&scope, &db, new_task(p.id, &format!("racing {i}"))).await
+            })
+        })
+        .collect();
+    projects::archive(&admin, &t.db, p.id, 1).await.unwrap();
+    for create in racing {
+        match create.await.unwrap() {
+            Ok(_) => {}
+            refused => assert_invalid(refused, "projectId"),
+        }
+    }
+    let archived = projects::get(&admin, &t.db, p.id).await.unwrap();
+    assert!(archived.archived);
+    assert_eq!(archived.task_count, listed_tasks(&t, &admin, p.id).await);
+    assert_invalid(
+        tasks::create(&admin, &t.db, new_task(p.id, "late")).await,
+        "projectId",
     );
 }

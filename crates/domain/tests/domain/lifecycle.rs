@@ -154,16 +154,18 @@ async fn task_lifecycle(t: TestDb) {
     assert_eq!(started.updated_by, editor.actor_id());
     assert_eq!(tasks::get(&viewer, db, created.id).await.unwrap(), started);
 
-    let counts = tasks::count_by_project(&viewer, db, &[p.id]).await.unwrap();
-    assert_eq!(counts[&p.id], 1);
+    let counted = projects::get(&viewer, db, p.id).await.unwrap();
+    assert_eq!(counted.task_count, 1);
+    assert_eq!(
+        counted.version, p.version,
+        "counting a task is not a write of the project"
+    );
 
     tasks::delete(&admin, db, created.id, 5).await.unwrap();
     assert_not_found(tasks::get(&viewer, db, created.id).await);
     assert_not_found(tasks::delete(&admin, db, created.id, 5).await);
     assert_not_found(tasks::set_status(&editor, db, created.id, TaskStatus::Done, 5).await);
-    let counts = tasks::count_by_project(&viewer, db, &[p.id]).await.unwrap();
-    assert_eq!(counts[&p.id], 0);
-    // The project is untouched by its tasks' writes.
+    // The project is untouched by its tasks' writes, and its count is back to 0.
     assert_eq!(projects::get(&viewer, db, p.id).await.unwrap(), p);
 }
 
@@ -343,19 +345,9 @@ async fn batched_reads_cost_one_statement(t: TestDb) {
     );
     assert_eq!(statements(before), 1 + setting);
     let before = db.statement_count();
-    assert_eq!(
-        projects::get_many(&editor, db, &project_ids)
-            .await
-            .unwrap()
-            .len(),
-        3
-    );
-    assert_eq!(statements(before), 1 + setting);
-    let before = db.statement_count();
-    let counts = tasks::count_by_project(&editor, db, &project_ids)
-        .await
-        .unwrap();
-    assert!(counts.values().all(|count| *count == 10));
+    let projects = projects::get_many(&editor, db, &project_ids).await.unwrap();
+    assert_eq!(projects.len(), 3);
+    assert!(projects.values().all(|project| project.task_count == 10));
     assert_eq!(statements(before), 1 + setting);
     let before = db.statement_count();
     assert_eq!(

@@ -23,6 +23,10 @@ pub(crate) fn pure_tests() -> Vec<(&'static str, fn())> {
             sqlite_file_is_wal_and_persistent,
         ),
         ("sqlite_memory_database", sqlite_memory_database),
+        (
+            "sqlite_is_built_without_stat4",
+            sqlite_is_built_without_stat4,
+        ),
     ]
 }
 
@@ -30,6 +34,7 @@ db_tests![
     ping_and_statement_count,
     the_database_refuses_an_author_from_outside_the_tenant,
     migrations_go_down_and_up_again,
+    the_task_count_migration_counts_existing_tasks,
     concurrent_migrations_do_not_race,
 ];
 
@@ -253,6 +258,35 @@ fn sqlite_memory_database() {
     });
 }
 
+/// `.cargo/config.toml` builds the bundled SQLite without STAT4: with it, once ANALYZE has run,
+/// every statement binding a value against an indexed column is compiled again on each execution
+/// (the benchmark in the README measured a third to a half of a page request's CPU time).
+fn sqlite_is_built_without_stat4() {
+    use sea_orm::sqlx::{Connection as _, Row as _};
+    block_on(async {
+        let mut conn = sea_orm::sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let options: Vec<String> = sea_orm::sqlx::query("PRAGMA compile_options")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>(0))
+            .collect();
+        assert!(
+            options
+                .iter()
+                .any(|option| option.starts_with("THREADSAFE")),
+            "the compile options are listed: {options:?}"
+        );
+        assert!(
+            !options.iter().any(|option| option.contains("STAT4")),
+            "SQLite was built with STAT4 (is LIBSQLITE3_FLAGS from .cargo/config.toml set?): {options:?}"
+        );
+    });
+}
+
 async fn ping_and_statement_count(t: TestDb) {
     t.db.ping().await.unwrap();
     let before = t.db.statement_count();
@@ -336,6 +370,66 @@ async fn migrations_go_down_and_up_again(t: TestDb) {
     let admin = enter(&db, "acme", Role::Admin, "ada").await;
     project(&admin, &db, "After the round trip").await;
     db.close().await.unwrap();
+}
+
+/// The migration that adds `projects.task_count` counts the tasks already there, every tenant's
+/// (on PostgreSQL through the row-level security that a migration sets no tenant for).
+async fn the_task_count_migration_counts_existing_tasks(t: TestDb) {
+    let mut expected = Vec::new();
+    for (tenant_id, tasks) in [("acme", 3), ("globex", 1)] {
+        let admin = enter(&t.db, tenant_id, Role::Admin, "ada").await;
+        let busy = project(&admin, &t.db, "Busy").await;
+        let quiet = project(&admin, &t.db, "Quiet").await;
+        for i in 0..tasks {
+            crate::support::task(&admin, &t.db, busy.id, &format!("t{i}")).await;
+        }
+        expected.push((admin, busy.id, tasks));
+        expected.push((expected[expected.len() - 1].0.clone(), quiet.id, 0));
+    }
+    // On PostgreSQL, as an owner that is no superuser: row-level security applies to it too.
+    let owner = format!("owner_{}", Uuid::new_v4().simple());
+    let migrator_url = if t.url.starts_with("sqlite") {
+        t.owner_url.clone()
+    } else {
+        let handover = format!(
+            "CREATE ROLE {owner} LOGIN NOSUPERUSER NOBYPASSRLS;
+             GRANT USAGE, CREATE ON SCHEMA public TO {owner};
+             ALTER TABLE projects OWNER TO {owner};
+             ALTER TABLE tasks OWNER TO {owner};
+             ALTER TABLE seaql_migrations OWNER TO {owner};"
+        );
+        superuser_statement(&t.owner_url, &handover).await;
+        cognigraph_domain::testing::with_user(&t.owner_url, &owner)
+    };
+    let conn = sea_orm::Database::connect(&migrator_url).await.unwrap();
+    let newest = Migrator::migrations().len() - 1;
+    let before = Migrator::get_applied_migrations(&conn).await.unwrap();
+    assert_eq!(
+        before[newest].name(),
+        "m20261202_000002_project_task_count",
+        "this test goes one migration down: keep it on the task count's"
+    );
+    Migrator::down(&conn, Some(1)).await.unwrap();
+    Migrator::up(&conn, None).await.unwrap();
+    conn.close().await.unwrap();
+    if !t.url.starts_with("sqlite") {
+        let handback = format!(
+            "REASSIGN OWNED BY {owner} TO CURRENT_USER; DROP OWNED BY {owner}; DROP ROLE {owner};"
+        );
+        superuser_statement(&t.owner_url, &handback).await;
+    }
+    for (scope, project_id, tasks) in expected {
+        let project = projects::get(&scope, &t.db, project_id).await.unwrap();
+        assert_eq!(project.task_count, tasks, "{}", project.name);
+    }
+}
+
+/// Runs `sql` (several statements) on the database at `url`.
+async fn superuser_statement(url: &str, sql: &str) {
+    use sea_orm::ConnectionTrait as _;
+    let conn = sea_orm::Database::connect(url).await.unwrap();
+    conn.execute_unprepared(sql).await.unwrap();
+    conn.close().await.unwrap();
 }
 
 async fn concurrent_migrations_do_not_race(t: TestDb) {

@@ -97,7 +97,7 @@ async fn perform(
             tasks::get(scope, db, task.id).await?;
             tasks::get_many(scope, db, &[task.id]).await?;
             tasks::list(scope, db, TaskFilter::default(), page).await?;
-            tasks::count_by_project(scope, db, &[p.id]).await?;
+            tasks::first_by_project(scope, db, &[p.id], 1).await?;
         }
         Action::CreateTask => {
             tasks::create(scope, db, new_task(p.id, "New task")).await?;

@@ -76,8 +76,6 @@ pub struct TenantContext {
     pub members: DataLoader<MemberLoader>,
     /// Projects by id.
     pub projects: DataLoader<ProjectLoader>,
-    /// Task counts by project id.
-    pub task_counts: DataLoader<TaskCountLoader>,
     /// The first tasks of projects, by (project id, how many).
     pub project_tasks: DataLoader<ProjectTasksLoader>,
 }
@@ -107,13 +105,6 @@ impl TenantContext {
             },
             tokio::spawn,
         );
-        let task_counts = DataLoader::new(
-            TaskCountLoader {
-                scope: scope.clone(),
-                db: db.clone(),
-            },
-            tokio::spawn,
-        );
         let project_tasks = DataLoader::new(
             ProjectTasksLoader {
                 scope: scope.clone(),
@@ -126,7 +117,6 @@ impl TenantContext {
             db,
             members,
             projects,
-            task_counts,
             project_tasks,
         }
     }
@@ -170,22 +160,6 @@ impl Loader<Uuid> for ProjectLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Project>, DomainError> {
         projects::get_many(&self.scope, &self.db, keys).await
-    }
-}
-
-/// Counts tasks per project.
-#[derive(Debug)]
-pub struct TaskCountLoader {
-    scope: Scope,
-    db: Db,
-}
-
-impl Loader<Uuid> for TaskCountLoader {
-    type Value = u64;
-    type Error = DomainError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, u64>, DomainError> {
-        tasks::count_by_project(&self.scope, &self.db, keys).await
     }
 }
 

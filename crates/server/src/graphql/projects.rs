@@ -56,14 +56,8 @@ impl Project {
     }
 
     /// How many tasks the project has.
-    async fn task_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        let tenant = TenantContext::of(ctx).await?;
-        Ok(tenant
-            .task_counts
-            .load_one(self.0.id)
-            .await
-            .api()?
-            .unwrap_or(0))
+    async fn task_count(&self) -> u64 {
+        self.0.task_count
     }
 
     /// The project's first tasks, oldest first (`first` 1–100, default 20). Loaded for a whole
