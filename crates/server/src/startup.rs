@@ -16,7 +16,7 @@ use crate::{
     authz::RoleGroups,
     config::{IntrospectionPolicy, MigrateOnStart, Settings},
     graphql::{self, DocumentCache, SchemaOptions},
-    http::{self, App, AppState, ConnectionLimits, GraphiqlOptions},
+    http::{self, AppState, ConnectionLimits, GraphiqlOptions},
     member_admin::MemberAdmin,
     membership::Membership,
     metrics::Metrics,
@@ -63,7 +63,8 @@ pub enum StartupError {
     },
 }
 
-/// A bound, ready-to-run service.
+/// A bound, ready-to-run service: the listeners and the routers over one
+/// [`AppState`], which is what the handlers share.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
@@ -130,7 +131,7 @@ impl Application {
             Some(Arc::clone(&verifier)),
             Some(member_admin),
         );
-        let state = AppState::new(App {
+        let state = Arc::new(AppState {
             membership,
             schema,
             documents: DocumentCache::default(),
@@ -153,7 +154,7 @@ impl Application {
                 .as_ref()
                 .map(|headers| headers.expose().to_owned()),
         };
-        let metrics_router = http::metrics_router(state.clone());
+        let metrics_router = http::metrics_router(Arc::clone(&state));
         let router = http::router(state, graphiql, &settings.cors_origins);
         let (listener, addr) = bind(settings.listen_addr).await?;
         let metrics = match settings.metrics_addr {

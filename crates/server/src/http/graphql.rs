@@ -5,7 +5,7 @@
 //! the per-request rules live: mutations only over POST, the alias and batch limits, and
 //! anonymous introspection when the policy makes it public.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use super::{
     AppState,
@@ -39,7 +39,7 @@ fn reject(status: StatusCode, code: ErrorCode, message: &str) -> Response {
 
 /// Serves one GraphQL request (or a batch of them).
 pub(super) async fn handle(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     request: axum::extract::Request,
 ) -> Response {
     let started = Instant::now();

@@ -40,12 +40,9 @@ use crate::{
 /// The header carrying the request id, taken from the client or generated, and echoed.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// What every handler shares.
-#[derive(Clone, Debug)]
-pub struct AppState(Arc<App>);
-
-/// The parts of [`AppState`].
-pub struct App {
+/// What every handler shares: the router's state, as `Arc<AppState>`. (The bound listener
+/// that serves it is [`crate::startup::Application`].)
+pub struct AppState {
     /// The executable schema.
     pub schema: ApiSchema,
     /// Documents parsed before, by their text.
@@ -70,27 +67,13 @@ pub struct App {
     pub metrics: Metrics,
 }
 
-impl std::fmt::Debug for App {
+impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
+        f.debug_struct("AppState")
             .field("role_groups", &self.role_groups)
             .field("limits", &self.limits)
             .field("introspection", &self.introspection)
             .finish_non_exhaustive()
-    }
-}
-
-impl AppState {
-    /// Wraps the parts.
-    pub fn new(app: App) -> Self {
-        Self(Arc::new(app))
-    }
-}
-
-impl std::ops::Deref for AppState {
-    type Target = App;
-    fn deref(&self) -> &App {
-        &self.0
     }
 }
 
@@ -99,7 +82,7 @@ impl std::ops::Deref for AppState {
 /// Every answer that does not say otherwise (only GraphiQL's versioned assets do) carries
 /// `Cache-Control: no-store`, since GraphQL answers are one caller's data, and every answer
 /// carries `X-Content-Type-Options: nosniff`; refusals and timeouts included.
-pub fn router(state: AppState, graphiql: GraphiqlOptions, cors_origins: &[String]) -> Router {
+pub fn router(state: Arc<AppState>, graphiql: GraphiqlOptions, cors_origins: &[String]) -> Router {
     let timeout = state.limits.request_timeout();
     let cors = (!cors_origins.is_empty()).then(|| {
         let origins: Vec<HeaderValue> = cors_origins
@@ -123,7 +106,7 @@ pub fn router(state: AppState, graphiql: GraphiqlOptions, cors_origins: &[String
 
 /// The router of the metrics listener: `GET /metrics` only. Apart from the API so that
 /// exposing the metrics is a choice (METRICS_ADDR), not a side effect of serving the API.
-pub fn metrics_router(state: AppState) -> Router {
+pub fn metrics_router(state: Arc<AppState>) -> Router {
     let timeout = state.limits.request_timeout();
     let router = Router::new()
         .route("/metrics", get(ops::metrics))

@@ -1,5 +1,7 @@
 //! Operations endpoints: liveness, readiness, metrics.
 
+use std::sync::Arc;
+
 use axum::{
     extract::State,
     http::{StatusCode, header},
@@ -17,7 +19,7 @@ pub(super) async fn healthz() -> &'static str {
 /// are loaded, else 503 saying which. Keys missing are fetched here (at most once per cooldown),
 /// so a service that started while Cognito was unreachable becomes ready on its own. The schema
 /// is asked about until it is once seen up to date, then no more (see `Db::is_up_to_date`).
-pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let db = state.membership.db();
     if let Err(error) = db.ping().await {
         tracing::warn!(?error, "not ready: database unavailable");
@@ -50,7 +52,7 @@ pub(super) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /metrics`: Prometheus text format.
-pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub(super) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
