@@ -383,9 +383,9 @@ const PROJECTS_PER_STATEMENT: usize = 100;
 /// `LATERAL` join; on SQLite, which has no `LATERAL`, a range up to each project's `first`-th
 /// task. Both are one short statement whatever the number of projects (a `UNION ALL` arm per
 /// project made a statement that SQLite took longer to compile than to run, and a correlated
-/// `rowid IN (… LIMIT first)` built a temporary b-tree per project). Both start from the tenant's projects and match tasks
-/// of the same tenant, like every query here. At most 100 projects per statement; a project
-/// asked twice is read once.
+/// `rowid IN (… LIMIT first)` built a temporary b-tree per project). Both start from the
+/// tenant's projects and match tasks of the same tenant, like every query here. At most 100
+/// projects per statement; a project asked twice is read once.
 pub(crate) async fn first_tasks_per_project<C: ConnectionTrait>(
     scope: &Scope,
     conn: &C,
@@ -440,8 +440,8 @@ fn first_tasks_statement(
         // Per project row `p` (CROSS JOIN keeps that order), the tasks up to the id of its
         // `first`-th task, found by a correlated scalar subquery that reads `first` entries of
         // the index; a project with fewer tasks has no such task, and the bound is then the
-        // greatest 16-byte value, above every id (ids are 16-byte blobs on SQLite). Both are
-        // range searches of the (tenant_id, project_id, id) index.
+        // greatest 16-byte value, above every id (ids are 16-byte blobs on SQLite). The
+        // subquery and the range are both searches of the (tenant_id, project_id, id) index.
         let last = first.saturating_sub(1);
         format!(
             "SELECT t.* FROM projects AS p CROSS JOIN tasks AS t \
