@@ -9,7 +9,6 @@
 
 use std::fmt;
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -105,7 +104,7 @@ pub(crate) fn decode(token: &str, max_bytes: usize) -> Result<UnverifiedToken<'_
 
 /// Canonical unpadded base64url: no padding, no `+`/`/`, no stray trailing bits, not empty.
 fn base64url(segment: &'static str, text: &str) -> Result<Vec<u8>, VerifyError> {
-    match URL_SAFE_NO_PAD.decode(text) {
+    match base64_simd::URL_SAFE_NO_PAD.decode_to_vec(text) {
         Ok(bytes) if !bytes.is_empty() => Ok(bytes),
         _ => Err(VerifyError::Malformed(Malformed::Base64 { segment })),
     }
@@ -465,6 +464,7 @@ mod tests {
     use super::*;
 
     fn b64(json: &str) -> String {
+        use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
         URL_SAFE_NO_PAD.encode(json)
     }
 
@@ -524,6 +524,25 @@ mod tests {
             decode(&format!("{signed}._x"), 8192).unwrap_err().code(),
             "malformed"
         );
+    }
+
+    proptest::proptest! {
+        /// The SIMD decoder accepts exactly what the `base64` crate's strict URL-safe unpadded
+        /// engine accepts (canonical base64url), and decodes it to the same bytes.
+        #[test]
+        fn decodes_as_the_strict_base64_engine(text in "[A-Za-z0-9_=+/ -]{0,40}") {
+            use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+            let strict = URL_SAFE_NO_PAD.decode(&text).ok().filter(|bytes| !bytes.is_empty());
+            proptest::prop_assert_eq!(base64url("payload", &text).ok(), strict);
+        }
+
+        /// Any bytes, encoded, decode back.
+        #[test]
+        fn decodes_what_was_encoded(bytes in proptest::collection::vec(proptest::num::u8::ANY, 1..64)) {
+            use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+            let text = URL_SAFE_NO_PAD.encode(&bytes);
+            proptest::prop_assert_eq!(base64url("payload", &text).ok(), Some(bytes));
+        }
     }
 
     #[test]
