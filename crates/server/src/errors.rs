@@ -106,7 +106,7 @@ impl From<ErrorCode> for async_graphql::Value {
 }
 
 /// `error` and its causes, `: `-separated, for the log.
-pub fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -119,7 +119,7 @@ pub fn chain(error: &dyn std::error::Error) -> String {
 
 /// A request refused before GraphQL runs (or instead of its answer): `status` with a
 /// GraphQL-shaped body, `{"errors":[{"message":…,"extensions":{"code":…,"reason":…}}]}`.
-pub fn http_error(
+pub(crate) fn http_error(
     status: StatusCode,
     code: ErrorCode,
     message: &str,
@@ -274,7 +274,7 @@ impl From<cognigraph_domain::DomainError> for ApiError {
 /// `Result<T, DomainError>` into the one client error mapping: resolvers write
 /// `domain_call().await.api()?`. (`?` alone would go through async-graphql's blanket
 /// conversion of any `Display` error, without a code.)
-pub trait DomainResultExt<T> {
+pub(crate) trait DomainResultExt<T> {
     /// Maps the domain error to its [`ApiError`].
     fn api(self) -> Result<T, ApiError>;
 }
@@ -324,7 +324,7 @@ impl From<ApiError> for async_graphql::Error {
 }
 
 /// An error with a code, not tied to a field.
-pub fn request_error(code: ErrorCode, message: impl Into<String>) -> ServerError {
+pub(crate) fn request_error(code: ErrorCode, message: impl Into<String>) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
     extensions.set("code", code);
@@ -335,7 +335,7 @@ pub fn request_error(code: ErrorCode, message: impl Into<String>) -> ServerError
 /// Gives every engine error without a code its code; errors from resolvers already have one.
 /// Anything unrecognized that carries a path is a resolver failure: logged, and sent as
 /// `INTERNAL` without its text.
-pub fn classify(error: &mut ServerError) {
+pub(crate) fn classify(error: &mut ServerError) {
     if error
         .extensions
         .as_ref()
@@ -363,7 +363,7 @@ pub fn classify(error: &mut ServerError) {
 /// is known): a value of the wrong type for an argument is `BAD_USER_INPUT` naming the field
 /// (`Invalid value for argument "input.budget", …` names `budget`); any other is
 /// `GRAPHQL_VALIDATION_FAILED`. A test pins the engine's wording for the former.
-pub fn classify_validation_error(error: &mut ServerError) {
+pub(crate) fn classify_validation_error(error: &mut ServerError) {
     if error
         .extensions
         .as_ref()

@@ -45,7 +45,7 @@ type Histograms = Family<OperationLabel, Histogram, fn() -> Histogram>;
 
 /// The service's metrics. Recording is lock-free (atomics; a read lock on a label's family).
 #[derive(Debug)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<OperationLabel, Counter>,
     durations: Histograms,
@@ -86,7 +86,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Records one GraphQL request of `operation_type` (`query`, `mutation`, `invalid`).
-    pub fn observe_request(&self, operation_type: &'static str, elapsed: Duration) {
+    pub(crate) fn observe_request(&self, operation_type: &'static str, elapsed: Duration) {
         let label = OperationLabel { operation_type };
         self.requests.get_or_create(&label).inc();
         self.durations
@@ -95,13 +95,13 @@ impl Metrics {
     }
 
     /// Records a refused authentication by its code.
-    pub fn count_auth_failure(&self, code: &'static str) {
+    pub(crate) fn count_auth_failure(&self, code: &'static str) {
         self.auth_failures.get_or_create(&CodeLabel { code }).inc();
     }
 
     /// The Prometheus text exposition (format 0.0.4), with the figures kept elsewhere as they
     /// are now.
-    pub fn render(
+    pub(crate) fn render(
         &self,
         jwks: FetchStats,
         token_cache: TokenCacheStats,

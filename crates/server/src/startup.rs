@@ -63,8 +63,8 @@ pub enum StartupError {
     },
 }
 
-/// A bound, ready-to-run service: the listeners and the routers over one
-/// [`AppState`], which is what the handlers share.
+/// A bound, ready-to-run service: the listeners and the routers over one `http::AppState`,
+/// which is what the handlers share.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
@@ -138,10 +138,9 @@ impl Application {
             verifier: Arc::clone(&verifier),
             tenants: TenantResolver::new(
                 settings.tenant_source,
-                Arc::clone(&user_pool),
+                user_pool,
                 Duration::from_secs(settings.userinfo_cache_secs),
             ),
-            user_pool,
             revocation_check: settings.revocation_check,
             role_groups,
             limits: settings.limits.clone(),

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 /// What the page is opened with.
 #[derive(Debug, Clone, Default)]
-pub struct GraphiqlOptions {
+pub(crate) struct GraphiqlOptions {
     /// Text that pre-fills GraphiQL's headers editor, a JSON object such as
     /// `{"Authorization":"Bearer …"}`. Development only: it is written into the page for
     /// anyone who can load it. Defaults to none (an empty editor).

@@ -24,9 +24,9 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-pub use connections::ConnectionLimits;
+pub(crate) use connections::ConnectionLimits;
 pub(crate) use connections::serve;
-pub use graphiql::GraphiqlOptions;
+pub(crate) use graphiql::GraphiqlOptions;
 
 use crate::{
     authz::RoleGroups,
@@ -38,11 +38,11 @@ use crate::{
 };
 
 /// The header carrying the request id, taken from the client or generated, and echoed.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What every handler shares: the router's state, as `Arc<AppState>`. (The bound listener
 /// that serves it is [`crate::startup::Application`].)
-pub struct AppState {
+pub(crate) struct AppState {
     /// The executable schema.
     pub schema: ApiSchema,
     /// Documents parsed before, by their text.
@@ -53,8 +53,6 @@ pub struct AppState {
     pub role_groups: RoleGroups,
     /// Callers → tenants.
     pub tenants: TenantResolver,
-    /// The user pool (GetUser goes through `tenants`; the admin calls of user management).
-    pub user_pool: Arc<dyn cognigraph_cognito::UserPool>,
     /// Whether every request asks Cognito if its token was revoked.
     pub revocation_check: RevocationCheck,
     /// Callers → members and domain scopes (and the database).
@@ -82,7 +80,11 @@ impl std::fmt::Debug for AppState {
 /// Every answer that does not say otherwise (only GraphiQL's versioned assets do) carries
 /// `Cache-Control: no-store`, since GraphQL answers are one caller's data, and every answer
 /// carries `X-Content-Type-Options: nosniff`; refusals and timeouts included.
-pub fn router(state: Arc<AppState>, graphiql: GraphiqlOptions, cors_origins: &[String]) -> Router {
+pub(crate) fn router(
+    state: Arc<AppState>,
+    graphiql: GraphiqlOptions,
+    cors_origins: &[String],
+) -> Router {
     let timeout = state.limits.request_timeout();
     let cors = (!cors_origins.is_empty()).then(|| {
         let origins: Vec<HeaderValue> = cors_origins
@@ -106,7 +108,7 @@ pub fn router(state: Arc<AppState>, graphiql: GraphiqlOptions, cors_origins: &[S
 
 /// The router of the metrics listener: `GET /metrics` only. Apart from the API so that
 /// exposing the metrics is a choice (METRICS_ADDR), not a side effect of serving the API.
-pub fn metrics_router(state: Arc<AppState>) -> Router {
+pub(crate) fn metrics_router(state: Arc<AppState>) -> Router {
     let timeout = state.limits.request_timeout();
     let router = Router::new()
         .route("/metrics", get(ops::metrics))
