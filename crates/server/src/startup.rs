@@ -125,6 +125,7 @@ impl Application {
                 max_depth: settings.limits.max_depth,
                 max_introspection_depth: settings.limits.max_introspection_depth,
                 max_complexity: settings.limits.max_complexity,
+                max_aliases: settings.limits.max_aliases,
                 introspection_off: settings.introspection == IntrospectionPolicy::Off,
                 trace_resolvers: settings.trace_export().is_some(),
             },

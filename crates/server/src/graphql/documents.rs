@@ -15,7 +15,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Request, ServerError, parser::types::ExecutableDocument};
+use async_graphql::{
+    Request, ServerError,
+    parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition},
+};
 
 /// The most memory the cache may hold, counted as [`WEIGHT_PER_BYTE`] × text bytes.
 pub(crate) const CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
@@ -85,6 +88,23 @@ impl DocumentCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The operation of `document` that a request naming `name` runs: the named one, or the only
+/// one. `None` when there is no such operation (the engine refuses the request then).
+pub(crate) fn selected_operation<'d>(
+    document: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d OperationDefinition> {
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }?;
+    Some(&operation.node)
 }
 
 #[cfg(test)]

@@ -6,6 +6,10 @@
 //! the engine's own complexity and validation walks follow every spread and would take hours,
 //! so this count, linear in the document (each fragment counted once), refuses it first.
 //!
+//! **Aliases.** A document (its operations and fragments, each counted once) may not hold more
+//! than `MAX_QUERY_ALIASES` aliases: aliases are how one request asks for the same costly field
+//! many times over.
+//!
 //! **Depth.** Data selections may nest
 //! `MAX_QUERY_DEPTH` fields; the subtree of a root `__schema` or `__type` field has its own
 //! bound, `MAX_INTROSPECTION_DEPTH`, so that the standard introspection queries (GraphiQL's and
@@ -49,6 +53,8 @@ pub struct ShapeLimits {
     pub introspection: usize,
     /// Fields selected, spreads expanded (`MAX_QUERY_COMPLEXITY`, default 5000).
     pub fields: usize,
+    /// Aliases in the document's operations and fragments (`MAX_QUERY_ALIASES`, default 30).
+    pub aliases: usize,
 }
 
 /// Why a document was refused.
@@ -89,6 +95,14 @@ pub enum ShapeError {
         /// The limit.
         limit: usize,
     },
+    /// More aliases in the document than [`ShapeLimits::aliases`].
+    #[error("the query has {count} aliases; at most {limit} are allowed")]
+    Aliases {
+        /// Aliases in the document.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Selection sets and fragment spreads nested more than [`MAX_NESTING`] levels.
     #[error("Query is nested too deep: more than {MAX_NESTING} levels of selections.")]
     Nesting,
@@ -103,6 +117,7 @@ impl ShapeError {
         match self {
             Self::Data { .. } | Self::Introspection { .. } | Self::Nesting => ErrorCode::TooDeep,
             Self::Fields { .. } | Self::Complexity { .. } => ErrorCode::TooComplex,
+            Self::Aliases { .. } => ErrorCode::TooManyAliases,
             Self::FragmentCycle(_) => ErrorCode::ValidationFailed,
         }
     }
@@ -115,6 +130,7 @@ impl ShapeError {
             Self::Nesting => "nesting",
             Self::Fields { .. } => "fields",
             Self::Complexity { .. } => "complexity",
+            Self::Aliases { .. } => "aliases",
             Self::FragmentCycle(_) => "fragment_cycle",
         }
     }
@@ -145,12 +161,20 @@ pub fn measure(document: &ExecutableDocument) -> Result<Depths, ShapeError> {
     Ok(depths)
 }
 
-/// Refuses `document` when a path is deeper than its bound or it selects too many fields.
+/// Refuses `document` when it has too many aliases, a path is deeper than its bound or it
+/// selects too many fields.
 ///
 /// # Errors
 /// A [`ShapeError`]: a limit passed, a fragment cycle, or absurd nesting.
 pub fn check(document: &ExecutableDocument, limits: ShapeLimits) -> Result<(), ShapeError> {
     let depths = measure(document)?;
+    let aliases = count_aliases(document);
+    if aliases > limits.aliases {
+        return Err(ShapeError::Aliases {
+            count: aliases,
+            limit: limits.aliases,
+        });
+    }
     if selected_fields(document) > limits.fields as u64 {
         return Err(ShapeError::Fields {
             limit: limits.fields,
@@ -169,6 +193,34 @@ pub fn check(document: &ExecutableDocument, limits: ShapeLimits) -> Result<(), S
         });
     }
     Ok(())
+}
+
+/// Aliases in every operation and fragment of `document`, each written once (call after
+/// [`measure`], which bounds the nesting).
+fn count_aliases(document: &ExecutableDocument) -> usize {
+    fn in_set(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(field) => {
+                    usize::from(field.node.alias.is_some()) + in_set(&field.node.selection_set.node)
+                }
+                Selection::InlineFragment(fragment) => in_set(&fragment.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    document
+        .operations
+        .iter()
+        .map(|(_, op)| in_set(&op.node.selection_set.node))
+        .chain(
+            document
+                .fragments
+                .values()
+                .map(|fragment| in_set(&fragment.node.selection_set.node)),
+        )
+        .sum()
 }
 
 /// The fields `document`'s operations select, every spread expanded, saturating (call after
@@ -527,6 +579,7 @@ mod tests {
             data: 2,
             introspection: 3,
             fields: 100,
+            aliases: 30,
         };
         let parse = |q| async_graphql::parser::parse_query(q).unwrap();
         assert_eq!(check(&parse("{ me { sub } }"), limits), Ok(()));
@@ -569,6 +622,7 @@ mod tests {
             data: 12,
             introspection: 20,
             fields: 5000,
+            aliases: 30,
         };
         assert_eq!(
             check(&parse(&doubling(30)), limits),

@@ -7,6 +7,7 @@ pub mod context;
 mod documents;
 mod field_errors;
 mod inputs;
+mod introspection_off;
 pub mod limits;
 mod me;
 mod members;
@@ -24,6 +25,7 @@ use crate::member_admin::MemberAdmin;
 
 pub use access::FieldPolicy;
 pub use documents::DocumentCache;
+pub(crate) use documents::selected_operation;
 pub use me::Me;
 
 /// Every query field.
@@ -59,6 +61,8 @@ pub struct SchemaOptions {
     pub max_introspection_depth: usize,
     /// Largest complexity allowed.
     pub max_complexity: usize,
+    /// Most aliases in one document.
+    pub max_aliases: usize,
     /// Introspection disabled entirely.
     pub introspection_off: bool,
     /// A span for parsing, validation and each resolver (async-graphql's tracing extension):
@@ -75,16 +79,21 @@ pub fn build(
 ) -> ApiSchema {
     // Depth and complexity are our own checks (introspection has its own depth bound; errors
     // carry our codes), not async-graphql's `limit_depth` and `limit_complexity`.
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription);
+    if options.introspection_off {
+        // Refused with its own code first; nothing reaches the fields either way.
+        builder = builder
+            .extension(introspection_off::IntrospectionOff)
+            .disable_introspection();
+    }
+    builder = builder
         .extension(limits::ShapeLimit(limits::ShapeLimits {
             data: options.max_depth,
             introspection: options.max_introspection_depth,
             fields: options.max_complexity,
+            aliases: options.max_aliases,
         }))
         .extension(field_errors::FieldErrors);
-    if options.introspection_off {
-        builder = builder.disable_introspection();
-    }
     if options.trace_resolvers {
         builder = builder.extension(async_graphql::extensions::Tracing);
     }

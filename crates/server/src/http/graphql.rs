@@ -1,9 +1,11 @@
 //! `POST /graphql` and `GET /graphql`, following the GraphQL over HTTP specification: JSON in,
 //! `application/json` or (when asked) `application/graphql-response+json` out.
 //!
-//! The request is parsed once here (the parsed document is handed to the engine), which is where
-//! the per-request rules live: mutations only over POST, the alias and batch limits, and
-//! anonymous introspection when the policy makes it public.
+//! The request is parsed once here (the parsed document is handed to the engine), for the rules
+//! that decide at the HTTP level: the batch limit, mutations only over POST, and anonymous
+//! introspection when the policy makes it public. The document's own limits (shape, aliases,
+//! introspection off) are extensions of the schema (`graphql::limits`,
+//! `graphql::introspection_off`).
 
 use std::{sync::Arc, time::Instant};
 
@@ -13,15 +15,13 @@ use super::{
 };
 use crate::{
     authz::Principal,
-    config::IntrospectionPolicy,
+    config::{IntrospectionPolicy, LimitSettings},
     errors::{ErrorCode, classify, http_error, request_error},
-    graphql::context::LazyTenantContext,
+    graphql::{context::LazyTenantContext, selected_operation},
 };
 use async_graphql::{
-    BatchRequest, BatchResponse, Request, Response as GqlResponse, ServerError,
-    parser::types::{
-        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-    },
+    BatchRequest, BatchResponse, Request, Response as GqlResponse,
+    parser::types::{OperationType, Selection, SelectionSet},
 };
 use axum::{
     body::Body,
@@ -37,7 +37,8 @@ fn reject(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     http_error(status, code, message, None)
 }
 
-/// Serves one GraphQL request (or a batch of them).
+/// Serves one GraphQL request (or a batch of them), in the order a request goes: who asks,
+/// what they ask, the rules that need each document, the run, the answer.
 pub(super) async fn handle(
     State(state): State<Arc<AppState>>,
     request: axum::extract::Request,
@@ -50,43 +51,44 @@ pub(super) async fn handle(
         Ok(principal) => principal,
         Err(rejection) => return rejection.into_response(),
     };
-    let batch = match read_batch(&parts, body, state.limits.max_body_bytes).await {
-        Ok(batch) => batch,
+    let (requests, is_batch) = match read_requests(&parts, body, &state.limits).await {
+        Ok(read) => read,
         Err(response) => return response,
     };
-    let is_batch = matches!(batch, BatchRequest::Batch(_));
-    let requests = match batch {
-        BatchRequest::Single(request) => vec![request],
-        BatchRequest::Batch(requests) => {
-            if requests.len() > state.limits.max_batch {
-                return reject(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BatchTooLarge,
-                    &format!("at most {} operations per batch", state.limits.max_batch),
-                );
-            }
-            if requests.is_empty() {
-                return reject(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadRequest,
-                    "empty batch",
-                );
-            }
-            requests
-        }
+    let operations = match requests
+        .into_iter()
+        .map(|request| prepare(&state, &parts, principal.as_ref(), request))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(operations) => operations,
+        Err(response) => return *response,
     };
+    let responses = execute(&state, operations, started).await;
 
-    let mut prepared = Vec::with_capacity(requests.len());
-    for request in requests {
-        match prepare(&state, &parts, principal.as_ref(), request) {
-            Ok(step) => prepared.push(step),
-            Err(response) => return *response,
-        }
+    // A tenant lookup that found the token revoked (or its user deleted, ...) refuses the whole
+    // request, as the revocation check would have.
+    if let Some(principal) = &principal
+        && let Some(refusal) = principal.tenant_lookup().found_refusal()
+    {
+        return auth::refused(&state, principal.sub(), refusal).into_response();
     }
+    respond(
+        responses,
+        is_batch,
+        media_type,
+        state.limits.max_response_bytes,
+    )
+}
 
-    let mut responses = Vec::with_capacity(prepared.len());
-    for step in prepared {
-        let response = match step {
+/// Runs each operation in turn, counting it in the metrics by its type.
+async fn execute(
+    state: &AppState,
+    operations: Vec<Operation>,
+    started: Instant,
+) -> Vec<GqlResponse> {
+    let mut responses = Vec::with_capacity(operations.len());
+    for operation in operations {
+        let response = match operation {
             Operation::Ready(request, operation_type) => {
                 let mut response = state.schema.execute(*request).await;
                 response.errors.iter_mut().for_each(classify);
@@ -102,18 +104,21 @@ pub(super) async fn handle(
         };
         responses.push(response);
     }
+    responses
+}
 
-    // A tenant lookup that found the token revoked (or its user deleted, ...) refuses the whole
-    // request, as the revocation check would have.
-    if let Some(principal) = &principal
-        && let Some(refusal) = principal.tenant_lookup().found_refusal()
-    {
-        return auth::refused(&state, principal.sub(), refusal).into_response();
-    }
+/// The HTTP answer to `responses`: the body (refused whole when over `max_response_bytes`) and
+/// the status the GraphQL over HTTP specification gives it for `media_type`.
+fn respond(
+    mut responses: Vec<GqlResponse>,
+    is_batch: bool,
+    media_type: &'static str,
+    max_response_bytes: usize,
+) -> Response {
     let request_failed = responses.iter().any(is_request_error);
     let unavailable = !is_batch && responses.iter().all(is_only_unavailable);
     let operations = responses.len();
-    let limit = state.limits.max_response_bytes;
+    let limit = max_response_bytes;
     let body = if is_batch {
         capped_json(&BatchResponse::Batch(responses), limit)
     } else {
@@ -261,9 +266,32 @@ fn is_request_error(response: &GqlResponse) -> bool {
         && response.errors.iter().any(|e| e.path.is_empty())
 }
 
+/// The operations of the request, and whether it was a batch (an array, answered with one),
+/// within the batch limit.
+async fn read_requests(
+    parts: &Parts,
+    body: Body,
+    limits: &LimitSettings,
+) -> Result<(Vec<Request>, bool), Response> {
+    match read_body(parts, body, limits.max_body_bytes).await? {
+        BatchRequest::Single(request) => Ok((vec![request], false)),
+        BatchRequest::Batch(requests) if requests.len() > limits.max_batch => Err(reject(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BatchTooLarge,
+            &format!("at most {} operations per batch", limits.max_batch),
+        )),
+        BatchRequest::Batch(requests) if requests.is_empty() => Err(reject(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            "empty batch",
+        )),
+        BatchRequest::Batch(requests) => Ok((requests, true)),
+    }
+}
+
 /// Reads the GraphQL request: query parameters for GET, a JSON body (one object or an array)
 /// for POST.
-async fn read_batch(
+async fn read_body(
     parts: &Parts,
     body: Body,
     max_body_bytes: usize,
@@ -314,19 +342,20 @@ async fn read_batch(
 enum Operation {
     /// To execute; its type (`query`, `mutation`…) labels the metrics.
     Ready(Box<Request>, &'static str),
-    /// Refused before execution (a syntax error, too many aliases…): its answer.
+    /// Refused before execution (a syntax error): its answer.
     Refused(GqlResponse),
 }
 
-/// Parses one request and applies the rules that need the document. An `Err` is an HTTP-level
-/// refusal of the whole request.
+/// Parses one request and applies the rules the HTTP edge owns: a mutation only over POST, and
+/// who may run it (a caller with a token; anyone, for introspection alone, when the policy makes
+/// it public). The document's own limits (shape, aliases, introspection off) are the schema's
+/// extensions'. An `Err` is an HTTP-level refusal of the whole request.
 fn prepare(
     state: &AppState,
     parts: &Parts,
     principal: Option<&Principal>,
     mut request: Request,
 ) -> Result<Operation, Box<Response>> {
-    let failed = |error: ServerError| Ok(Operation::Refused(GqlResponse::from_errors(vec![error])));
     if request.query.trim().is_empty() {
         return Err(Box::new(reject(
             StatusCode::BAD_REQUEST,
@@ -341,11 +370,13 @@ fn prepare(
             if principal.is_none() {
                 return Err(Box::new(AuthRejection::missing_token().into_response()));
             }
-            return failed(request_error(ErrorCode::ParseFailed, error.message));
+            return Ok(Operation::Refused(GqlResponse::from_errors(vec![
+                request_error(ErrorCode::ParseFailed, error.message),
+            ])));
         }
     };
     let selected = selected_operation(document, operation_name.as_deref());
-    let operation_type = match selected.map(|(ty, _)| ty) {
+    let operation_type = match selected.map(|operation| operation.ty) {
         Some(OperationType::Mutation) => "mutation",
         Some(OperationType::Subscription) => "subscription",
         _ => "query",
@@ -364,10 +395,8 @@ fn prepare(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return Err(Box::new(response));
     }
-    let introspection_only = selected.is_some_and(|(_, set)| is_introspection_only(set));
-    let asks_for_schema = selected.is_some_and(|(_, set)| selects_schema(set));
-    let aliases = count_aliases(document);
-
+    let introspection_only =
+        selected.is_some_and(|operation| is_introspection_only(&operation.selection_set.node));
     match principal {
         Some(principal) => {
             request = request.data(principal.clone()).data(LazyTenantContext::new(
@@ -380,38 +409,7 @@ fn prepare(
         }
         None => return Err(Box::new(AuthRejection::missing_token().into_response())),
     }
-    if state.introspection == IntrospectionPolicy::Off {
-        if asks_for_schema {
-            return failed(request_error(
-                ErrorCode::IntrospectionDisabled,
-                "introspection is disabled on this server",
-            ));
-        }
-        request = request.disable_introspection();
-    }
-    if aliases > state.limits.max_aliases {
-        return failed(request_error(
-            ErrorCode::TooManyAliases,
-            format!(
-                "the query has {aliases} aliases; at most {} are allowed",
-                state.limits.max_aliases
-            ),
-        ));
-    }
     Ok(Operation::Ready(Box::new(request), operation_type))
-}
-
-fn selected_operation<'a>(
-    document: &'a ExecutableDocument,
-    name: Option<&str>,
-) -> Option<(OperationType, &'a SelectionSet)> {
-    let operation = match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        (DocumentOperations::Multiple(_), None) => None,
-    }?;
-    Some((operation.node.ty, &operation.node.selection_set.node))
 }
 
 /// Whether every root selection is `__schema`, `__type` or `__typename`.
@@ -425,39 +423,4 @@ fn is_introspection_only(set: &SelectionSet) -> bool {
         }
         _ => false,
     })
-}
-
-/// Whether a root selection is `__schema` or `__type`.
-fn selects_schema(set: &SelectionSet) -> bool {
-    set.items.iter().any(|item| match &item.node {
-        Selection::Field(field) => matches!(field.node.name.node.as_str(), "__schema" | "__type"),
-        _ => false,
-    })
-}
-
-/// Aliases in every operation and fragment of the document.
-fn count_aliases(document: &ExecutableDocument) -> usize {
-    fn in_set(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(field) => {
-                    usize::from(field.node.alias.is_some()) + in_set(&field.node.selection_set.node)
-                }
-                Selection::InlineFragment(fragment) => in_set(&fragment.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
-    }
-    document
-        .operations
-        .iter()
-        .map(|(_, op)| in_set(&op.node.selection_set.node))
-        .chain(
-            document
-                .fragments
-                .values()
-                .map(|fragment| in_set(&fragment.node.selection_set.node)),
-        )
-        .sum()
 }

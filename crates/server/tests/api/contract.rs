@@ -286,6 +286,7 @@ fn schema_without_limits() -> graphql::ApiSchema {
             max_depth: 64,
             max_introspection_depth: 64,
             max_complexity: 100_000,
+            max_aliases: 1_000,
             introspection_off: false,
             trace_resolvers: false,
         },

@@ -202,8 +202,21 @@ async fn introspection_can_be_turned_off() {
     .await;
     let (_, body) = app.query(Some(&app.token(&["admin"])), INTROSPECTION).await;
     assert_eq!(error_codes(&body), ["INTROSPECTION_DISABLED"], "{body}");
+    // Through a fragment, inline or spread, it is the same request.
+    for hidden in [
+        "{ ... on Query { __schema { types { name } } } }",
+        "{ ...Schema } fragment Schema on Query { __type(name: \"Query\") { name } }",
+    ] {
+        let (_, body) = app.query(Some(&app.token(&["admin"])), hidden).await;
+        assert_eq!(
+            error_codes(&body),
+            ["INTROSPECTION_DISABLED"],
+            "{hidden}: {body}"
+        );
+        assert_eq!(body["data"], Value::Null, "{hidden}: {body}");
+    }
     let (_, body) = app
-        .query(Some(&app.token(&["admin"])), "{ me { sub } }")
+        .query(Some(&app.token(&["admin"])), "{ me { sub } __typename }")
         .await;
     assert!(body.get("errors").is_none(), "{body}");
 }
