@@ -1,6 +1,6 @@
 //! What a successful verification returns.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, sync::Arc};
 
 use serde_json::{Map, Value};
 
@@ -9,9 +9,14 @@ use crate::{TokenUse, dangerous::Claims};
 /// The claims of a token that passed every check.
 ///
 /// It has no public constructor: holding one means the verifier accepted the token (the
-/// `test-helpers` feature adds [`VerifiedToken::for_tests`]).
+/// `test-helpers` feature adds [`VerifiedToken::for_tests`]). Cheap to clone (the claims are
+/// shared, not copied): the verified-token cache hands out a clone on every hit.
 #[derive(Debug, Clone)]
-pub struct VerifiedToken {
+pub struct VerifiedToken(Arc<VerifiedClaims>);
+
+/// What a [`VerifiedToken`] holds.
+#[derive(Debug)]
+struct VerifiedClaims {
     sub: String,
     username: Option<String>,
     client_id: Option<String>,
@@ -36,7 +41,7 @@ impl VerifiedToken {
         expires_at: u64,
         token_use: TokenUse,
     ) -> Self {
-        Self {
+        Self(Arc::new(VerifiedClaims {
             sub,
             // Access tokens say `username`, ID tokens `cognito:username`; the other claim, if
             // present, is not the Cognito username.
@@ -62,82 +67,82 @@ impl VerifiedToken {
             jti: claims.jti,
             origin_jti: claims.origin_jti,
             other: claims.other,
-        }
+        }))
     }
 
     /// `sub`: the user's stable id in the pool.
     pub fn sub(&self) -> &str {
-        &self.sub
+        &self.0.sub
     }
 
     /// `username` (access tokens) or `cognito:username` (ID tokens).
     pub fn username(&self) -> Option<&str> {
-        self.username.as_deref()
+        self.0.username.as_deref()
     }
 
     /// `client_id`: the app client the access token was issued to.
     pub fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
+        self.0.client_id.as_deref()
     }
 
     /// `aud`: the app client(s) an ID token was issued to.
     pub fn audience(&self) -> &[String] {
-        &self.audience
+        &self.0.audience
     }
 
     /// `cognito:groups` as a set (empty when the claim is absent, as for users in no group).
     pub fn groups(&self) -> &BTreeSet<String> {
-        &self.groups
+        &self.0.groups
     }
 
     /// `scope`, split on spaces.
     pub fn scopes(&self) -> &BTreeSet<String> {
-        &self.scopes
+        &self.0.scopes
     }
 
     /// `iss`: one of the configured issuers.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.0.issuer
     }
 
     /// `token_use`.
     pub fn token_use(&self) -> TokenUse {
-        self.token_use
+        self.0.token_use
     }
 
     /// `exp`, seconds since the epoch.
     pub fn expires_at(&self) -> u64 {
-        self.expires_at
+        self.0.expires_at
     }
 
     /// `iat`, seconds since the epoch.
     pub fn issued_at(&self) -> Option<u64> {
-        self.issued_at
+        self.0.issued_at
     }
 
     /// `auth_time`, seconds since the epoch.
     pub fn auth_time(&self) -> Option<u64> {
-        self.auth_time
+        self.0.auth_time
     }
 
     /// `jti`: this token's id.
     pub fn jti(&self) -> Option<&str> {
-        self.jti.as_deref()
+        self.0.jti.as_deref()
     }
 
     /// `origin_jti`: the id of the sign-in this token descends from (shared across refreshes).
     pub fn origin_jti(&self) -> Option<&str> {
-        self.origin_jti.as_deref()
+        self.0.origin_jti.as_deref()
     }
 
     /// A claim this type has no accessor for, e.g. `custom:tenant`.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.other.get(name)
+        self.0.other.get(name)
     }
 
     /// Every claim this type has no accessor for.
     pub fn other_claims(&self) -> &Map<String, Value> {
-        &self.other
+        &self.0.other
     }
 
     /// A token value for tests of code that consumes verified tokens, built without any check.

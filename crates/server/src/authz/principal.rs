@@ -8,19 +8,13 @@ use super::{Role, RoleGroups};
 use crate::tenancy::{TenancyError, TenantLookup, TenantResolution};
 
 /// A verified caller. Built from a verified access token in exactly one place,
-/// [`Principal::from_verified`]; resolvers receive it as request data.
+/// [`Principal::from_verified`]; resolvers receive it as request data. Cheap to clone: the
+/// claims are the verified token's (shared), and the tenant lookup is shared by every clone.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    sub: String,
-    username: Option<String>,
-    groups: BTreeSet<String>,
+    token: VerifiedToken,
     role: Option<Role>,
-    scopes: BTreeSet<String>,
-    client_id: Option<String>,
-    expires_at: u64,
-    issued_at: Option<u64>,
     tenant: TenantLookup,
-    email_claim: Option<String>,
 }
 
 impl Principal {
@@ -32,38 +26,31 @@ impl Principal {
         tenant: TenantLookup,
     ) -> Self {
         Self {
-            sub: token.sub().to_owned(),
-            username: token.username().map(str::to_owned),
-            groups: token.groups().clone(),
+            token: token.clone(),
             role: role_groups.role_of(token.groups()),
-            scopes: token.scopes().clone(),
-            client_id: token.client_id().map(str::to_owned),
-            expires_at: token.expires_at(),
-            issued_at: token.issued_at(),
             tenant,
-            email_claim: token
-                .claim("email")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned),
         }
     }
 
-    /// A principal for tests of authorization rules, without a token.
+    /// A principal for tests of authorization rules, without a token: `sub` `test-sub`,
+    /// username `tester`, the role's own name as its one group.
     #[cfg(any(test, feature = "test-helpers"))]
     #[expect(
         clippy::expect_used,
         reason = "test helper: a bad tenant is the test's bug"
     )]
     pub fn for_tests(role: Option<Role>, scopes: &[&str], tenant: Option<&str>) -> Self {
+        let groups: Vec<&str> = role.map(Role::as_str).into_iter().collect();
         Self {
-            sub: "test-sub".to_owned(),
-            username: Some("tester".to_owned()),
-            groups: role.map(|r| r.as_str().to_owned()).into_iter().collect(),
+            token: VerifiedToken::for_tests(serde_json::json!({
+                "sub": "test-sub",
+                "username": "tester",
+                "client_id": "testclient",
+                "cognito:groups": groups,
+                "scope": scopes.join(" "),
+                "token_use": "access",
+            })),
             role,
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            client_id: Some("testclient".to_owned()),
-            expires_at: u64::MAX,
-            issued_at: None,
             tenant: TenantLookup::known(TenantResolution {
                 tenant: tenant.map_or(crate::tenancy::TenantStatus::Missing, |t| {
                     crate::tenancy::TenantStatus::Member(
@@ -72,28 +59,27 @@ impl Principal {
                 }),
                 email: None,
             }),
-            email_claim: None,
         }
     }
 
     /// `iat`, when the token has one.
     pub fn issued_at(&self) -> Option<u64> {
-        self.issued_at
+        self.token.issued_at()
     }
 
     /// `sub`.
     pub fn sub(&self) -> &str {
-        &self.sub
+        self.token.sub()
     }
 
     /// `username`.
     pub fn username(&self) -> Option<&str> {
-        self.username.as_deref()
+        self.token.username()
     }
 
     /// Every `cognito:groups` entry, mapped or not.
     pub fn groups(&self) -> &BTreeSet<String> {
-        &self.groups
+        self.token.groups()
     }
 
     /// The highest role the groups grant.
@@ -108,17 +94,17 @@ impl Principal {
 
     /// OAuth scopes of the token.
     pub fn scopes(&self) -> &BTreeSet<String> {
-        &self.scopes
+        self.token.scopes()
     }
 
     /// The app client the token was issued to.
     pub fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
+        self.token.client_id()
     }
 
     /// Token expiry, seconds since the epoch.
     pub fn expires_at(&self) -> u64 {
-        self.expires_at
+        self.token.expires_at()
     }
 
     /// The caller's tenant and email, looked up on the first call (the claim, or Cognito's
@@ -135,6 +121,9 @@ impl Principal {
 
     /// The user's email, when known (from `GetUser` when it was asked, else an `email` claim).
     pub fn email<'a>(&'a self, resolved: &'a TenantResolution) -> Option<&'a str> {
-        resolved.email.as_deref().or(self.email_claim.as_deref())
+        resolved
+            .email
+            .as_deref()
+            .or_else(|| self.token.claim("email").and_then(|email| email.as_str()))
     }
 }
