@@ -333,8 +333,10 @@ pub(crate) fn request_error(code: ErrorCode, message: impl Into<String>) -> Serv
 }
 
 /// Gives every engine error without a code its code; errors from resolvers already have one.
-/// Anything unrecognized that carries a path is a resolver failure: logged, and sent as
-/// `INTERNAL` without its text.
+/// One without a code that carries a path is a resolver failure: logged, and sent as
+/// `INTERNAL` without its text. (A bad argument cannot fail while resolving: every input
+/// scalar of the schema is checked in validation, which `classify_validation_error` codes; a
+/// schema test keeps it so.)
 pub(crate) fn classify(error: &mut ServerError) {
     if error
         .extensions
@@ -346,8 +348,6 @@ pub(crate) fn classify(error: &mut ServerError) {
     let code = if error.path.is_empty() {
         // Not from a resolver: validation's own are coded in `classify_validation_error`.
         ErrorCode::ValidationFailed
-    } else if error.message.starts_with("Failed to parse") {
-        ErrorCode::BadUserInput
     } else {
         tracing::error!(message = %error.message, path = ?error.path, "unclassified resolver error");
         error.message = "internal error".to_owned();

@@ -1,59 +1,20 @@
-//! `INTROSPECTION=off`: a document whose operation asks for `__schema` or `__type` is refused
-//! with `INTROSPECTION_DISABLED` before it runs (the schema is also built with introspection
-//! disabled, so nothing reaches those fields whatever the document).
+//! `INTROSPECTION=off`: whether a document's operation asks for `__schema` or `__type` (the
+//! schema's [`DocumentRules`](super::document_rules::DocumentRules) then refuses it with
+//! `INTROSPECTION_DISABLED` before it runs).
 //!
 //! The root selection is searched through inline fragments and fragment spreads, so
 //! `{ ... on Query { __schema { types { name } } } }` is refused like `{ __schema { … } }`.
 //! `__typename` stays allowed: it is not introspection of the schema.
 
-use std::{collections::HashSet, sync::Arc};
+use std::collections::HashSet;
 
-use async_graphql::{
-    Request, ServerResult,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
-};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 
-use crate::{
-    errors::{ErrorCode, request_error},
-    graphql::selected_operation,
-};
-
-/// The extension (added to the schema only when introspection is off).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct IntrospectionOff;
-
-impl ExtensionFactory for IntrospectionOff {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for IntrospectionOff {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let operation_name = request.operation_name.clone();
-        // One that does not parse is the engine's to report.
-        if let Ok(document) = request.parsed_query()
-            && asks_for_schema(document, operation_name.as_deref())
-        {
-            return Err(request_error(
-                ErrorCode::IntrospectionDisabled,
-                "introspection is disabled on this server",
-            ));
-        }
-        next.run(ctx, request).await
-    }
-}
+use crate::graphql::selected_operation;
 
 /// Whether the operation that would run (`name`, or the only one) selects `__schema` or
 /// `__type` at its root. No such operation: `false`, the engine refuses the request itself.
-fn asks_for_schema(document: &ExecutableDocument, name: Option<&str>) -> bool {
+pub(super) fn asks_for_schema(document: &ExecutableDocument, name: Option<&str>) -> bool {
     selected_operation(document, name).is_some_and(|operation| {
         root_selects_schema(document, &operation.selection_set.node, &mut HashSet::new())
     })

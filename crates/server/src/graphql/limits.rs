@@ -23,17 +23,14 @@
 //! Each fragment is measured once, so the work is linear in the size of the document however
 //! often its fragments are spread.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::{
-    Name, Positioned, Request, ServerError, ServerResult, ValidationResult,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
-    },
+    Name, Positioned, ServerError,
     parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
 };
 
-use crate::errors::{ErrorCode, classify_validation_error, request_error};
+use crate::errors::{ErrorCode, request_error};
 
 /// Most nested selection sets and fragment spreads followed, whatever the limits: bounds the
 /// walk's recursion (async-graphql itself refuses documents nested more than 32 levels before
@@ -414,59 +411,6 @@ impl<'a> Walk<'a> {
             height = height.max(found);
         }
         Ok(height)
-    }
-}
-
-/// The async-graphql extension that applies [`check`] to every request's document, before the
-/// engine's own checks (its recursion limit would otherwise report a fragment cycle, or a
-/// document nested 33 levels, as a vague validation error).
-#[derive(Debug, Clone, Copy)]
-pub struct ShapeLimit(pub ShapeLimits);
-
-impl ExtensionFactory for ShapeLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ShapeLimit {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        // The document is parsed once and kept in the request for the engine. One that does not
-        // parse is the engine's to report.
-        if let Ok(document) = request.parsed_query() {
-            check(document, self.0)?;
-        }
-        next.run(ctx, request).await
-    }
-
-    /// The complexity bound, on the engine's own computation (our check, with our code: not
-    /// the engine's `limit_complexity`, whose error has only an English message). Validation
-    /// errors get their code here too, where they are known to be validation errors.
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await.map_err(|mut errors| {
-            errors.iter_mut().for_each(classify_validation_error);
-            errors
-        })?;
-        if result.complexity > self.0.fields {
-            return Err(vec![
-                ShapeError::Complexity {
-                    complexity: result.complexity,
-                    limit: self.0.fields,
-                }
-                .into(),
-            ]);
-        }
-        Ok(result)
     }
 }
 

@@ -4,6 +4,8 @@ mod access;
 mod audit;
 mod connection;
 pub mod context;
+mod date;
+mod document_rules;
 mod documents;
 mod field_errors;
 mod inputs;
@@ -81,18 +83,20 @@ pub fn build(
     // carry our codes), not async-graphql's `limit_depth` and `limit_complexity`.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription);
     if options.introspection_off {
-        // Refused with its own code first; nothing reaches the fields either way.
-        builder = builder
-            .extension(introspection_off::IntrospectionOff)
-            .disable_introspection();
+        // `DocumentRules` refuses it with its own code first; nothing reaches the fields
+        // either way.
+        builder = builder.disable_introspection();
     }
     builder = builder
-        .extension(limits::ShapeLimit(limits::ShapeLimits {
-            data: options.max_depth,
-            introspection: options.max_introspection_depth,
-            fields: options.max_complexity,
-            aliases: options.max_aliases,
-        }))
+        .extension(document_rules::DocumentRules {
+            shape: limits::ShapeLimits {
+                data: options.max_depth,
+                introspection: options.max_introspection_depth,
+                fields: options.max_complexity,
+                aliases: options.max_aliases,
+            },
+            introspection_off: options.introspection_off,
+        })
         .extension(field_errors::FieldErrors);
     if options.trace_resolvers {
         builder = builder.extension(async_graphql::extensions::Tracing);

@@ -1,7 +1,7 @@
 //! Tasks: queries, mutations and the `Task` type.
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use cognigraph_authz_macros::authorized;
 use cognigraph_domain::tasks::{
     self, NewTask, Task as DomainTask, TaskFilter, TaskPatch, TaskStatus,
@@ -10,6 +10,7 @@ use cognigraph_domain::tasks::{
 use super::{
     connection::{PageOf, connection, page_cost, page_request},
     context::TenantContext,
+    date::Date,
     inputs::{parse_id, parse_optional_id, patch},
     members::Member,
     policies,
@@ -77,8 +78,8 @@ impl Task {
     }
 
     /// When it is due.
-    async fn due_date(&self) -> Option<NaiveDate> {
-        self.0.due_date
+    async fn due_date(&self) -> Option<Date> {
+        self.0.due_date.map(Date)
     }
 
     /// The version, for `expectedVersion` on the next write.
@@ -117,7 +118,7 @@ pub(crate) struct CreateTaskInput {
     /// At most 5000 characters.
     pub description: Option<String>,
     /// When it is due.
-    pub due_date: Option<NaiveDate>,
+    pub due_date: Option<Date>,
     /// A member of the tenant.
     pub assignee_id: Option<ID>,
 }
@@ -130,7 +131,7 @@ pub(crate) struct UpdateTaskInput {
     /// At most 5000 characters; `null` clears it.
     pub description: MaybeUndefined<String>,
     /// `null` clears it.
-    pub due_date: MaybeUndefined<NaiveDate>,
+    pub due_date: MaybeUndefined<Date>,
 }
 
 #[derive(Default, Debug)]
@@ -193,7 +194,7 @@ impl TasksMutation {
             project_id: parse_id("projectId", &input.project_id)?,
             title: input.title,
             description: input.description,
-            due_date: input.due_date,
+            due_date: input.due_date.map(|date| date.0),
             assignee_id: parse_optional_id("assigneeId", input.assignee_id.as_ref())?,
         };
         Ok(Some(Task(
@@ -215,7 +216,7 @@ impl TasksMutation {
         let changes = TaskPatch {
             title: input.title,
             description: patch(input.description),
-            due_date: patch(input.due_date),
+            due_date: patch(input.due_date.map_value(|date| date.0)),
         };
         let task = tasks::update(&tenant.scope, &tenant.db, id, changes, expected_version)
             .await

@@ -4,8 +4,15 @@
 //! The request is parsed once here (the parsed document is handed to the engine), for the rules
 //! that decide at the HTTP level: the batch limit, mutations only over POST, and anonymous
 //! introspection when the policy makes it public. The document's own limits (shape, aliases,
-//! introspection off) are extensions of the schema (`graphql::limits`,
-//! `graphql::introspection_off`).
+//! introspection off) are the schema's (`graphql::document_rules`).
+//!
+//! Why not `async-graphql-axum`'s `GraphQLRequest`/`GraphQLResponse`: its extractor takes any
+//! `Content-Type` as JSON and accepts `multipart/form-data` uploads, which a browser sends
+//! across origins without a CORS preflight; it refuses a bad body with a plain-text 400 instead
+//! of a GraphQL error with a code; and its response is always 200. Here a POST must be
+//! `application/json` (else 415), refusals carry `extensions.code`, and the status follows the
+//! media type the client accepts, as GraphQL over HTTP asks. The crate fits subscriptions
+//! (`GraphQLSubscription`, its own route) when the schema has any.
 
 use std::{sync::Arc, time::Instant};
 

@@ -88,6 +88,60 @@ fn role_named(name: &str) -> Role {
     }
 }
 
+/// Every scalar a client can send is checked when the document is validated: the built-in ones
+/// and the schema's own `NaiveDate` (`graphql::date`). A scalar that is not (async-graphql's
+/// `DateTime`, `JSON`, …) would fail only while resolving, where the server cannot tell a bad
+/// argument from a failure of its own and answers `INTERNAL`.
+#[test]
+fn every_input_scalar_is_checked_in_validation() {
+    const CHECKED_IN_VALIDATION: [&str; 6] =
+        ["String", "Int", "Float", "Boolean", "ID", "NaiveDate"];
+    let types = SchemaTypes::parse(&graphql::sdl());
+    let mut inputs: Vec<(String, &Type)> = Vec::new();
+    for (type_name, definition) in &types.0 {
+        match &definition.kind {
+            TypeKind::Object(object) => {
+                for field in &object.fields {
+                    for argument in &field.node.arguments {
+                        let at = format!(
+                            "{type_name}.{}({})",
+                            field.node.name.node, argument.node.name.node
+                        );
+                        inputs.push((at, &argument.node.ty.node));
+                    }
+                }
+            }
+            TypeKind::InputObject(input) => {
+                for field in &input.fields {
+                    let at = format!("{type_name}.{}", field.node.name.node);
+                    inputs.push((at, &field.node.ty.node));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut unchecked = Vec::new();
+    for (at, mut ty) in inputs {
+        while let BaseType::List(inner) = &ty.base {
+            ty = inner;
+        }
+        let BaseType::Named(name) = &ty.base else {
+            unreachable!("lists unwrapped above")
+        };
+        let is_scalar = matches!(
+            types.0.get(name.as_str()).map(|t| &t.kind),
+            Some(TypeKind::Scalar)
+        ) || !types.0.contains_key(name.as_str());
+        if is_scalar && !CHECKED_IN_VALIDATION.contains(&name.as_str()) {
+            unchecked.push(format!("{at}: {name}"));
+        }
+    }
+    assert!(
+        unchecked.is_empty(),
+        "input scalars not checked in validation: {unchecked:?}"
+    );
+}
+
 /// What generated arguments are filled with.
 struct Fill {
     id: String,

@@ -94,16 +94,33 @@ async fn bodies_must_be_json_and_not_too_large() {
     .await;
     let token = app.token(&["viewer"]);
     let url = format!("{}/graphql", app.address);
-    let form = app
-        .client
-        .post(&url)
-        .bearer_auth(&token)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body("query={me{sub}}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // The three media types a browser sends across origins without asking first (CORS
+    // "simple" requests) are all refused, multipart uploads included.
+    for (media_type, body) in [
+        ("application/x-www-form-urlencoded", "query={me{sub}}"),
+        (
+            "multipart/form-data; boundary=b",
+            "--b\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{\"query\":\"{me{sub}}\"}\r\n--b--\r\n",
+        ),
+        ("text/plain", "{\"query\":\"{me{sub}}\"}"),
+    ] {
+        let refused = app
+            .client
+            .post(&url)
+            .bearer_auth(&token)
+            .header(header::CONTENT_TYPE, media_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{media_type}"
+        );
+        let refusal: Value = refused.json().await.unwrap();
+        assert_eq!(error_codes(&refusal), ["BAD_REQUEST"], "{media_type}");
+    }
 
     let not_graphql = app
         .client

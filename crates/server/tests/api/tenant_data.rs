@@ -383,8 +383,8 @@ async fn stale_versions_conflict_and_change_nothing() {
 async fn bad_input_names_the_field() {
     let app = spawn_app().await;
     let editor = user(&app, "editor", "acme");
-    // The domain names the field, and so does a literal of the wrong type; a value that a
-    // scalar cannot parse (a date that is not one) is BAD_USER_INPUT naming only its type.
+    // The domain names the field, and so does a value of the wrong type, a date that is not
+    // one included (in a literal or in a variable).
     let cases = [
         (
             "mutation { createProject(input: {name: \"  \"}) { id } }",
@@ -402,7 +402,11 @@ async fn bad_input_names_the_field() {
         ("{ project(id: \"not-an-id\") { id } }", Some("id")),
         (
             "mutation { createTask(input: {projectId: \"00000000-0000-0000-0000-000000000000\", title: \"t\", dueDate: \"someday\"}) { id } }",
-            None,
+            Some("dueDate"),
+        ),
+        (
+            "mutation { updateTask(id: \"00000000-0000-0000-0000-000000000000\", expectedVersion: 1, input: {dueDate: \"2001-02-29\"}) { id } }",
+            Some("dueDate"),
         ),
         (
             "mutation { createProject(input: {name: \"n\", budget: \"lots\"}) { id } }",
@@ -419,6 +423,18 @@ async fn bad_input_names_the_field() {
             );
         }
     }
+    let body = gql(
+        &app,
+        &editor,
+        "mutation($due: NaiveDate) { createTask(input: {projectId: \"00000000-0000-0000-0000-000000000000\", title: \"t\", dueDate: $due}) { id } }",
+        json!({ "due": "someday" }),
+    )
+    .await;
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["field"], "dueDate",
+        "{body}"
+    );
 }
 
 #[tokio::test]

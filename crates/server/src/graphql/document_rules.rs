@@ -1,0 +1,88 @@
+//! The rules a request's document must meet before it runs, as the schema's one async-graphql
+//! extension: with `INTROSPECTION=off`, no `__schema` or `__type` at the root
+//! ([`introspection_off`](super::introspection_off)); then its shape ([`limits`](super::limits));
+//! and, once the engine has validated it, the complexity bound on the engine's own count.
+//! Validation errors get their code here, where they are known to be validation errors.
+//!
+//! These run before the engine's own checks: its recursion limit would otherwise report a
+//! fragment cycle, or a document nested 33 levels, as a vague validation error.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Request, ServerError, ServerResult, ValidationResult,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
+    },
+};
+
+use super::{
+    introspection_off::asks_for_schema,
+    limits::{self, ShapeError, ShapeLimits},
+};
+use crate::errors::{ErrorCode, classify_validation_error, request_error};
+
+/// The extension, with the settings it applies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DocumentRules {
+    /// The shape limits (`MAX_QUERY_DEPTH`, `MAX_INTROSPECTION_DEPTH`, `MAX_QUERY_COMPLEXITY`,
+    /// `MAX_QUERY_ALIASES`).
+    pub(crate) shape: ShapeLimits,
+    /// `INTROSPECTION=off`: a document asking for the schema is refused with
+    /// `INTROSPECTION_DISABLED` (the schema is also built with introspection disabled, so
+    /// nothing reaches those fields whatever the document).
+    pub(crate) introspection_off: bool,
+}
+
+impl ExtensionFactory for DocumentRules {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(*self)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for DocumentRules {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let operation_name = request.operation_name.clone();
+        // The document is parsed once and kept in the request for the engine. One that does not
+        // parse is the engine's to report.
+        if let Ok(document) = request.parsed_query() {
+            if self.introspection_off && asks_for_schema(document, operation_name.as_deref()) {
+                return Err(request_error(
+                    ErrorCode::IntrospectionDisabled,
+                    "introspection is disabled on this server",
+                ));
+            }
+            limits::check(document, self.shape)?;
+        }
+        next.run(ctx, request).await
+    }
+
+    /// The complexity bound, on the engine's own computation (our check, with our code: not
+    /// the engine's `limit_complexity`, whose error has only an English message).
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await.map_err(|mut errors| {
+            errors.iter_mut().for_each(classify_validation_error);
+            errors
+        })?;
+        if result.complexity > self.shape.fields {
+            return Err(vec![
+                ShapeError::Complexity {
+                    complexity: result.complexity,
+                    limit: self.shape.fields,
+                }
+                .into(),
+            ]);
+        }
+        Ok(result)
+    }
+}
