@@ -9,6 +9,7 @@ mod m20250601_000001_domain_tables;
 mod m20250602_000001_row_level_security;
 mod m20261202_000001_member_admin;
 mod m20261202_000002_project_task_count;
+mod schema;
 
 /// All of cognigraph's migrations, oldest first.
 #[derive(Debug)]

@@ -2,13 +2,17 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::schema::{impl_migration, index};
+
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
+
+impl_migration!();
 
 /// Longest tenant id `TenantId::parse` accepts.
 const TENANT_ID_LEN: u32 = 64;
 
-#[derive(DeriveIden)]
+#[derive(Clone, Copy, DeriveIden)]
 enum Members {
     Table,
     TenantId,
@@ -20,7 +24,7 @@ enum Members {
     LastSeenAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(Clone, Copy, DeriveIden)]
 enum Projects {
     Table,
     TenantId,
@@ -29,14 +33,9 @@ enum Projects {
     Description,
     Budget,
     Archived,
-    Version,
-    CreatedBy,
-    CreatedAt,
-    UpdatedBy,
-    UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(Clone, Copy, DeriveIden)]
 enum Tasks {
     Table,
     TenantId,
@@ -47,14 +46,9 @@ enum Tasks {
     Status,
     AssigneeId,
     DueDate,
-    Version,
-    CreatedBy,
-    CreatedAt,
-    UpdatedBy,
-    UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(Clone, Copy, DeriveIden)]
 enum AuditEvents {
     Table,
     TenantId,
@@ -67,10 +61,43 @@ enum AuditEvents {
     Detail,
 }
 
+/// The columns of a row that members write against its version (see [`written_by_members`]).
+#[derive(DeriveIden)]
+enum Written {
+    Version,
+    CreatedBy,
+    CreatedAt,
+    UpdatedBy,
+    UpdatedAt,
+}
+
 fn tenant_id<T: IntoIden>(col: T) -> ColumnDef {
     ColumnDef::new(col)
         .string_len(TENANT_ID_LEN)
         .not_null()
+        .to_owned()
+}
+
+/// A UUID column, not null.
+fn uuid<T: IntoIden>(col: T) -> ColumnDef {
+    ColumnDef::new(col).uuid().not_null().to_owned()
+}
+
+/// A timestamp with time zone, not null.
+fn timestamp<T: IntoIden>(col: T) -> ColumnDef {
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
+}
+
+/// `CREATE TABLE table` keyed by `(tenant_id, id)`: its first two columns and its primary key.
+fn tenant_table<T: IntoIden + Copy + 'static>(table: T, tenant: T, id: T) -> TableCreateStatement {
+    Table::create()
+        .table(table)
+        .col(tenant_id(tenant))
+        .col(uuid(id))
+        .primary_key(Index::create().col(tenant).col(id))
         .to_owned()
 }
 
@@ -94,254 +121,176 @@ fn member_fk(
         .to_owned()
 }
 
-#[async_trait::async_trait]
-#[expect(
-    elided_lifetimes_in_paths,
-    reason = "async_trait's expansion of `MigrationTrait` needs the elided lifetime; naming it is rejected"
-)]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(Members::Table)
-                    .col(tenant_id(Members::TenantId))
-                    .col(ColumnDef::new(Members::Id).uuid().not_null())
-                    .col(ColumnDef::new(Members::Sub).string_len(255).not_null())
-                    .col(ColumnDef::new(Members::Username).string_len(255).not_null())
-                    .col(ColumnDef::new(Members::Email).string_len(320).null())
-                    .col(
-                        ColumnDef::new(Members::FirstSeenAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(Members::LastSeenAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .primary_key(Index::create().col(Members::TenantId).col(Members::Id))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("members_tenant_sub")
-                    .table(Members::Table)
-                    .col(Members::TenantId)
-                    .col(Members::Sub)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
+/// Adds to `create` what a row that members write against its version has, after the table's
+/// own columns, foreign keys and checks added so far: the columns `version`, `created_by`,
+/// `created_at`, `updated_by` and `updated_at`, the foreign keys `{table}_created_by_member` and
+/// `{table}_updated_by_member`, and the check `version >= 1`.
+fn written_by_members<T: Iden + Copy + 'static>(
+    create: &mut TableCreateStatement,
+    table: T,
+    tenant: T,
+) {
+    let name = table.to_string();
+    create
+        .col(ColumnDef::new(Written::Version).integer().not_null())
+        .col(uuid(Written::CreatedBy))
+        .col(timestamp(Written::CreatedAt))
+        .col(uuid(Written::UpdatedBy))
+        .col(timestamp(Written::UpdatedAt))
+        .foreign_key(&mut member_fk(
+            &format!("{name}_created_by_member"),
+            table,
+            tenant,
+            Written::CreatedBy,
+        ))
+        .foreign_key(&mut member_fk(
+            &format!("{name}_updated_by_member"),
+            table,
+            tenant,
+            Written::UpdatedBy,
+        ))
+        .check(Expr::col(Written::Version).gte(1));
+}
 
-        manager
-            .create_table(
-                Table::create()
-                    .table(Projects::Table)
-                    .col(tenant_id(Projects::TenantId))
-                    .col(ColumnDef::new(Projects::Id).uuid().not_null())
-                    .col(ColumnDef::new(Projects::Name).string_len(200).not_null())
-                    .col(ColumnDef::new(Projects::Description).text().null())
-                    .col(ColumnDef::new(Projects::Budget).big_integer().null())
-                    .col(
-                        ColumnDef::new(Projects::Archived)
-                            .boolean()
-                            .not_null()
-                            .default(false),
-                    )
-                    .col(ColumnDef::new(Projects::Version).integer().not_null())
-                    .col(ColumnDef::new(Projects::CreatedBy).uuid().not_null())
-                    .col(
-                        ColumnDef::new(Projects::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(Projects::UpdatedBy).uuid().not_null())
-                    .col(
-                        ColumnDef::new(Projects::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .primary_key(Index::create().col(Projects::TenantId).col(Projects::Id))
-                    .foreign_key(&mut member_fk(
-                        "projects_created_by_member",
-                        Projects::Table,
-                        Projects::TenantId,
-                        Projects::CreatedBy,
-                    ))
-                    .foreign_key(&mut member_fk(
-                        "projects_updated_by_member",
-                        Projects::Table,
-                        Projects::TenantId,
-                        Projects::UpdatedBy,
-                    ))
-                    .check(Expr::col(Projects::Version).gte(1))
-                    .check(
-                        Expr::col(Projects::Budget)
-                            .is_null()
-                            .or(Expr::col(Projects::Budget).gte(0)),
-                    )
-                    .to_owned(),
+async fn up(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            tenant_table(Members::Table, Members::TenantId, Members::Id)
+                .col(ColumnDef::new(Members::Sub).string_len(255).not_null())
+                .col(ColumnDef::new(Members::Username).string_len(255).not_null())
+                .col(ColumnDef::new(Members::Email).string_len(320).null())
+                .col(timestamp(Members::FirstSeenAt))
+                .col(timestamp(Members::LastSeenAt))
+                .to_owned(),
+        )
+        .await?;
+    manager
+        .create_index(
+            index(
+                "members_tenant_sub",
+                Members::Table,
+                [Members::TenantId, Members::Sub],
             )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("projects_tenant_archived")
-                    .table(Projects::Table)
-                    .col(Projects::TenantId)
-                    .col(Projects::Archived)
-                    .col(Projects::Id)
-                    .to_owned(),
-            )
-            .await?;
+            .unique()
+            .to_owned(),
+        )
+        .await?;
 
+    let mut projects = tenant_table(Projects::Table, Projects::TenantId, Projects::Id);
+    projects
+        .col(ColumnDef::new(Projects::Name).string_len(200).not_null())
+        .col(ColumnDef::new(Projects::Description).text().null())
+        .col(ColumnDef::new(Projects::Budget).big_integer().null())
+        .col(
+            ColumnDef::new(Projects::Archived)
+                .boolean()
+                .not_null()
+                .default(false),
+        );
+    written_by_members(&mut projects, Projects::Table, Projects::TenantId);
+    projects.check(
+        Expr::col(Projects::Budget)
+            .is_null()
+            .or(Expr::col(Projects::Budget).gte(0)),
+    );
+    manager.create_table(projects).await?;
+    manager
+        .create_index(index(
+            "projects_tenant_archived",
+            Projects::Table,
+            [Projects::TenantId, Projects::Archived, Projects::Id],
+        ))
+        .await?;
+
+    let mut tasks = tenant_table(Tasks::Table, Tasks::TenantId, Tasks::Id);
+    tasks
+        .col(uuid(Tasks::ProjectId))
+        .col(ColumnDef::new(Tasks::Title).string_len(200).not_null())
+        .col(ColumnDef::new(Tasks::Description).text().null())
+        .col(ColumnDef::new(Tasks::Status).string_len(16).not_null())
+        .col(ColumnDef::new(Tasks::AssigneeId).uuid().null())
+        .col(ColumnDef::new(Tasks::DueDate).date().null())
+        .foreign_key(
+            ForeignKey::create()
+                .name("tasks_project")
+                .from_tbl(Tasks::Table)
+                .from_col(Tasks::TenantId)
+                .from_col(Tasks::ProjectId)
+                .to_tbl(Projects::Table)
+                .to_col(Projects::TenantId)
+                .to_col(Projects::Id)
+                .on_delete(ForeignKeyAction::Cascade)
+                .on_update(ForeignKeyAction::Restrict),
+        )
+        .foreign_key(&mut member_fk(
+            "tasks_assignee_member",
+            Tasks::Table,
+            Tasks::TenantId,
+            Tasks::AssigneeId,
+        ));
+    written_by_members(&mut tasks, Tasks::Table, Tasks::TenantId);
+    tasks.check(Expr::col(Tasks::Status).is_in(["TODO", "IN_PROGRESS", "DONE"]));
+    manager.create_table(tasks).await?;
+    for (name, col) in [
+        ("tasks_tenant_project", Tasks::ProjectId),
+        ("tasks_tenant_assignee", Tasks::AssigneeId),
+        ("tasks_tenant_status", Tasks::Status),
+    ] {
         manager
-            .create_table(
-                Table::create()
-                    .table(Tasks::Table)
-                    .col(tenant_id(Tasks::TenantId))
-                    .col(ColumnDef::new(Tasks::Id).uuid().not_null())
-                    .col(ColumnDef::new(Tasks::ProjectId).uuid().not_null())
-                    .col(ColumnDef::new(Tasks::Title).string_len(200).not_null())
-                    .col(ColumnDef::new(Tasks::Description).text().null())
-                    .col(ColumnDef::new(Tasks::Status).string_len(16).not_null())
-                    .col(ColumnDef::new(Tasks::AssigneeId).uuid().null())
-                    .col(ColumnDef::new(Tasks::DueDate).date().null())
-                    .col(ColumnDef::new(Tasks::Version).integer().not_null())
-                    .col(ColumnDef::new(Tasks::CreatedBy).uuid().not_null())
-                    .col(
-                        ColumnDef::new(Tasks::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(Tasks::UpdatedBy).uuid().not_null())
-                    .col(
-                        ColumnDef::new(Tasks::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .primary_key(Index::create().col(Tasks::TenantId).col(Tasks::Id))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("tasks_project")
-                            .from_tbl(Tasks::Table)
-                            .from_col(Tasks::TenantId)
-                            .from_col(Tasks::ProjectId)
-                            .to_tbl(Projects::Table)
-                            .to_col(Projects::TenantId)
-                            .to_col(Projects::Id)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Restrict),
-                    )
-                    .foreign_key(&mut member_fk(
-                        "tasks_assignee_member",
-                        Tasks::Table,
-                        Tasks::TenantId,
-                        Tasks::AssigneeId,
-                    ))
-                    .foreign_key(&mut member_fk(
-                        "tasks_created_by_member",
-                        Tasks::Table,
-                        Tasks::TenantId,
-                        Tasks::CreatedBy,
-                    ))
-                    .foreign_key(&mut member_fk(
-                        "tasks_updated_by_member",
-                        Tasks::Table,
-                        Tasks::TenantId,
-                        Tasks::UpdatedBy,
-                    ))
-                    .check(Expr::col(Tasks::Version).gte(1))
-                    .check(Expr::col(Tasks::Status).is_in(["TODO", "IN_PROGRESS", "DONE"]))
-                    .to_owned(),
-            )
+            .create_index(index(name, Tasks::Table, [Tasks::TenantId, col, Tasks::Id]))
             .await?;
-        for (name, col) in [
-            ("tasks_tenant_project", Tasks::ProjectId),
-            ("tasks_tenant_assignee", Tasks::AssigneeId),
-            ("tasks_tenant_status", Tasks::Status),
-        ] {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(Tasks::Table)
-                        .col(Tasks::TenantId)
-                        .col(col)
-                        .col(Tasks::Id)
-                        .to_owned(),
+    }
+
+    manager
+        .create_table(
+            tenant_table(AuditEvents::Table, AuditEvents::TenantId, AuditEvents::Id)
+                .col(uuid(AuditEvents::ActorId))
+                .col(
+                    ColumnDef::new(AuditEvents::Action)
+                        .string_len(64)
+                        .not_null(),
                 )
-                .await?;
-        }
+                .col(
+                    ColumnDef::new(AuditEvents::Entity)
+                        .string_len(16)
+                        .not_null(),
+                )
+                .col(uuid(AuditEvents::EntityId))
+                .col(timestamp(AuditEvents::At))
+                .col(ColumnDef::new(AuditEvents::Detail).json_binary().not_null())
+                .foreign_key(&mut member_fk(
+                    "audit_events_actor_member",
+                    AuditEvents::Table,
+                    AuditEvents::TenantId,
+                    AuditEvents::ActorId,
+                ))
+                .check(Expr::col(AuditEvents::Entity).is_in(["project", "task", "member"]))
+                .to_owned(),
+        )
+        .await?;
+    manager
+        .create_index(index(
+            "audit_events_tenant_entity",
+            AuditEvents::Table,
+            [
+                AuditEvents::TenantId,
+                AuditEvents::Entity,
+                AuditEvents::EntityId,
+            ],
+        ))
+        .await
+}
 
+async fn down(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    for table in [
+        AuditEvents::Table.into_iden(),
+        Tasks::Table.into_iden(),
+        Projects::Table.into_iden(),
+        Members::Table.into_iden(),
+    ] {
         manager
-            .create_table(
-                Table::create()
-                    .table(AuditEvents::Table)
-                    .col(tenant_id(AuditEvents::TenantId))
-                    .col(ColumnDef::new(AuditEvents::Id).uuid().not_null())
-                    .col(ColumnDef::new(AuditEvents::ActorId).uuid().not_null())
-                    .col(
-                        ColumnDef::new(AuditEvents::Action)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(AuditEvents::Entity)
-                            .string_len(16)
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(AuditEvents::EntityId).uuid().not_null())
-                    .col(
-                        ColumnDef::new(AuditEvents::At)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(AuditEvents::Detail).json_binary().not_null())
-                    .primary_key(
-                        Index::create()
-                            .col(AuditEvents::TenantId)
-                            .col(AuditEvents::Id),
-                    )
-                    .foreign_key(&mut member_fk(
-                        "audit_events_actor_member",
-                        AuditEvents::Table,
-                        AuditEvents::TenantId,
-                        AuditEvents::ActorId,
-                    ))
-                    .check(Expr::col(AuditEvents::Entity).is_in(["project", "task", "member"]))
-                    .to_owned(),
-            )
+            .drop_table(Table::drop().table(table).to_owned())
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("audit_events_tenant_entity")
-                    .table(AuditEvents::Table)
-                    .col(AuditEvents::TenantId)
-                    .col(AuditEvents::Entity)
-                    .col(AuditEvents::EntityId)
-                    .to_owned(),
-            )
-            .await?;
-        Ok(())
     }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(AuditEvents::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(Tasks::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(Projects::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(Members::Table).to_owned())
-            .await
-    }
+    Ok(())
 }

@@ -15,8 +15,12 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
+use crate::schema::impl_migration;
+
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
+
+impl_migration!();
 
 /// The tenant tables of `m20250601_000001_domain_tables`.
 const TENANT_TABLES: [&str; 4] = ["members", "projects", "tasks", "audit_events"];
@@ -24,42 +28,40 @@ const TENANT_TABLES: [&str; 4] = ["members", "projects", "tasks", "audit_events"
 /// The policy's test, for `USING` (rows seen, updated, deleted) and `WITH CHECK` (rows written).
 const SAME_TENANT: &str = "tenant_id = current_setting('app.tenant_id', true)";
 
-#[async_trait::async_trait]
-#[expect(
-    elided_lifetimes_in_paths,
-    reason = "async_trait's expansion of `MigrationTrait` needs the elided lifetime; naming it is rejected"
-)]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        for table in TENANT_TABLES {
-            db.execute_unprepared(&format!(
-                "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY; \
-                 ALTER TABLE {table} FORCE ROW LEVEL SECURITY; \
-                 CREATE POLICY tenant_isolation ON {table} \
-                     USING ({SAME_TENANT}) WITH CHECK ({SAME_TENANT});"
-            ))
-            .await?;
-        }
-        Ok(())
+/// Runs `statements(table)` for every tenant table, on PostgreSQL only.
+async fn on_each_tenant_table(
+    manager: &SchemaManager<'_>,
+    statements: impl Fn(&str) -> String,
+) -> Result<(), DbErr> {
+    if manager.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
     }
+    let db = manager.get_connection();
+    for table in TENANT_TABLES {
+        db.execute_unprepared(&statements(table)).await?;
+    }
+    Ok(())
+}
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        for table in TENANT_TABLES {
-            db.execute_unprepared(&format!(
-                "DROP POLICY IF EXISTS tenant_isolation ON {table}; \
-                 ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY; \
-                 ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;"
-            ))
-            .await?;
-        }
-        Ok(())
-    }
+async fn up(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    on_each_tenant_table(manager, |table| {
+        format!(
+            "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY; \
+             ALTER TABLE {table} FORCE ROW LEVEL SECURITY; \
+             CREATE POLICY tenant_isolation ON {table} \
+                 USING ({SAME_TENANT}) WITH CHECK ({SAME_TENANT});"
+        )
+    })
+    .await
+}
+
+async fn down(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    on_each_tenant_table(manager, |table| {
+        format!(
+            "DROP POLICY IF EXISTS tenant_isolation ON {table}; \
+             ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY; \
+             ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;"
+        )
+    })
+    .await
 }

@@ -13,8 +13,12 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::schema::{impl_migration, index};
+
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
+
+impl_migration!();
 
 #[derive(DeriveIden)]
 enum Members {
@@ -53,56 +57,45 @@ fn columns() -> Vec<ColumnDef> {
     ]
 }
 
-#[async_trait::async_trait]
-#[expect(
-    elided_lifetimes_in_paths,
-    reason = "async_trait's expansion of `MigrationTrait` needs the elided lifetime; naming it is rejected"
-)]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for mut column in columns() {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Members::Table)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        // `members(status: …)` pages by id within one status.
+async fn up(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    for mut column in columns() {
         manager
-            .create_index(
-                Index::create()
-                    .name("members_tenant_status_id")
+            .alter_table(
+                Table::alter()
                     .table(Members::Table)
-                    .col(Members::TenantId)
-                    .col(Members::Status)
-                    .col(Members::Id)
-                    .to_owned(),
-            )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("members_tenant_status_id")
-                    .table(Members::Table)
+                    .add_column(&mut column)
                     .to_owned(),
             )
             .await?;
-        for column in columns().into_iter().rev() {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Members::Table)
-                        .drop_column(Alias::new(column.get_column_name()))
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
     }
+    // `members(status: …)` pages by id within one status.
+    manager
+        .create_index(index(
+            "members_tenant_status_id",
+            Members::Table,
+            [Members::TenantId, Members::Status, Members::Id],
+        ))
+        .await
+}
+
+async fn down(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .drop_index(
+            Index::drop()
+                .name("members_tenant_status_id")
+                .table(Members::Table)
+                .to_owned(),
+        )
+        .await?;
+    for column in columns().into_iter().rev() {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Members::Table)
+                    .drop_column(Alias::new(column.get_column_name()))
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
 }

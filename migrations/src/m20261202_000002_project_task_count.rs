@@ -9,8 +9,12 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
+use crate::schema::impl_migration;
+
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
+
+impl_migration!();
 
 #[derive(DeriveIden)]
 enum Projects {
@@ -23,51 +27,44 @@ const BACKFILL: &str = "UPDATE projects SET task_count = (\
      SELECT COUNT(*) FROM tasks \
      WHERE tasks.tenant_id = projects.tenant_id AND tasks.project_id = projects.id)";
 
-#[async_trait::async_trait]
-#[expect(
-    elided_lifetimes_in_paths,
-    reason = "async_trait's expansion of `MigrationTrait` needs the elided lifetime; naming it is rejected"
-)]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Projects::Table)
-                    .add_column(
-                        ColumnDef::new(Projects::TaskCount)
-                            .big_integer()
-                            .not_null()
-                            .default(0),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        let db = manager.get_connection();
-        if manager.get_database_backend() == DbBackend::Postgres {
-            db.execute_unprepared(&format!(
-                "ALTER TABLE projects NO FORCE ROW LEVEL SECURITY; \
-                 ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY; \
-                 {BACKFILL}; \
-                 ALTER TABLE projects FORCE ROW LEVEL SECURITY; \
-                 ALTER TABLE tasks FORCE ROW LEVEL SECURITY;"
-            ))
-            .await?;
-        } else {
-            db.execute_unprepared(BACKFILL).await?;
-        }
-        Ok(())
+async fn up(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .alter_table(
+            Table::alter()
+                .table(Projects::Table)
+                .add_column(
+                    ColumnDef::new(Projects::TaskCount)
+                        .big_integer()
+                        .not_null()
+                        .default(0),
+                )
+                .to_owned(),
+        )
+        .await?;
+    let db = manager.get_connection();
+    if manager.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!(
+            "ALTER TABLE projects NO FORCE ROW LEVEL SECURITY; \
+             ALTER TABLE tasks NO FORCE ROW LEVEL SECURITY; \
+             {BACKFILL}; \
+             ALTER TABLE projects FORCE ROW LEVEL SECURITY; \
+             ALTER TABLE tasks FORCE ROW LEVEL SECURITY;"
+        ))
+        .await?;
+    } else {
+        db.execute_unprepared(BACKFILL).await?;
     }
+    Ok(())
+}
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Projects::Table)
-                    .drop_column(Projects::TaskCount)
-                    .to_owned(),
-            )
-            .await?;
-        Ok(())
-    }
+async fn down(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .alter_table(
+            Table::alter()
+                .table(Projects::Table)
+                .drop_column(Projects::TaskCount)
+                .to_owned(),
+        )
+        .await?;
+    Ok(())
 }

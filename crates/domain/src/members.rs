@@ -142,11 +142,7 @@ pub async fn enter(
     let scope = Scope::new(tenant, role, Uuid::now_v7());
 
     let txn = db.write(&scope).await?;
-    let existing = store::select::<Members>(&scope)
-        .filter(MemberCol::Sub.eq(sub.as_str()))
-        .one(&txn)
-        .await?;
-    let existing = match existing {
+    let existing = match member_with_sub(&scope, &txn, &sub).await? {
         Some(existing) => existing,
         None => {
             let row = MemberModel {
@@ -163,10 +159,7 @@ pub async fn enter(
                 changed_by: None,
                 changed_at: None,
             };
-            let conflict = OnConflict::columns([MemberCol::TenantId, MemberCol::Sub])
-                .do_nothing()
-                .to_owned();
-            if store::insert_unless_conflict(&scope, &txn, MemberRow::from(row), conflict).await? {
+            if insert_unless_sub_taken(&scope, &txn, row).await? {
                 audit::record(
                     &scope,
                     &txn,
@@ -180,9 +173,7 @@ pub async fn enter(
                 return Ok(scope);
             }
             // Another request created the member since our read (PostgreSQL): update it.
-            store::select::<Members>(&scope)
-                .filter(MemberCol::Sub.eq(sub.as_str()))
-                .one(&txn)
+            member_with_sub(&scope, &txn, &sub)
                 .await?
                 .ok_or(DomainError::NotFound)?
         }
@@ -266,6 +257,32 @@ pub async fn enter(
     Ok(scope)
 }
 
+/// The tenant's member with `sub`, if there is one.
+async fn member_with_sub<C: ConnectionTrait>(
+    scope: &Scope,
+    conn: &C,
+    sub: &str,
+) -> Result<Option<MemberModel>, DomainError> {
+    let member = store::select::<Members>(scope)
+        .filter(MemberCol::Sub.eq(sub))
+        .one(conn)
+        .await?;
+    Ok(member)
+}
+
+/// Inserts the member `row` unless the tenant has a member with its `sub` already; returns
+/// whether it was inserted.
+async fn insert_unless_sub_taken<C: ConnectionTrait>(
+    scope: &Scope,
+    conn: &C,
+    row: MemberModel,
+) -> Result<bool, DomainError> {
+    let conflict = OnConflict::columns([MemberCol::TenantId, MemberCol::Sub])
+        .do_nothing()
+        .to_owned();
+    store::insert_unless_conflict(scope, conn, MemberRow::from(row), conflict).await
+}
+
 /// The tenant's members, oldest first (by id: creation order), optionally only those of one
 /// `status`. Needs [`Action::ReadMembers`] (admin). Pages through the `(tenant_id, id)` key or,
 /// with a status, the `(tenant_id, status, id)` index.
@@ -276,13 +293,11 @@ pub async fn page(
     request: PageRequest,
 ) -> Result<Page<Member>, DomainError> {
     scope.authorize(Action::ReadMembers)?;
-    let txn = db.read(scope).await?;
     let mut query = store::select::<Members>(scope);
     if let Some(status) = status {
         query = query.filter(MemberCol::Status.eq(status.as_str()));
     }
-    let rows = store::page(&txn, query, Order::Asc, &request).await?;
-    txn.commit().await?;
+    let rows = store::read_page(scope, db, query, Order::Asc, &request).await?;
     Ok(rows.map(Member::from))
 }
 
@@ -359,10 +374,7 @@ pub async fn invite(scope: &Scope, db: &Db, invitation: Invitation) -> Result<Me
         changed_at: Some(now),
     };
     let txn = db.write(scope).await?;
-    let conflict = OnConflict::columns([MemberCol::TenantId, MemberCol::Sub])
-        .do_nothing()
-        .to_owned();
-    if !store::insert_unless_conflict(scope, &txn, MemberRow::from(row.clone()), conflict).await? {
+    if !insert_unless_sub_taken(scope, &txn, row.clone()).await? {
         return Err(DomainError::MemberExists);
     }
     audit::record(
@@ -401,8 +413,7 @@ pub async fn check_change(
 ) -> Result<Member, DomainError> {
     scope.authorize(Action::ManageMembers)?;
     let txn = db.read(scope).await?;
-    let member = store::load_for_write::<Members, _>(scope, &txn, id, expected_version).await?;
-    keeps_an_admin(scope, &txn, &member, change).await?;
+    let member = load_for_change(scope, &txn, id, expected_version, change).await?;
     txn.commit().await?;
     Ok(member.into())
 }
@@ -422,8 +433,7 @@ pub async fn change(
 ) -> Result<Member, DomainError> {
     scope.authorize(Action::ManageMembers)?;
     let txn = db.write(scope).await?;
-    let old = store::load_for_write::<Members, _>(scope, &txn, id, expected_version).await?;
-    keeps_an_admin(scope, &txn, &old, change).await?;
+    let old = load_for_change(scope, &txn, id, expected_version, change).await?;
     let mut new = old.clone();
     let (action, detail) = match change {
         MemberChange::Role(role) => {
@@ -471,6 +481,20 @@ pub async fn record_sign_out(scope: &Scope, db: &Db, id: Uuid) -> Result<Member,
     Ok(member.into())
 }
 
+/// The member `id` for `change` made against `expected_version`, with the change checked:
+/// what [`check_change`] answers and [`change`] checks again inside its transaction.
+async fn load_for_change<C: ConnectionTrait>(
+    scope: &Scope,
+    conn: &C,
+    id: Uuid,
+    expected_version: i32,
+    change: MemberChange,
+) -> Result<MemberModel, DomainError> {
+    let member = store::load_for_write::<Members, _>(scope, conn, id, expected_version).await?;
+    keeps_an_admin(scope, conn, &member, change).await?;
+    Ok(member)
+}
+
 /// [`DomainError::LastAdmin`] when `change` takes an active admin's role or status away and no
 /// other active admin is left in the tenant.
 async fn keeps_an_admin<C: ConnectionTrait>(
@@ -508,9 +532,7 @@ async fn keeps_an_admin<C: ConnectionTrait>(
 /// [`Action::ReadProjects`] (viewer); emails are the GraphQL layer's field policy.
 pub async fn get(scope: &Scope, db: &Db, id: Uuid) -> Result<Member, DomainError> {
     scope.authorize(Action::ReadProjects)?;
-    let txn = db.read(scope).await?;
-    let row = store::select_by_id::<Members>(scope, id).one(&txn).await?;
-    txn.commit().await?;
+    let row = store::read_by_id::<Members>(scope, db, id).await?;
     row.map(Member::from).ok_or(DomainError::NotFound)
 }
 
@@ -522,13 +544,6 @@ pub async fn get_many(
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Member>, DomainError> {
     scope.authorize(Action::ReadProjects)?;
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let txn = db.read(scope).await?;
-    let rows = store::select_by_ids::<Members>(scope, ids)
-        .all(&txn)
-        .await?;
-    txn.commit().await?;
+    let rows = store::read_by_ids::<Members>(scope, db, ids).await?;
     Ok(rows.into_iter().map(|row| (row.id, row.into())).collect())
 }

@@ -113,9 +113,7 @@ fn budget(field_value: Option<i64>) -> Result<Option<i64>, DomainError> {
 /// [`Action::ReadProjects`].
 pub async fn get(scope: &Scope, db: &Db, id: Uuid) -> Result<Project, DomainError> {
     scope.authorize(Action::ReadProjects)?;
-    let txn = db.read(scope).await?;
-    let row = store::select_by_id::<Projects>(scope, id).one(&txn).await?;
-    txn.commit().await?;
+    let row = store::read_by_id::<Projects>(scope, db, id).await?;
     row.map(Project::from).ok_or(DomainError::NotFound)
 }
 
@@ -127,14 +125,7 @@ pub async fn get_many(
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Project>, DomainError> {
     scope.authorize(Action::ReadProjects)?;
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let txn = db.read(scope).await?;
-    let rows = store::select_by_ids::<Projects>(scope, ids)
-        .all(&txn)
-        .await?;
-    txn.commit().await?;
+    let rows = store::read_by_ids::<Projects>(scope, db, ids).await?;
     Ok(rows.into_iter().map(|row| (row.id, row.into())).collect())
 }
 
@@ -167,9 +158,7 @@ pub async fn list(
             });
         }
     }
-    let txn = db.read(scope).await?;
-    let rows = store::page(&txn, query, Order::Asc, &page).await?;
-    txn.commit().await?;
+    let rows = store::read_page(scope, db, query, Order::Asc, &page).await?;
     Ok(rows.map(Project::from))
 }
 

@@ -155,9 +155,7 @@ impl TryFrom<TaskModel> for Task {
 /// One task. [`DomainError::NotFound`] also for another tenant's id. Needs [`Action::ReadTasks`].
 pub async fn get(scope: &Scope, db: &Db, id: Uuid) -> Result<Task, DomainError> {
     scope.authorize(Action::ReadTasks)?;
-    let txn = db.read(scope).await?;
-    let row = store::select_by_id::<Tasks>(scope, id).one(&txn).await?;
-    txn.commit().await?;
+    let row = store::read_by_id::<Tasks>(scope, db, id).await?;
     row.ok_or(DomainError::NotFound)?.try_into()
 }
 
@@ -169,12 +167,7 @@ pub async fn get_many(
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Task>, DomainError> {
     scope.authorize(Action::ReadTasks)?;
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let txn = db.read(scope).await?;
-    let rows = store::select_by_ids::<Tasks>(scope, ids).all(&txn).await?;
-    txn.commit().await?;
+    let rows = store::read_by_ids::<Tasks>(scope, db, ids).await?;
     rows.into_iter()
         .map(|row| Ok((row.id, row.try_into()?)))
         .collect()
@@ -199,9 +192,7 @@ pub async fn list(
     if let Some(assignee_id) = filter.assignee_id {
         query = query.filter(TaskCol::AssigneeId.eq(assignee_id));
     }
-    let txn = db.read(scope).await?;
-    let page = store::page(&txn, query, Order::Asc, &page).await?;
-    txn.commit().await?;
+    let page = store::read_page(scope, db, query, Order::Asc, &page).await?;
     let items = page
         .items
         .into_iter()

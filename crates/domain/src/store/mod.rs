@@ -18,7 +18,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::page::{Cursor, Page, PageRequest};
-use crate::{DomainError, Scope};
+use crate::{Db, DomainError, Scope};
 
 pub(crate) use entity::audit_events::{
     ActiveModel as AuditEventRow, Column as AuditEventCol, Entity as AuditEvents,
@@ -102,6 +102,34 @@ pub(crate) fn select_by_ids<E: TenantTable>(scope: &Scope, ids: &[Uuid]) -> Sele
     select::<E>(scope).filter(E::ID.is_in(ids.iter().copied()))
 }
 
+/// One row of the caller's tenant by id, read in a transaction of its own.
+pub(crate) async fn read_by_id<E: TenantTable>(
+    scope: &Scope,
+    db: &Db,
+    id: Uuid,
+) -> Result<Option<E::Model>, DomainError> {
+    let txn = db.read(scope).await?;
+    let row = select_by_id::<E>(scope, id).one(&txn).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The caller's tenant's rows among `ids`, in one statement of a transaction of its own; none,
+/// and no transaction, for no ids.
+pub(crate) async fn read_by_ids<E: TenantTable>(
+    scope: &Scope,
+    db: &Db,
+    ids: &[Uuid],
+) -> Result<Vec<E::Model>, DomainError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let txn = db.read(scope).await?;
+    let rows = select_by_ids::<E>(scope, ids).all(&txn).await?;
+    txn.commit().await?;
+    Ok(rows)
+}
+
 /// `UPDATE e SET … WHERE tenant_id = scope.tenant()`.
 pub(crate) fn update<E: TenantTable>(scope: &Scope) -> UpdateMany<E> {
     E::update_many().filter(E::TENANT.eq(scope.tenant().as_str()))
@@ -112,16 +140,24 @@ pub(crate) fn delete<E: TenantTable>(scope: &Scope) -> DeleteMany<E> {
     E::delete_many().filter(E::TENANT.eq(scope.tenant().as_str()))
 }
 
-/// Inserts `row` into the caller's tenant (its `tenant_id` is set from the scope, whatever it was).
-pub(crate) async fn insert<A, C>(scope: &Scope, conn: &C, row: A) -> Result<(), DomainError>
-where
-    A: ActiveModelTrait + Send,
-    A::Entity: TenantTable,
-    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
-    C: ConnectionTrait,
+/// A row to insert into a tenant table: an active model of a [`TenantTable`].
+pub(crate) trait TenantRow:
+    ActiveModelTrait<Entity: TenantTable<Model: IntoActiveModel<Self>>> + Send
 {
-    let row = with_tenant(scope, row);
-    <A::Entity as EntityTrait>::insert(row)
+}
+
+impl<A> TenantRow for A where
+    A: ActiveModelTrait<Entity: TenantTable<Model: IntoActiveModel<A>>> + Send
+{
+}
+
+/// Inserts `row` into the caller's tenant (its `tenant_id` is set from the scope, whatever it was).
+pub(crate) async fn insert<A: TenantRow, C: ConnectionTrait>(
+    scope: &Scope,
+    conn: &C,
+    row: A,
+) -> Result<(), DomainError> {
+    <A::Entity as EntityTrait>::insert(with_tenant(scope, row))
         .exec_without_returning(conn)
         .await?;
     Ok(())
@@ -129,31 +165,20 @@ where
 
 /// Inserts `row` into the caller's tenant unless it conflicts on `conflict`; returns whether it
 /// was inserted.
-pub(crate) async fn insert_unless_conflict<A, C>(
+pub(crate) async fn insert_unless_conflict<A: TenantRow, C: ConnectionTrait>(
     scope: &Scope,
     conn: &C,
     row: A,
     conflict: OnConflict,
-) -> Result<bool, DomainError>
-where
-    A: ActiveModelTrait + Send,
-    A::Entity: TenantTable,
-    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
-    C: ConnectionTrait,
-{
-    let row = with_tenant(scope, row);
-    let inserted = <A::Entity as EntityTrait>::insert(row)
+) -> Result<bool, DomainError> {
+    let inserted = <A::Entity as EntityTrait>::insert(with_tenant(scope, row))
         .on_conflict(conflict)
         .exec_without_returning(conn)
         .await?;
     Ok(inserted == 1)
 }
 
-fn with_tenant<A>(scope: &Scope, mut row: A) -> A
-where
-    A: ActiveModelTrait,
-    A::Entity: TenantTable,
-{
+fn with_tenant<A: TenantRow>(scope: &Scope, mut row: A) -> A {
     row.set(
         <A::Entity as TenantTable>::TENANT,
         scope.tenant().as_str().into(),
@@ -348,6 +373,20 @@ where
         has_previous_page: request.after.is_some(),
         total_count: total_count.unwrap_or_default(),
     })
+}
+
+/// A [`page`] of `query`, read in a transaction of its own.
+pub(crate) async fn read_page<E: TenantTable<Model: Send + Sync>>(
+    scope: &Scope,
+    db: &Db,
+    query: Select<E>,
+    order: Order,
+    request: &PageRequest,
+) -> Result<Page<E::Model>, DomainError> {
+    let txn = db.read(scope).await?;
+    let rows = page(&txn, query, order, request).await?;
+    txn.commit().await?;
+    Ok(rows)
 }
 
 /// `SELECT COUNT(*)` of `query`'s rows, selecting only the id so that an index holding the

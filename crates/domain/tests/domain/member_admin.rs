@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use cognigraph_domain::members::{
-    self, Email, Invitation, MemberChange, MemberProfile, MemberStatus,
+    self, Email, Invitation, Member, MemberChange, MemberProfile, MemberStatus,
 };
 use cognigraph_domain::{Action, Db, DomainError, PageRequest, Role, Scope, audit};
 
@@ -174,24 +174,41 @@ async fn the_last_active_admin_stays(t: TestDb) {
     assert!(matches!(last, Err(DomainError::LastAdmin)), "{last:?}");
 }
 
-async fn a_disabled_member_is_refused_until_a_newer_token(t: TestDb) {
-    let db = &t.db;
+/// The editor `ed` of `acme`, after the admin `boss` made them a change.
+struct ChangedEditor {
+    /// `boss`.
+    admin: Scope,
+    /// `ed`'s scope.
+    editor: Scope,
+    /// When `ed`'s token was issued: 5 s before the change.
+    before: DateTime<Utc>,
+    /// `ed` as the change left them.
+    changed: Member,
+}
+
+/// `boss` (admin) and `ed` (editor, with a token issued 5 s ago) enter `acme`; `boss` makes
+/// `change` to `ed`.
+async fn change_an_editor(db: &Db, change: MemberChange) -> ChangedEditor {
     let admin = enter(db, "acme", Role::Admin, "boss").await;
     let before = Utc::now() - Duration::seconds(5);
-    let member = enter_at(db, Role::Editor, "ed", Some(before))
+    let editor = enter_at(db, Role::Editor, "ed", Some(before))
         .await
         .unwrap();
-    let disabled = members::change(
-        &admin,
-        db,
-        member.actor_id(),
-        1,
-        MemberChange::Status(MemberStatus::Disabled),
-    )
-    .await
-    .unwrap();
-    assert_eq!(disabled.status, MemberStatus::Disabled);
-    for issued in [Some(before), None] {
+    ChangedEditor {
+        changed: members::change(&admin, db, editor.actor_id(), 1, change)
+            .await
+            .unwrap(),
+        admin,
+        editor,
+        before,
+    }
+}
+
+async fn a_disabled_member_is_refused_until_a_newer_token(t: TestDb) {
+    let db = &t.db;
+    let ed = change_an_editor(db, MemberChange::Status(MemberStatus::Disabled)).await;
+    assert_eq!(ed.changed.status, MemberStatus::Disabled);
+    for issued in [Some(ed.before), None] {
         let refused = enter_at(db, Role::Editor, "ed", issued).await;
         assert!(
             matches!(refused, Err(DomainError::MemberDisabled)),
@@ -199,43 +216,36 @@ async fn a_disabled_member_is_refused_until_a_newer_token(t: TestDb) {
         );
     }
     // A token issued after the disable proves Cognito enabled the user again.
-    let after = disabled.changed_at.unwrap() + Duration::seconds(1);
+    let after = ed.changed.changed_at.unwrap() + Duration::seconds(1);
     enter_at(db, Role::Editor, "ed", Some(after)).await.unwrap();
-    let healed = members::get(&admin, db, member.actor_id()).await.unwrap();
+    let healed = members::get(&ed.admin, db, ed.editor.actor_id())
+        .await
+        .unwrap();
     assert_eq!(healed.status, MemberStatus::Active);
-    assert_eq!(actions(&admin, db).await[0], "member.status_synced");
+    assert_eq!(actions(&ed.admin, db).await[0], "member.status_synced");
 }
 
 async fn a_newer_token_heals_the_role_an_older_one_does_not(t: TestDb) {
     let db = &t.db;
-    let admin = enter(db, "acme", Role::Admin, "boss").await;
-    let before = Utc::now() - Duration::seconds(5);
-    let member = enter_at(db, Role::Editor, "ed", Some(before))
-        .await
-        .unwrap();
-    let changed = members::change(
-        &admin,
-        db,
-        member.actor_id(),
-        1,
-        MemberChange::Role(Role::Viewer),
-    )
-    .await
-    .unwrap();
+    let ed = change_an_editor(db, MemberChange::Role(Role::Viewer)).await;
     // A token from before the change still shows the old role: the row keeps the new one.
-    enter_at(db, Role::Editor, "ed", Some(before))
+    enter_at(db, Role::Editor, "ed", Some(ed.before))
         .await
         .unwrap();
-    let kept = members::get(&admin, db, member.actor_id()).await.unwrap();
+    let kept = members::get(&ed.admin, db, ed.editor.actor_id())
+        .await
+        .unwrap();
     assert_eq!(kept.role, Some(Role::Viewer));
     // A token from after it is what Cognito says now (here: the groups changed again, and the
     // database write of that change was lost).
-    let after = changed.changed_at.unwrap() + Duration::seconds(1);
+    let after = ed.changed.changed_at.unwrap() + Duration::seconds(1);
     enter_at(db, Role::Admin, "ed", Some(after)).await.unwrap();
-    let healed = members::get(&admin, db, member.actor_id()).await.unwrap();
+    let healed = members::get(&ed.admin, db, ed.editor.actor_id())
+        .await
+        .unwrap();
     assert_eq!(healed.role, Some(Role::Admin));
     assert_eq!(healed.version, 2, "a heal is not an admin change");
-    assert_eq!(actions(&admin, db).await[0], "member.role_synced");
+    assert_eq!(actions(&ed.admin, db).await[0], "member.role_synced");
 }
 
 async fn only_admins_manage_members(t: TestDb) {

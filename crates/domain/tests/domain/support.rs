@@ -227,41 +227,42 @@ pub(crate) async fn raw_rows(url: &str, tenant: &str) -> Vec<(String, Vec<Vec<St
         let rows = if url.starts_with("sqlite:") {
             let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
             let rows = sqlx::query(&sql).fetch_all(&mut conn).await.unwrap();
-            rows.iter()
-                .map(|row| {
-                    (0..row.len())
-                        .map(|i| {
-                            let value = row.try_get_raw(i).unwrap();
-                            if value.is_null() {
-                                return "NULL".to_owned();
-                            }
-                            let class = value.type_info().name().to_owned();
-                            let bytes: Vec<u8> = row.try_get_unchecked(i).unwrap();
-                            format!("{class}:{bytes:02x?}")
-                        })
-                        .collect()
-                })
-                .collect()
+            column_texts(&rows, |row, i| {
+                let class = row.try_get_raw(i).unwrap().type_info().name().to_owned();
+                let bytes: Vec<u8> = row.try_get_unchecked(i).unwrap();
+                format!("{class}:{bytes:02x?}")
+            })
         } else {
             let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
             let rows = sqlx::query(&sql).fetch_all(&mut conn).await.unwrap();
-            rows.iter()
-                .map(|row| {
-                    (0..row.len())
-                        .map(|i| {
-                            let value = row.try_get_raw(i).unwrap();
-                            if value.is_null() {
-                                return "NULL".to_owned();
-                            }
-                            format!("{:02x?}", value.as_bytes().unwrap())
-                        })
-                        .collect()
-                })
-                .collect()
+            column_texts(&rows, |row, i| {
+                format!("{:02x?}", row.try_get_raw(i).unwrap().as_bytes().unwrap())
+            })
         };
         tables.push((table.to_owned(), rows));
     }
     tables
+}
+
+/// Each row's columns as text: `NULL`, or what `show` makes of the (non-null) column `i`.
+fn column_texts<R>(rows: &[R], show: impl Fn(&R, usize) -> String) -> Vec<Vec<String>>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+{
+    rows.iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| {
+                    if row.try_get_raw(i).unwrap().is_null() {
+                        "NULL".to_owned()
+                    } else {
+                        show(row, i)
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 pub(crate) fn tenant(raw: &str) -> TenantId {
