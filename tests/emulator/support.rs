@@ -27,14 +27,7 @@ pub(crate) struct Answer {
 
 /// POSTs `query` with `token` as the Bearer token.
 pub(crate) async fn post(app: &App, token: &str, query: &str, variables: Value) -> Answer {
-    let response = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .expect("POST /graphql");
+    let response = app.post_graphql(token, query, variables).await;
     let status = response.status().as_u16();
     let challenge = response
         .headers()

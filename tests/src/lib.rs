@@ -281,19 +281,31 @@ impl App {
         }
     }
 
-    /// POSTs a GraphQL query with `token`; returns the status and the JSON body.
+    /// POSTs a GraphQL query with `token` as the Bearer token; the response as it came.
     ///
     /// # Panics
-    /// When the request fails at the HTTP level or the body is not JSON.
-    pub async fn graphql(&self, token: &str, query: &str, variables: Value) -> (u16, Value) {
-        let response = self
-            .client
+    /// When the request fails at the HTTP level.
+    pub async fn post_graphql(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> reqwest::Response {
+        self.client
             .post(format!("{}/graphql", self.address))
             .bearer_auth(token)
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await
-            .expect("POST /graphql");
+            .expect("POST /graphql")
+    }
+
+    /// POSTs a GraphQL query with `token`; returns the status and the JSON body.
+    ///
+    /// # Panics
+    /// When the request fails at the HTTP level or the body is not JSON.
+    pub async fn graphql(&self, token: &str, query: &str, variables: Value) -> (u16, Value) {
+        let response = self.post_graphql(token, query, variables).await;
         let status = response.status().as_u16();
         (status, response.json().await.expect("a JSON body"))
     }

@@ -17,6 +17,14 @@ use cognigraph_cognito::{
 
 const PASSWORD: &str = "Moto-test-1";
 
+/// Asserts that `$result` is an error matching `$pattern` (the error in the message).
+macro_rules! assert_error {
+    ($result:expr, $pattern:pat) => {{
+        let error = $result.unwrap_err();
+        assert!(matches!(error, $pattern), "{error:?}");
+    }};
+}
+
 fn emulator_url() -> String {
     std::env::var("COGNITO_EMULATOR_URL").unwrap_or_else(|_| "http://127.0.0.1:5000".to_owned())
 }
@@ -97,26 +105,19 @@ async fn a_signed_out_token_is_not_authorized() {
         .global_sign_out(&tokens.access_token)
         .await
         .unwrap();
-    let error = pool.users.get_user(&tokens.access_token).await.unwrap_err();
-    assert!(
-        matches!(error, CognitoError::NotAuthorized { .. }),
-        "{error:?}"
+    assert_error!(
+        pool.users.get_user(&tokens.access_token).await,
+        CognitoError::NotAuthorized { .. }
     );
     let refresh = tokens.refresh_token.as_deref().unwrap();
-    let error = pool
-        .api
-        .refresh(&pool.client_id, refresh)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, CognitoError::NotAuthorized { .. }),
-        "{error:?}"
+    assert_error!(
+        pool.api.refresh(&pool.client_id, refresh).await,
+        CognitoError::NotAuthorized { .. }
     );
     // A token that is not Cognito's at all.
-    let error = pool.users.get_user("not-a-token").await.unwrap_err();
-    assert!(
-        matches!(error, CognitoError::NotAuthorized { .. }),
-        "{error:?}"
+    assert_error!(
+        pool.users.get_user("not-a-token").await,
+        CognitoError::NotAuthorized { .. }
     );
 }
 
@@ -130,10 +131,9 @@ async fn an_admin_global_sign_out_revokes_every_token_of_the_user() {
         .await
         .unwrap();
     for tokens in [&first, &second] {
-        let error = pool.users.get_user(&tokens.access_token).await.unwrap_err();
-        assert!(
-            matches!(error, CognitoError::NotAuthorized { .. }),
-            "{error:?}"
+        assert_error!(
+            pool.users.get_user(&tokens.access_token).await,
+            CognitoError::NotAuthorized { .. }
         );
     }
     // Not locked out: signing in again works.
@@ -146,10 +146,14 @@ async fn the_token_of_a_deleted_user_is_user_not_found() {
     let pool = Pool::create().await;
     let tokens = pool.signed_in("gone").await;
     pool.users.admin_delete_user("gone").await.unwrap();
-    let error = pool.users.get_user(&tokens.access_token).await.unwrap_err();
-    assert!(matches!(error, CognitoError::UserNotFound), "{error:?}");
-    let error = pool.users.admin_get_user("gone").await.unwrap_err();
-    assert!(matches!(error, CognitoError::UserNotFound), "{error:?}");
+    assert_error!(
+        pool.users.get_user(&tokens.access_token).await,
+        CognitoError::UserNotFound
+    );
+    assert_error!(
+        pool.users.admin_get_user("gone").await,
+        CognitoError::UserNotFound
+    );
 }
 
 #[tokio::test]
@@ -165,8 +169,10 @@ async fn an_invited_user_sets_a_new_password_at_first_sign_in() {
     assert_eq!(created.tenant(), Some("acme"));
     assert_eq!(created.status(), Some(&UserStatus::ForceChangePassword));
 
-    let again = pool.users.admin_create_user(&invited).await.unwrap_err();
-    assert!(matches!(again, CognitoError::UsernameExists), "{again:?}");
+    assert_error!(
+        pool.users.admin_create_user(&invited).await,
+        CognitoError::UsernameExists
+    );
 
     let session = match pool
         .api
@@ -202,40 +208,29 @@ async fn an_invited_user_sets_a_new_password_at_first_sign_in() {
 async fn groups_attributes_and_disabling_round_trip() {
     let pool = Pool::create().await;
     let tokens = pool.signed_in("member").await;
-    pool.users
-        .admin_add_user_to_group("member", "viewer")
-        .await
-        .unwrap();
-    pool.users
-        .admin_add_user_to_group("member", "admin")
-        .await
-        .unwrap();
-    assert_eq!(
+    let groups = async || {
         pool.users
             .admin_list_groups_for_user("member")
             .await
-            .unwrap(),
-        ["admin", "viewer"]
-    );
+            .unwrap()
+    };
+    for group in ["viewer", "admin"] {
+        pool.users
+            .admin_add_user_to_group("member", group)
+            .await
+            .unwrap();
+    }
+    assert_eq!(groups().await, ["admin", "viewer"]);
     pool.users
         .admin_remove_user_from_group("member", "admin")
         .await
         .unwrap();
-    assert_eq!(
+    assert_eq!(groups().await, ["viewer"]);
+    assert_error!(
         pool.users
-            .admin_list_groups_for_user("member")
-            .await
-            .unwrap(),
-        ["viewer"]
-    );
-    let error = pool
-        .users
-        .admin_add_user_to_group("member", "no-such-group")
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, CognitoError::ResourceNotFound { .. }),
-        "{error:?}"
+            .admin_add_user_to_group("member", "no-such-group")
+            .await,
+        CognitoError::ResourceNotFound { .. }
     );
 
     pool.users
@@ -253,25 +248,24 @@ async fn groups_attributes_and_disabling_round_trip() {
         Some(false)
     );
     // A disabled user's existing access token is refused too.
-    let error = pool.users.get_user(&tokens.access_token).await.unwrap_err();
-    assert!(
-        matches!(error, CognitoError::NotAuthorized { .. }),
-        "{error:?}"
+    assert_error!(
+        pool.users.get_user(&tokens.access_token).await,
+        CognitoError::NotAuthorized { .. }
     );
-    let refused = pool.sign_in("member", PASSWORD).await.unwrap_err();
-    assert!(
-        matches!(refused, CognitoError::NotAuthorized { .. }),
-        "{refused:?}"
+    assert_error!(
+        pool.sign_in("member", PASSWORD).await,
+        CognitoError::NotAuthorized { .. }
     );
     pool.users.admin_enable_user("member").await.unwrap();
     pool.sign_in("member", PASSWORD).await.unwrap();
 
-    let error = pool.users.admin_get_user("nobody").await.unwrap_err();
-    assert!(matches!(error, CognitoError::UserNotFound), "{error:?}");
-    let error = pool.sign_in("member", "wrong-password").await.unwrap_err();
-    assert!(
-        matches!(error, CognitoError::NotAuthorized { .. }),
-        "{error:?}"
+    assert_error!(
+        pool.users.admin_get_user("nobody").await,
+        CognitoError::UserNotFound
+    );
+    assert_error!(
+        pool.sign_in("member", "wrong-password").await,
+        CognitoError::NotAuthorized { .. }
     );
 }
 
@@ -287,10 +281,9 @@ async fn provisioning_finds_what_it_created() {
         .unwrap();
     assert_eq!(client, None);
     pool.api.delete_user_pool(&pool_id).await.unwrap();
-    let error = pool.users.admin_get_user("anyone").await.unwrap_err();
-    assert!(
-        matches!(error, CognitoError::ResourceNotFound { .. }),
-        "{error:?}"
+    assert_error!(
+        pool.users.admin_get_user("anyone").await,
+        CognitoError::ResourceNotFound { .. }
     );
 }
 
@@ -305,9 +298,8 @@ async fn an_endpoint_that_does_not_answer_is_unavailable() {
     let users = CognitoClient::new(&settings)
         .await
         .user_pool(cognigraph_cognito::UserPoolId::parse("us-east-1_closed").unwrap());
-    let error = users.get_user("any-token").await.unwrap_err();
-    assert!(
-        matches!(error, CognitoError::Unavailable { .. }),
-        "{error:?}"
+    assert_error!(
+        users.get_user("any-token").await,
+        CognitoError::Unavailable { .. }
     );
 }

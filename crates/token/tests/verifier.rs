@@ -25,16 +25,56 @@ fn verifier(issuer: &TestIssuer) -> CognitoVerifier {
     CognitoVerifier::new(config(issuer, TokenUse::Access)).unwrap()
 }
 
-/// A verifier on `clock`, with key sets aging out after two minutes (tokens last an hour).
-fn verifier_with_clock(issuer: &TestIssuer, clock: &Arc<ManualClock>) -> CognitoVerifier {
+/// A test issuer and a verifier of its access tokens.
+async fn start() -> (TestIssuer, CognitoVerifier) {
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer);
+    (issuer, verifier)
+}
+
+/// A verifier of access tokens from any of `pools`.
+fn verifier_for(pools: Vec<UserPoolConfig>) -> CognitoVerifier {
+    CognitoVerifier::new(VerifierConfig::new(pools, TokenUse::Access).unwrap()).unwrap()
+}
+
+/// A test issuer, a manual clock starting now, and a verifier of the issuer's access tokens on
+/// that clock, with key sets aging out after two minutes (tokens last an hour).
+async fn start_with_clock() -> (TestIssuer, Arc<ManualClock>, CognitoVerifier) {
+    let issuer = TestIssuer::start().await;
+    let clock = Arc::new(ManualClock::starting_now());
     let settings = JwksSettings {
         max_age: Duration::from_secs(120),
         ..JwksSettings::standard()
     };
-    CognitoVerifier::builder(config(issuer, TokenUse::Access).with_jwks_settings(settings))
-        .clock(Arc::clone(clock) as _)
-        .build()
-        .unwrap()
+    let verifier =
+        CognitoVerifier::builder(config(&issuer, TokenUse::Access).with_jwks_settings(settings))
+            .clock(Arc::clone(&clock) as _)
+            .build()
+            .unwrap();
+    (issuer, clock, verifier)
+}
+
+/// [`start_with_clock`], with the keys loaded and the cooldown over (one refetch is allowed),
+/// and the issuer's key endpoint from now on answering after `delay`.
+async fn hydrated_past_the_cooldown(delay: Duration) -> (TestIssuer, CognitoVerifier) {
+    let (issuer, clock, verifier) = start_with_clock().await;
+    verifier.hydrate().await.unwrap();
+    clock.advance(Duration::from_secs(11));
+    issuer.set_mode(JwksMode::Slow(delay));
+    (issuer, verifier)
+}
+
+/// A token of `issuer` with its standard access claims.
+fn access_token(issuer: &TestIssuer) -> String {
+    issuer.sign(&issuer.access_claims())
+}
+
+/// A token for a kid the issuer never published (an unknown-`kid` attack).
+fn bogus_kid_token(issuer: &TestIssuer) -> Arc<String> {
+    Arc::new(issuer.sign_raw(
+        &json!({"alg": "RS256", "kid": "bogus"}).to_string(),
+        &issuer.access_claims().to_string(),
+    ))
 }
 
 /// Claims with `changes` applied; a `null` removes the claim.
@@ -113,7 +153,7 @@ async fn token_use_and_audience_rules() {
     let access = verifier(&issuer);
     let id = CognitoVerifier::new(config(&issuer, TokenUse::Id)).unwrap();
     let id_token = issuer.sign(&issuer.id_claims());
-    let access_token = issuer.sign(&issuer.access_claims());
+    let access_token = access_token(&issuer);
 
     assert_eq!(code_of(&access, &id_token).await, "invalid_token_use");
     assert_eq!(code_of(&id, &access_token).await, "invalid_token_use");
@@ -135,8 +175,7 @@ async fn token_use_and_audience_rules() {
 
 #[tokio::test]
 async fn every_claim_check_refuses_its_failing_token() {
-    let issuer = TestIssuer::start().await;
-    let verifier = verifier(&issuer);
+    let (issuer, verifier) = start().await;
     let now = unix_now();
     let cases = [
         (json!({}), "ok"),
@@ -169,10 +208,8 @@ async fn every_claim_check_refuses_its_failing_token() {
 
 #[tokio::test]
 async fn exp_is_exclusive_and_skew_widens_it() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::at(Duration::from_secs(unix_now())));
+    let (issuer, clock, strict) = start_with_clock().await;
     let now = clock.now().as_secs();
-    let strict = verifier_with_clock(&issuer, &clock);
     let at_exp = issuer.sign(&with(
         issuer.access_claims(),
         json!({"exp": now, "iat": now - 10}),
@@ -197,8 +234,7 @@ async fn exp_is_exclusive_and_skew_widens_it() {
 
 #[tokio::test]
 async fn the_algorithm_is_fixed_in_code() {
-    let issuer = TestIssuer::start().await;
-    let verifier = verifier(&issuer);
+    let (issuer, verifier) = start().await;
     let payload = issuer.access_claims().to_string();
     let kid = issuer.active_kid();
     for alg in [
@@ -229,8 +265,7 @@ async fn the_algorithm_is_fixed_in_code() {
 
 #[tokio::test]
 async fn header_checks() {
-    let issuer = TestIssuer::start().await;
-    let verifier = verifier(&issuer);
+    let (issuer, verifier) = start().await;
     let payload = issuer.access_claims().to_string();
     let kid = issuer.active_kid();
     let cases = [
@@ -262,9 +297,8 @@ async fn header_checks() {
 
 #[tokio::test]
 async fn signatures_are_checked() {
-    let issuer = TestIssuer::start().await;
-    let verifier = verifier(&issuer);
-    let token = issuer.sign(&issuer.access_claims());
+    let (issuer, verifier) = start().await;
+    let token = access_token(&issuer);
 
     // Same header, payload changed (groups escalated): the signature no longer matches.
     let (header, rest) = token.split_once('.').unwrap();
@@ -297,10 +331,9 @@ async fn signatures_are_checked() {
 
 #[tokio::test]
 async fn an_unknown_issuer_is_refused_before_any_fetch() {
-    let issuer = TestIssuer::start().await;
-    let verifier = verifier(&issuer);
+    let (issuer, verifier) = start().await;
     let other = TestIssuer::start().await;
-    let token = other.sign(&other.access_claims());
+    let token = access_token(&other);
     assert_eq!(code_of(&verifier, &token).await, "invalid_issuer");
     assert_eq!(issuer.jwks_requests() + other.jwks_requests(), 0);
 }
@@ -309,12 +342,9 @@ async fn an_unknown_issuer_is_refused_before_any_fetch() {
 async fn several_pools_each_with_their_own_clients() {
     let a = TestIssuer::start().await;
     let b = TestIssuer::start().await;
-    let verifier = CognitoVerifier::new(
-        VerifierConfig::new(vec![a.pool_config(), b.pool_config()], TokenUse::Access).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(code_of(&verifier, &a.sign(&a.access_claims())).await, "ok");
-    assert_eq!(code_of(&verifier, &b.sign(&b.access_claims())).await, "ok");
+    let verifier = verifier_for(vec![a.pool_config(), b.pool_config()]);
+    assert_eq!(code_of(&verifier, &access_token(&a)).await, "ok");
+    assert_eq!(code_of(&verifier, &access_token(&b)).await, "ok");
     // Pool B's token issued to pool A's client.
     let crossed = b.sign(&with(
         b.access_claims(),
@@ -338,19 +368,9 @@ async fn the_issuer_subdomain_form_is_a_per_pool_choice() {
     );
     let token = issuer.sign(&with(issuer.access_claims(), json!({"iss": subdomain})));
     assert_eq!(code_of(&verifier(&issuer), &token).await, "invalid_issuer");
-    let accepting = CognitoVerifier::new(
-        VerifierConfig::new(
-            vec![issuer.pool_config().accept_issuer_subdomain(true)],
-            TokenUse::Access,
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let accepting = verifier_for(vec![issuer.pool_config().accept_issuer_subdomain(true)]);
     assert_eq!(accepting.verify(&token).await.unwrap().issuer(), subdomain);
-    assert_eq!(
-        code_of(&accepting, &issuer.sign(&issuer.access_claims())).await,
-        "ok"
-    );
+    assert_eq!(code_of(&accepting, &access_token(&issuer)).await, "ok");
 }
 
 #[tokio::test]
@@ -415,7 +435,7 @@ async fn the_custom_check_runs_last() {
         config(&issuer, TokenUse::Access).with_custom_check(Arc::new(DenyUser("mallory"))),
     )
     .unwrap();
-    let alice = issuer.sign(&issuer.access_claims());
+    let alice = access_token(&issuer);
     let mallory = issuer.sign(&with(
         issuer.access_claims(),
         json!({"username": "mallory"}),
@@ -444,18 +464,13 @@ async fn oversized_tokens_are_refused_unread() {
 
 #[tokio::test]
 async fn a_rotated_key_is_accepted_after_one_refetch() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = verifier_with_clock(&issuer, &clock);
-    verifier
-        .verify(&issuer.sign(&issuer.access_claims()))
-        .await
-        .unwrap();
+    let (issuer, clock, verifier) = start_with_clock().await;
+    verifier.verify(&access_token(&issuer)).await.unwrap();
     assert_eq!(issuer.jwks_requests(), 1);
 
     clock.advance(Duration::from_secs(11)); // past the 10 s cooldown
     issuer.rotate();
-    let rotated = issuer.sign(&issuer.access_claims());
+    let rotated = access_token(&issuer);
     verifier.verify(&rotated).await.unwrap();
     verifier.verify(&rotated).await.unwrap();
     assert_eq!(
@@ -467,16 +482,11 @@ async fn a_rotated_key_is_accepted_after_one_refetch() {
 
 #[tokio::test]
 async fn unknown_kids_fail_at_once_during_the_cooldown() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = verifier_with_clock(&issuer, &clock);
-    verifier
-        .verify(&issuer.sign(&issuer.access_claims()))
-        .await
-        .unwrap();
+    let (issuer, clock, verifier) = start_with_clock().await;
+    verifier.verify(&access_token(&issuer)).await.unwrap();
 
     issuer.rotate();
-    let rotated = issuer.sign(&issuer.access_claims());
+    let rotated = access_token(&issuer);
     clock.advance(Duration::from_secs(9));
     assert_eq!(code_of(&verifier, &rotated).await, "unknown_kid");
     assert_eq!(issuer.jwks_requests(), 1, "no fetch inside the cooldown");
@@ -486,10 +496,7 @@ async fn unknown_kids_fail_at_once_during_the_cooldown() {
     assert_eq!(issuer.jwks_requests(), 2);
 
     // A kid nobody has: one refetch after the cooldown, then fail-fast again.
-    let bogus = issuer.sign_raw(
-        &json!({"alg": "RS256", "kid": "bogus"}).to_string(),
-        &issuer.access_claims().to_string(),
-    );
+    let bogus = bogus_kid_token(&issuer);
     assert_eq!(code_of(&verifier, &bogus).await, "unknown_kid");
     assert_eq!(
         issuer.jwks_requests(),
@@ -504,11 +511,9 @@ async fn unknown_kids_fail_at_once_during_the_cooldown() {
 
 #[tokio::test]
 async fn a_key_removed_upstream_is_refused_after_the_refresh() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = verifier_with_clock(&issuer, &clock);
+    let (issuer, clock, verifier) = start_with_clock().await;
     let old_kid = issuer.active_kid();
-    let old_token = issuer.sign(&issuer.access_claims());
+    let old_token = access_token(&issuer);
     verifier.verify(&old_token).await.unwrap();
 
     issuer.rotate();
@@ -524,10 +529,7 @@ async fn a_key_removed_upstream_is_refused_after_the_refresh() {
     wait_for_fetches(&verifier, 2).await;
     assert_eq!(issuer.jwks_requests(), 2);
     assert_eq!(code_of(&verifier, &old_token).await, "unknown_kid");
-    assert_eq!(
-        code_of(&verifier, &issuer.sign(&issuer.access_claims())).await,
-        "ok"
-    );
+    assert_eq!(code_of(&verifier, &access_token(&issuer)).await, "ok");
     assert_eq!(issuer.jwks_requests(), 2);
 }
 
@@ -552,10 +554,8 @@ async fn wait_for_fetches(verifier: &CognitoVerifier, count: u64) {
 /// endpoint hanging, requests with a cached key answer at once, and one refresh is under way.
 #[tokio::test]
 async fn a_stale_key_set_is_refreshed_without_making_requests_wait() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = verifier_with_clock(&issuer, &clock);
-    let token = issuer.sign(&issuer.access_claims());
+    let (issuer, clock, verifier) = start_with_clock().await;
+    let token = access_token(&issuer);
     verifier.verify(&token).await.unwrap();
 
     issuer.set_mode(JwksMode::Slow(Duration::from_secs(30)));
@@ -577,13 +577,12 @@ async fn a_stale_key_set_is_refreshed_without_making_requests_wait() {
 
 #[tokio::test]
 async fn concurrent_unknown_kids_share_one_fetch() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = Arc::new(verifier_with_clock(&issuer, &clock));
+    let (issuer, clock, verifier) = start_with_clock().await;
+    let verifier = Arc::new(verifier);
     issuer.set_mode(JwksMode::Slow(Duration::from_millis(200)));
 
     // Cold start: 100 callers, no keys yet.
-    let token = Arc::new(issuer.sign(&issuer.access_claims()));
+    let token = Arc::new(access_token(&issuer));
     let results = run_concurrently(&verifier, &token, 100).await;
     assert!(results.iter().all(|code| *code == "ok"), "{results:?}");
     assert_eq!(issuer.jwks_requests(), 1);
@@ -591,17 +590,14 @@ async fn concurrent_unknown_kids_share_one_fetch() {
     // A new kid after the cooldown: 100 callers, one refetch.
     clock.advance(Duration::from_secs(11));
     issuer.rotate();
-    let rotated = Arc::new(issuer.sign(&issuer.access_claims()));
+    let rotated = Arc::new(access_token(&issuer));
     let results = run_concurrently(&verifier, &rotated, 100).await;
     assert!(results.iter().all(|code| *code == "ok"), "{results:?}");
     assert_eq!(issuer.jwks_requests(), 2);
 
     // A kid that does not exist: 100 callers, one refetch, all unknown_kid.
     clock.advance(Duration::from_secs(11));
-    let bogus = Arc::new(issuer.sign_raw(
-        &json!({"alg": "RS256", "kid": "bogus"}).to_string(),
-        &issuer.access_claims().to_string(),
-    ));
+    let bogus = bogus_kid_token(&issuer);
     let results = run_concurrently(&verifier, &bogus, 100).await;
     assert!(
         results.iter().all(|code| *code == "unknown_kid"),
@@ -631,10 +627,8 @@ async fn run_concurrently(
 
 #[tokio::test]
 async fn cached_keys_keep_serving_while_the_endpoint_is_down() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = verifier_with_clock(&issuer, &clock);
-    let token = issuer.sign(&issuer.access_claims());
+    let (issuer, clock, verifier) = start_with_clock().await;
+    let token = access_token(&issuer);
     verifier.hydrate().await.unwrap();
     assert!(verifier.keys_loaded());
 
@@ -649,10 +643,7 @@ async fn cached_keys_keep_serving_while_the_endpoint_is_down() {
         assert_eq!(verifier.jwks_fetch_stats().failed, before + 1, "{mode:?}");
         // A new kid cannot be had either, but that is the token's problem, not an outage.
         clock.advance(Duration::from_secs(11));
-        let stranger = issuer.sign_raw(
-            &json!({"alg": "RS256", "kid": "new"}).to_string(),
-            &issuer.access_claims().to_string(),
-        );
+        let stranger = bogus_kid_token(&issuer);
         assert_eq!(
             code_of(&verifier, &stranger).await,
             "unknown_kid",
@@ -677,10 +668,7 @@ async fn unavailable_error(mode: JwksMode) -> (JwksError, usize) {
     let verifier =
         CognitoVerifier::new(config(&issuer, TokenUse::Access).with_jwks_settings(fast_settings()))
             .unwrap();
-    let error = verifier
-        .verify(&issuer.sign(&issuer.access_claims()))
-        .await
-        .unwrap_err();
+    let error = verifier.verify(&access_token(&issuer)).await.unwrap_err();
     assert!(error.is_keys_unavailable(), "{error}");
     assert_eq!(error.code(), "keys_unavailable");
     assert!(!verifier.keys_loaded());
@@ -714,11 +702,9 @@ async fn without_cached_keys_fetch_failures_are_an_outage_not_a_bad_token() {
 
 #[tokio::test]
 async fn a_failed_fetch_also_starts_the_cooldown() {
-    let issuer = TestIssuer::start().await;
+    let (issuer, clock, verifier) = start_with_clock().await;
     issuer.set_mode(JwksMode::Status(500));
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = verifier_with_clock(&issuer, &clock);
-    let token = issuer.sign(&issuer.access_claims());
+    let token = access_token(&issuer);
     assert_eq!(code_of(&verifier, &token).await, "keys_unavailable");
     assert!(verifier.hydrate().await.is_err());
     issuer.set_mode(JwksMode::Serve);
@@ -734,10 +720,7 @@ async fn a_failed_fetch_also_starts_the_cooldown() {
 async fn hydrate_preloads_every_pool() {
     let a = TestIssuer::start().await;
     let b = TestIssuer::start().await;
-    let verifier = CognitoVerifier::new(
-        VerifierConfig::new(vec![a.pool_config(), b.pool_config()], TokenUse::Access).unwrap(),
-    )
-    .unwrap();
+    let verifier = verifier_for(vec![a.pool_config(), b.pool_config()]);
     assert!(!verifier.keys_loaded());
     verifier.hydrate().await.unwrap();
     assert!(verifier.keys_loaded());
@@ -748,7 +731,7 @@ async fn hydrate_preloads_every_pool() {
         (1, 1),
         "hydrating twice is free"
     );
-    verifier.verify(&b.sign(&b.access_claims())).await.unwrap();
+    verifier.verify(&access_token(&b)).await.unwrap();
     assert_eq!(b.jwks_requests(), 1);
 }
 
@@ -879,12 +862,9 @@ fn configuration_refuses_what_would_accept_nothing_or_anything() {
 
 #[tokio::test]
 async fn inspect_explains_each_check() {
-    let issuer = TestIssuer::start().await;
-    let verifier = verifier(&issuer);
+    let (issuer, verifier) = start().await;
 
-    let good = verifier
-        .inspect(&issuer.sign(&issuer.access_claims()))
-        .await;
+    let good = verifier.inspect(&access_token(&issuer)).await;
     assert!(good.accepted());
     let names: Vec<_> = good.checks.iter().map(|c| c.name).collect();
     assert_eq!(
@@ -931,7 +911,7 @@ async fn inspect_explains_each_check() {
 
     // Up to the signature, the first failure ends the report; what decodes is still shown.
     let other = TestIssuer::start().await;
-    let foreign = verifier.inspect(&other.sign(&other.access_claims())).await;
+    let foreign = verifier.inspect(&access_token(&other)).await;
     let last = foreign.checks.last().unwrap();
     assert_eq!(last.name, "issuer");
     assert_eq!(last.outcome.as_ref().unwrap_err().code(), "invalid_issuer");
@@ -948,9 +928,7 @@ async fn inspect_explains_each_check() {
 
 #[tokio::test]
 async fn refresh_refetches_outside_the_cooldown_only() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = verifier_with_clock(&issuer, &clock);
+    let (issuer, clock, verifier) = start_with_clock().await;
     verifier.hydrate().await.unwrap();
     verifier.refresh().await.unwrap();
     assert_eq!(issuer.jwks_requests(), 1, "inside the cooldown");
@@ -959,10 +937,7 @@ async fn refresh_refetches_outside_the_cooldown_only() {
     verifier.refresh().await.unwrap();
     assert_eq!(issuer.jwks_requests(), 2);
     // The rotated key is known without a fetch on the request path.
-    verifier
-        .verify(&issuer.sign(&issuer.access_claims()))
-        .await
-        .unwrap();
+    verifier.verify(&access_token(&issuer)).await.unwrap();
     assert_eq!(issuer.jwks_requests(), 2);
     // A failing refresh keeps the old keys.
     clock.advance(Duration::from_secs(11));
@@ -988,10 +963,8 @@ async fn the_id_token_username_is_cognito_username() {
 
 #[tokio::test]
 async fn iat_tolerance_boundary() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::at(Duration::from_secs(unix_now())));
+    let (issuer, clock, verifier) = start_with_clock().await;
     let now = clock.now().as_secs();
-    let verifier = verifier_with_clock(&issuer, &clock);
     let at_limit = issuer.sign(&with(issuer.access_claims(), json!({"iat": now + 60})));
     assert_eq!(code_of(&verifier, &at_limit).await, "ok");
     let past_limit = issuer.sign(&with(issuer.access_claims(), json!({"iat": now + 61})));
@@ -1003,11 +976,10 @@ async fn an_issuer_override_is_what_tokens_must_carry() {
     let issuer = TestIssuer::start().await;
     let emulated = format!("http://127.0.0.1:5000/{}", issuer.pool_id());
     let pool = issuer.pool_config().with_issuer(&emulated).unwrap();
-    let verifier =
-        CognitoVerifier::new(VerifierConfig::new(vec![pool], TokenUse::Access).unwrap()).unwrap();
+    let verifier = verifier_for(vec![pool]);
     let token = issuer.sign(&with(issuer.access_claims(), json!({"iss": emulated})));
     assert_eq!(verifier.verify(&token).await.unwrap().issuer(), emulated);
-    let canonical = issuer.sign(&issuer.access_claims());
+    let canonical = access_token(&issuer);
     assert_eq!(code_of(&verifier, &canonical).await, "invalid_issuer");
 }
 
@@ -1098,10 +1070,7 @@ async fn waiters_use_the_fetch_they_waited_for_even_past_the_cooldown() {
             .build()
             .unwrap(),
     );
-    let bogus = Arc::new(issuer.sign_raw(
-        &json!({"alg": "RS256", "kid": "bogus"}).to_string(),
-        &issuer.access_claims().to_string(),
-    ));
+    let bogus = bogus_kid_token(&issuer);
     let results = run_concurrently(&verifier, &bogus, 50).await;
     assert!(results.iter().all(|c| *c == "unknown_kid"), "{results:?}");
     assert_eq!(issuer.jwks_requests(), 1);
@@ -1112,7 +1081,7 @@ async fn waiters_share_a_failed_cold_fetch_and_its_error() {
     let issuer = TestIssuer::start().await;
     issuer.set_mode(JwksMode::Status(502));
     let verifier = Arc::new(verifier(&issuer));
-    let token = Arc::new(issuer.sign(&issuer.access_claims()));
+    let token = Arc::new(access_token(&issuer));
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let verifier = Arc::clone(&verifier);
@@ -1133,34 +1102,31 @@ async fn waiters_share_a_failed_cold_fetch_and_its_error() {
 
 #[tokio::test]
 async fn a_cancelled_fetch_does_not_lock_out_the_next_caller() {
-    let issuer = TestIssuer::start().await;
-    issuer.set_mode(JwksMode::Slow(Duration::from_millis(300)));
-    let verifier = verifier(&issuer);
-    let token = issuer.sign(&issuer.access_claims());
-    let cancelled = tokio::time::timeout(Duration::from_millis(50), verifier.verify(&token)).await;
-    assert!(cancelled.is_err(), "the first verification was cut short");
+    let (issuer, verifier, token) =
+        hung_up_mid_fetch(Duration::from_millis(300), Duration::from_millis(50)).await;
     issuer.set_mode(JwksMode::Serve);
     assert_eq!(code_of(&verifier, &token).await, "ok");
 }
 
 // ---------------------------------------------------------------- callers that hang up
 
-/// A token for a kid the issuer never published (an unknown-`kid` attack).
-fn bogus_kid_token(issuer: &TestIssuer) -> Arc<String> {
-    Arc::new(issuer.sign_raw(
-        &json!({"alg": "RS256", "kid": "bogus"}).to_string(),
-        &issuer.access_claims().to_string(),
-    ))
+/// An issuer whose key endpoint answers after `fetch`, a verifier of its tokens, and a token
+/// whose first verification (which started the key fetch) its caller gave up after `patience`.
+async fn hung_up_mid_fetch(
+    fetch: Duration,
+    patience: Duration,
+) -> (TestIssuer, CognitoVerifier, String) {
+    let (issuer, verifier) = start().await;
+    issuer.set_mode(JwksMode::Slow(fetch));
+    let token = access_token(&issuer);
+    let cancelled = tokio::time::timeout(patience, verifier.verify(&token)).await;
+    assert!(cancelled.is_err(), "the caller hung up mid-fetch");
+    (issuer, verifier, token)
 }
 
 #[tokio::test]
 async fn callers_that_hang_up_mid_fetch_cannot_bypass_the_cooldown() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = verifier_with_clock(&issuer, &clock);
-    verifier.hydrate().await.unwrap();
-    clock.advance(Duration::from_secs(11)); // past the cooldown: one refetch is allowed
-    issuer.set_mode(JwksMode::Slow(Duration::from_millis(150)));
+    let (issuer, verifier) = hydrated_past_the_cooldown(Duration::from_millis(150)).await;
     let bogus = bogus_kid_token(&issuer);
 
     // 40 clients send an unknown kid and give up after 5 ms, spread over twice the fetch time,
@@ -1184,12 +1150,8 @@ async fn callers_that_hang_up_mid_fetch_cannot_bypass_the_cooldown() {
 
 #[tokio::test]
 async fn a_fetch_outlives_the_caller_that_started_it() {
-    let issuer = TestIssuer::start().await;
-    issuer.set_mode(JwksMode::Slow(Duration::from_millis(100)));
-    let verifier = verifier(&issuer);
-    let token = issuer.sign(&issuer.access_claims());
-    let cancelled = tokio::time::timeout(Duration::from_millis(5), verifier.verify(&token)).await;
-    assert!(cancelled.is_err(), "the only caller hung up mid-fetch");
+    let (issuer, verifier, token) =
+        hung_up_mid_fetch(Duration::from_millis(100), Duration::from_millis(5)).await;
     // Nobody calls again: the fetch must finish on its own (the endpoint takes 100 ms).
     for _ in 0..100 {
         if verifier.keys_loaded() {
@@ -1208,12 +1170,8 @@ async fn a_fetch_outlives_the_caller_that_started_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_concurrent_unknown_kids_cause_one_fetch() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = Arc::new(verifier_with_clock(&issuer, &clock));
-    verifier.hydrate().await.unwrap();
-    clock.advance(Duration::from_secs(11));
-    issuer.set_mode(JwksMode::Slow(Duration::from_millis(200)));
+    let (issuer, verifier) = hydrated_past_the_cooldown(Duration::from_millis(200)).await;
+    let verifier = Arc::new(verifier);
     let results = run_concurrently(&verifier, &bogus_kid_token(&issuer), 500).await;
     assert!(results.iter().all(|c| *c == "unknown_kid"), "{results:?}");
     assert_eq!(issuer.jwks_requests(), 2, "hydration plus one refetch");
@@ -1221,12 +1179,8 @@ async fn five_hundred_concurrent_unknown_kids_cause_one_fetch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_concurrent_unknown_kids_half_hanging_up_cause_one_fetch() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = Arc::new(verifier_with_clock(&issuer, &clock));
-    verifier.hydrate().await.unwrap();
-    clock.advance(Duration::from_secs(11));
-    issuer.set_mode(JwksMode::Slow(Duration::from_millis(200)));
+    let (issuer, verifier) = hydrated_past_the_cooldown(Duration::from_millis(200)).await;
+    let verifier = Arc::new(verifier);
     let bogus = bogus_kid_token(&issuer);
     let tasks: Vec<_> = (0..500)
         .map(|i| {
@@ -1283,10 +1237,8 @@ async fn a_hanging_key_endpoint_is_given_up_on_after_one_fetch_timeout() {
 /// hundred uses) but not the time checks: once expired it is refused although remembered.
 #[tokio::test]
 async fn a_repeated_token_is_verified_in_full_once_and_still_expires() {
-    let issuer = TestIssuer::start().await;
-    let clock = Arc::new(ManualClock::starting_now());
-    let verifier = verifier_with_clock(&issuer, &clock);
-    let token = issuer.sign(&issuer.access_claims());
+    let (issuer, clock, verifier) = start_with_clock().await;
+    let token = access_token(&issuer);
     for _ in 0..100 {
         let verified = verifier.verify(&token).await.unwrap();
         assert_eq!(verified.username(), Some("alice"));
@@ -1312,9 +1264,8 @@ async fn a_repeated_token_is_verified_in_full_once_and_still_expires() {
 /// miss, verified in full and refused.
 #[tokio::test]
 async fn a_token_differing_in_any_character_never_hits_the_cache() {
-    let issuer = TestIssuer::start().await;
-    let verifier = verifier(&issuer);
-    let token = issuer.sign(&issuer.access_claims());
+    let (issuer, verifier) = start().await;
+    let token = access_token(&issuer);
     verifier.verify(&token).await.unwrap();
     let before = verifier.token_cache_stats();
     for position in 0..token.len() {
@@ -1355,7 +1306,7 @@ async fn the_custom_check_runs_on_every_use_of_a_remembered_token() {
     let verifier =
         CognitoVerifier::new(config(&issuer, TokenUse::Access).with_custom_check(check.clone()))
             .unwrap();
-    let token = issuer.sign(&issuer.access_claims());
+    let token = access_token(&issuer);
     for _ in 0..3 {
         verifier.verify(&token).await.unwrap();
     }
@@ -1369,7 +1320,7 @@ async fn a_cache_of_zero_entries_remembers_nothing() {
     let verifier =
         CognitoVerifier::new(config(&issuer, TokenUse::Access).with_verified_token_cache(0))
             .unwrap();
-    let token = issuer.sign(&issuer.access_claims());
+    let token = access_token(&issuer);
     for _ in 0..3 {
         verifier.verify(&token).await.unwrap();
     }

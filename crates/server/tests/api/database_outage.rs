@@ -63,10 +63,7 @@ async fn a_database_outage_fails_tenant_fields_with_503_and_the_service_recovers
         "database_unavailable"
     );
     let response = app
-        .post(
-            Some(&token),
-            &json!({ "query": "{ projects { totalCount } }" }),
-        )
+        .post_query(Some(&token), "{ projects { totalCount } }")
         .await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));

@@ -15,7 +15,7 @@ use cognigraph_token::{CognitoVerifier, testing::TestIssuer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{FreshDatabase, fresh_postgres_database};
+use crate::helpers::{FreshDatabase, fresh_postgres_database, pool_args};
 
 /// How long a start-up may take (a debug build on a busy machine).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -225,20 +225,17 @@ async fn readyz_is_not_ready_while_migrations_are_pending() {
         "sqlite://{}?mode=rwc",
         folder.path().join("cognigraph.db").display()
     );
-    let settings = Settings::try_parse_from_args([
-        "--database-url",
-        &database_url,
-        "--region",
-        "us-east-1",
-        "--user-pool-id",
-        issuer.pool_id(),
-        "--client-id",
-        issuer.client_id(),
-        "--jwks-url",
-        &issuer.jwks_url(),
-        "--listen-addr",
-        "127.0.0.1:0",
-    ])
+    let settings = Settings::try_parse_from_args(
+        [
+            "--database-url",
+            &database_url,
+            "--listen-addr",
+            "127.0.0.1:0",
+        ]
+        .map(str::to_owned)
+        .into_iter()
+        .chain(pool_args(&issuer)),
+    )
     .unwrap();
     let verifier =
         Arc::new(CognitoVerifier::new(settings.cognito.verifier_config().unwrap()).unwrap());

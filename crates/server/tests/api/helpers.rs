@@ -1,6 +1,6 @@
 //! `spawn_app()`: each test gets its own issuer, its own app on port 0, its own client.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cognigraph_cognito::fake::FakeUserPool;
 use cognigraph_server::{
@@ -68,6 +68,34 @@ pub(crate) async fn spawn_app() -> TestApp {
 pub(crate) async fn spawn_app_with(options: AppOptions) -> TestApp {
     let issuer = TestIssuer::start().await;
     spawn_app_for(issuer, options).await
+}
+
+/// A hydrated app (as [`spawn_app`]) with `change` made to its settings.
+pub(crate) async fn spawn_app_configured(
+    change: impl FnOnce(&mut Settings) + Send + 'static,
+) -> TestApp {
+    spawn_app_with(AppOptions {
+        settings: configure(change),
+        hydrate: true,
+        ..AppOptions::default()
+    })
+    .await
+}
+
+/// The command-line arguments naming `issuer`'s pool (region, pool id, client id, key URL).
+pub(crate) fn pool_args(issuer: &TestIssuer) -> Vec<String> {
+    [
+        "--region",
+        "us-east-1",
+        "--user-pool-id",
+        issuer.pool_id(),
+        "--client-id",
+        issuer.client_id(),
+        "--jwks-url",
+        &issuer.jwks_url(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 /// An application built as `spawn_app_for` builds it, not yet running: for tests that drive its
@@ -192,9 +220,14 @@ impl TestApp {
         request.send().await.expect("POST /graphql")
     }
 
+    /// POSTs `query` (no variables).
+    pub(crate) async fn post_query(&self, token: Option<&str>, query: &str) -> reqwest::Response {
+        self.post(token, &json!({ "query": query })).await
+    }
+
     /// POSTs `query` and returns the status and the JSON body.
     pub(crate) async fn query(&self, token: Option<&str>, query: &str) -> (StatusCode, Value) {
-        let response = self.post(token, &json!({ "query": query })).await;
+        let response = self.post_query(token, query).await;
         let status = response.status();
         (status, response.json().await.expect("JSON body"))
     }
@@ -245,6 +278,57 @@ pub(crate) async fn fresh_postgres_database() -> FreshDatabase {
         url: database.url,
         name: database.name,
         admin_url,
+    }
+}
+
+/// Everything logged on the current thread while a [`CapturedLogs::capture`] guard lives: every
+/// level, plain text (no colours).
+#[derive(Clone, Default)]
+pub(crate) struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// Starts capturing on the current thread; it stops when the guard is dropped.
+    pub(crate) fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    /// What was logged so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("the log buffer").clone()).expect("UTF-8 logs")
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .expect("the log buffer")
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Asserts that neither the payload nor the signature of any of `tokens` is in `logs`.
+pub(crate) fn assert_no_token_in(logs: &str, tokens: impl IntoIterator<Item = impl AsRef<str>>) {
+    for token in tokens {
+        let token = token.as_ref();
+        let payload = token.split('.').nth(1).expect("a JWT");
+        assert!(!logs.contains(payload), "a token's payload is in the logs");
+        let signature = token.rsplit('.').next().expect("a JWT");
+        assert!(
+            !logs.contains(signature),
+            "a token's signature is in the logs"
+        );
     }
 }
 

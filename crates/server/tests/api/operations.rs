@@ -1,10 +1,6 @@
 //! Health, readiness, metrics, introspection policy, shutdown and logs.
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use cognigraph_token::{
     ManualClock,
@@ -16,7 +12,8 @@ use serde_json::{Value, json};
 use cognigraph_server::config::IntrospectionPolicy;
 
 use crate::helpers::{
-    AppOptions, configure, error_codes, spawn_app, spawn_app_for, spawn_app_with,
+    AppOptions, CapturedLogs, TestApp, assert_no_token_in, error_codes, pool_args, spawn_app,
+    spawn_app_configured, spawn_app_for, spawn_app_with,
 };
 
 #[tokio::test]
@@ -50,15 +47,21 @@ async fn healthz_answers_while_readyz_waits_for_the_keys() {
 }
 
 /// An app serving `/metrics` on a listener of its own.
-async fn spawn_app_with_metrics() -> crate::helpers::TestApp {
-    spawn_app_with(AppOptions {
-        settings: configure(|settings| {
-            settings.metrics_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
-        }),
-        hydrate: true,
-        ..AppOptions::default()
+async fn spawn_app_with_metrics() -> TestApp {
+    spawn_app_configured(|settings| {
+        settings.metrics_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
     })
     .await
+}
+
+/// GETs `path` from the metrics listener of `app`.
+async fn get_metrics(app: &TestApp, path: &str) -> reqwest::Response {
+    let metrics = app.metrics_address.as_deref().expect("a metrics address");
+    app.client
+        .get(format!("{metrics}{path}"))
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -77,12 +80,7 @@ async fn metrics_are_served_on_their_own_address_only() {
     assert_ne!(metrics, app.address);
     assert_eq!(app.get("/metrics").await.status(), StatusCode::NOT_FOUND);
     for path in ["/metrics", "/metrics/"] {
-        let response = app
-            .client
-            .get(format!("{metrics}{path}"))
-            .send()
-            .await
-            .unwrap();
+        let response = get_metrics(&app, path).await;
         let expected = if path == "/metrics" {
             StatusCode::OK
         } else {
@@ -91,12 +89,7 @@ async fn metrics_are_served_on_their_own_address_only() {
         assert_eq!(response.status(), expected, "{path}");
     }
     for path in ["/", "/graphql", "/healthz", "/readyz"] {
-        let response = app
-            .client
-            .get(format!("{metrics}{path}"))
-            .send()
-            .await
-            .unwrap();
+        let response = get_metrics(&app, path).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
     // Shutdown closes both listeners.
@@ -113,13 +106,7 @@ async fn metrics_count_requests_auth_failures_jwks_fetches_and_token_cache_looku
     let _ = app
         .query(Some(&app.expired_token()), "{ me { sub } }")
         .await;
-    let metrics = app.metrics_address.as_deref().expect("a metrics address");
-    let response = app
-        .client
-        .get(format!("{metrics}/metrics"))
-        .send()
-        .await
-        .unwrap();
+    let response = get_metrics(&app, "/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]
@@ -175,12 +162,8 @@ async fn introspection_is_for_authenticated_callers_by_default() {
 
 #[tokio::test]
 async fn public_introspection_serves_the_schema_but_nothing_else_anonymously() {
-    let app = spawn_app_with(AppOptions {
-        settings: configure(|settings| settings.introspection = IntrospectionPolicy::Public),
-        hydrate: true,
-        ..AppOptions::default()
-    })
-    .await;
+    let app =
+        spawn_app_configured(|settings| settings.introspection = IntrospectionPolicy::Public).await;
     let (status, body) = app.query(None, INTROSPECTION).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
@@ -194,12 +177,8 @@ async fn public_introspection_serves_the_schema_but_nothing_else_anonymously() {
 
 #[tokio::test]
 async fn introspection_can_be_turned_off() {
-    let app = spawn_app_with(AppOptions {
-        settings: configure(|settings| settings.introspection = IntrospectionPolicy::Off),
-        hydrate: true,
-        ..AppOptions::default()
-    })
-    .await;
+    let app =
+        spawn_app_configured(|settings| settings.introspection = IntrospectionPolicy::Off).await;
     let (_, body) = app.query(Some(&app.token(&["admin"])), INTROSPECTION).await;
     assert_eq!(error_codes(&body), ["INTROSPECTION_DISABLED"], "{body}");
     // Through a fragment, inline or spread, it is the same request.
@@ -250,28 +229,10 @@ async fn shutdown_lets_in_flight_requests_finish() {
     assert_eq!(body["data"]["me"]["username"], "alice");
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn tokens_never_reach_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = CapturedLogs::default();
+    let _capturing = logs.capture();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -286,21 +247,13 @@ fn tokens_never_reach_the_logs() {
         app.shutdown().await;
         [good, expired]
     });
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(
         logs.contains("token refused"),
         "the requests were logged:\n{logs}"
     );
     assert!(logs.contains("token_expired"));
-    for token in tokens {
-        let signature = token.rsplit('.').next().unwrap();
-        assert!(
-            !logs.contains(signature),
-            "a token signature reached the logs"
-        );
-        let payload = token.split('.').nth(1).unwrap();
-        assert!(!logs.contains(payload), "a token payload reached the logs");
-    }
+    assert_no_token_in(&logs, tokens);
 }
 
 #[tokio::test]
@@ -310,20 +263,12 @@ async fn token_inspect_explains_acceptance_and_refusal() {
 
     let issuer = TestIssuer::start().await;
     let inspect = |token: String| {
-        Cli::try_parse_from([
-            "cognigraph",
-            "token",
-            "inspect",
-            &format!("Bearer {token}"),
-            "--region",
-            "us-east-1",
-            "--user-pool-id",
-            issuer.pool_id(),
-            "--client-id",
-            issuer.client_id(),
-            "--jwks-url",
-            &issuer.jwks_url(),
-        ])
+        Cli::try_parse_from(
+            ["cognigraph", "token", "inspect", &format!("Bearer {token}")]
+                .map(str::to_owned)
+                .into_iter()
+                .chain(pool_args(&issuer)),
+        )
         .expect("arguments")
     };
     let run = |cli: Cli| async move {

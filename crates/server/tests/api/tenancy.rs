@@ -2,14 +2,16 @@
 //! Cognito here; the emulator suite uses the real API), its cache, and what GetUser's refusals
 //! and failures become.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use cognigraph_cognito::{Action, CognitoError, fake::FakeUserPool};
 use serde_json::{Value, json};
 
 use cognigraph_server::tenancy::{RevocationCheck, TenantSource};
 
-use crate::helpers::{AppOptions, TestApp, configure, error_codes, spawn_app_with};
+use crate::helpers::{
+    CapturedLogs, TestApp, assert_no_token_in, error_codes, spawn_app_configured,
+};
 
 /// What the user pool answers for an access token.
 enum Answer {
@@ -45,13 +47,9 @@ impl ScriptedPool {
 }
 
 async fn app_with_pool(source: TenantSource, cache_secs: u64) -> (TestApp, ScriptedPool) {
-    let app = spawn_app_with(AppOptions {
-        settings: configure(move |settings| {
-            settings.tenant_source = source;
-            settings.userinfo_cache_secs = cache_secs;
-        }),
-        hydrate: true,
-        ..AppOptions::default()
+    let app = spawn_app_configured(move |settings| {
+        settings.tenant_source = source;
+        settings.userinfo_cache_secs = cache_secs;
     })
     .await;
     let cognito = ScriptedPool(app.user_pool.clone());
@@ -133,14 +131,7 @@ async fn a_revoked_token_is_refused_once_the_cache_lets_go() {
     let (status, _) = app.query(Some(&token), ME).await;
     assert_eq!(status, 200);
     cognito.set(&token, Answer::Revoked); // the user signed out everywhere
-    let response = app.post(Some(&token), &json!({ "query": ME })).await;
-    assert_eq!(response.status(), 401);
-    assert_eq!(
-        response.headers()["www-authenticate"],
-        r#"Bearer realm="cognigraph", error="invalid_token", error_description="token_revoked""#
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["errors"][0]["extensions"]["reason"], "token_revoked");
+    assert_refused(app.post_query(Some(&token), ME).await, "token_revoked").await;
     assert_eq!(cognito.calls(), 2, "cache time 0: asked on every request");
 }
 
@@ -157,20 +148,7 @@ async fn cognito_unreachable_is_503_not_401() {
     assert_eq!(body["errors"][0]["path"], json!(["me", "tenant"]), "{body}");
     assert_eq!(error_codes(&body), ["SERVICE_UNAVAILABLE"]);
     // Nothing else to serve: the whole response is a 503.
-    let response = app
-        .post(
-            Some(&token),
-            &json!({ "query": "{ projects { totalCount } }" }),
-        )
-        .await;
-    assert_eq!(response.status(), 503);
-    assert_eq!(response.headers()["retry-after"], "10");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(error_codes(&body), ["SERVICE_UNAVAILABLE"]);
-    assert_eq!(
-        body["errors"][0]["extensions"]["reason"],
-        "identity_provider_unavailable"
-    );
+    assert_unavailable(app.post_query(Some(&token), PROJECTS).await).await;
 }
 
 #[tokio::test]
@@ -237,13 +215,9 @@ async fn a_tenant_lookup_failure_fails_only_the_fields_that_need_it() {
 
 #[tokio::test]
 async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
-    let app = spawn_app_with(AppOptions {
-        settings: configure(|settings| {
-            settings.userinfo_cache_secs = 0;
-            settings.revocation_check = RevocationCheck::Getuser;
-        }),
-        hydrate: true,
-        ..AppOptions::default()
+    let app = spawn_app_configured(|settings| {
+        settings.userinfo_cache_secs = 0;
+        settings.revocation_check = RevocationCheck::Getuser;
     })
     .await;
     let cognito = ScriptedPool(app.user_pool.clone());
@@ -254,12 +228,8 @@ async fn the_revocation_check_asks_cognito_on_every_request_when_on() {
     assert_eq!(status, 200);
     assert_eq!(cognito.calls(), 1);
     cognito.set(&token, Answer::Revoked);
-    let response = app
-        .post(Some(&token), &json!({ "query": "{ me { username } }" }))
-        .await;
-    assert_eq!(response.status(), 401);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["errors"][0]["extensions"]["reason"], "token_revoked");
+    let response = app.post_query(Some(&token), "{ me { username } }").await;
+    assert_refused(response, "token_revoked").await;
 
     // Off (the default): the same revoked token is trusted until it expires.
     let (default_app, default_cognito) = app_with_pool(TenantSource::Claim, 0).await;
@@ -322,19 +292,16 @@ async fn each_getuser_refusal_is_a_401_with_its_own_reason() {
         let token = app.token(&["viewer"]);
         cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
         cognito.0.fail_token(&token, error);
-        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        let response = app.post_query(Some(&token), PROJECTS).await;
         assert_refused(response, reason).await;
         // ...and through the revocation check.
-        let checked = spawn_app_with(AppOptions {
-            settings: configure(|settings| settings.revocation_check = RevocationCheck::Getuser),
-            hydrate: true,
-            ..AppOptions::default()
-        })
-        .await;
+        let checked =
+            spawn_app_configured(|settings| settings.revocation_check = RevocationCheck::Getuser)
+                .await;
         let token = checked.token_with(&["viewer"], json!({"custom:tenant": "acme"}));
         checked.user_pool.fail_token(&token, error);
         let response = checked
-            .post(Some(&token), &json!({ "query": "{ me { username } }" }))
+            .post_query(Some(&token), "{ me { username } }")
             .await;
         assert_refused(response, reason).await;
     }
@@ -348,7 +315,7 @@ async fn a_deleted_user_is_401_user_not_found_not_503() {
     let (status, _) = app.query(Some(&token), PROJECTS).await;
     assert_eq!(status, 200);
     app.user_pool.delete_user("alice");
-    let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+    let response = app.post_query(Some(&token), PROJECTS).await;
     assert_refused(response, "user_not_found").await;
 }
 
@@ -364,7 +331,7 @@ async fn throttling_and_outages_are_503_with_retry_after() {
         let token = app.token(&["viewer"]);
         cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
         app.user_pool.fail_every_call(error);
-        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        let response = app.post_query(Some(&token), PROJECTS).await;
         assert_unavailable(response).await;
     }
 }
@@ -377,7 +344,7 @@ async fn a_revoked_token_replayed_100_times_costs_one_getuser() {
     cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
     cognito.set(&token, Answer::Revoked);
     for _ in 0..100 {
-        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        let response = app.post_query(Some(&token), PROJECTS).await;
         assert_refused(response, "token_revoked").await;
     }
     assert_eq!(cognito.calls(), 1, "one GetUser for 100 replays");
@@ -398,7 +365,7 @@ async fn a_failing_cognito_is_not_asked_once_per_request() {
     for _ in 0..100 {
         let token = app.token(&["viewer"]);
         cognito.set(&token, Answer::Attributes(vec![("custom:tenant", "acme")]));
-        let response = app.post(Some(&token), &json!({ "query": PROJECTS })).await;
+        let response = app.post_query(Some(&token), PROJECTS).await;
         assert_unavailable(response).await;
     }
     assert_eq!(
@@ -408,30 +375,11 @@ async fn a_failing_cognito_is_not_asked_once_per_request() {
     );
 }
 
-/// Everything the service logs at `trace`, for one test (the test runs on one thread).
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn tokens_and_getuser_answers_never_reach_the_logs() {
+    // The test runs on one thread: the capture sees all the service logs.
     let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _capturing = logs.capture();
 
     let (app, cognito) = app_with_pool(TenantSource::Userinfo, 0).await;
     let token = app.token(&["admin"]);
@@ -465,17 +413,9 @@ async fn tokens_and_getuser_answers_never_reach_the_logs() {
     app.query(Some(&broken), "{ projects { totalCount } }")
         .await;
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("token revoked"), "the capture works: {logs}");
-    for secret in [&token, &forged, &revoked, &broken] {
-        let signature = secret.rsplit('.').next().unwrap();
-        assert!(
-            !logs.contains(signature),
-            "a token's signature is in the logs"
-        );
-        let payload = secret.split('.').nth(1).unwrap();
-        assert!(!logs.contains(payload), "a token's payload is in the logs");
-    }
+    assert_no_token_in(&logs, [&token, &forged, &revoked, &broken]);
     assert!(
         !logs.contains("secret-address@example.com"),
         "a GetUser answer is in the logs"
