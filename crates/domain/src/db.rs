@@ -171,7 +171,8 @@ impl Db {
     /// running in another instance is waited for, not half seen.
     ///
     /// A database that records a migration this build does not know (a newer version of
-    /// cognigraph migrated it) is an error, [`DomainError::Database`], naming that migration.
+    /// cognigraph migrated it) is an error, [`DomainError::Database`], whose cause names that
+    /// migration.
     pub async fn pending_migrations(&self) -> Result<Vec<String>, DomainError> {
         match self.backend {
             Backend::Postgres => {
@@ -384,10 +385,7 @@ async fn postgres_pending_migrations(
         .map(|migration| migration.name().to_owned())
         .collect();
     if let Some(unknown) = applied.iter().find(|name| !known.contains(name)) {
-        return Err(DomainError::Database(format!(
-            "Migration file of version '{unknown}' is missing, this migration has been applied \
-             but its file is missing"
-        )));
+        return Err(DomainError::unknown_migration(unknown.clone()));
     }
     Ok(known
         .into_iter()

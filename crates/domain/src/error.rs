@@ -1,13 +1,18 @@
 //! The one error type of the domain.
 
+use std::mem::discriminant;
+use std::sync::Arc;
+
 use sea_orm::{DbErr, RuntimeErr, TransactionError};
+use uuid::Uuid;
 
 use crate::Action;
 
 /// Why a domain operation failed.
 ///
 /// `Display` is safe to show a client for every variant: [`DomainError::Database`] displays as
-/// `"database error"` and keeps the driver's message (which may contain SQL) in its field, for logs.
+/// `"database error"` and keeps what went wrong (which may contain SQL and stored values) in its
+/// [`DatabaseFailure`], the error's `source()`, for logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DomainError {
@@ -49,20 +54,103 @@ pub enum DomainError {
     /// The member was disabled by an admin after their token was issued.
     #[error("the member is disabled")]
     MemberDisabled,
-    /// The database failed. The message is for logs only.
+    /// The database failed (a statement refused, a constraint violated), or it holds what
+    /// cognigraph never writes. The failure is for logs only.
     #[error("database error")]
-    Database(String),
+    Database(#[source] DatabaseFailure),
     /// The database cannot be reached now (no connection within the pool's acquire timeout, a
-    /// connection lost, the server shutting down): worth a retry. The message is for logs only.
+    /// connection lost, the server shutting down): worth a retry. The failure is for logs only.
     #[error("database unavailable")]
-    Unavailable(String),
+    Unavailable(#[source] DatabaseFailure),
 }
+
+/// What went wrong in the database: the driver's error (sea-orm's or sqlx's, kept whole, so its
+/// own causes follow it in the `source()` chain), or stored data that breaks an invariant of
+/// cognigraph's.
+///
+/// Its `Display` may hold SQL, stored values and names from the database: for logs only, never
+/// for clients. Cloning shares the driver's error. Neither driver's errors can be compared, so
+/// two failures are equal when they are of the same kind and read the same (their `Display`),
+/// as sea-orm compares its own errors.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct DatabaseFailure(Failure);
+
+#[derive(Debug, Clone, thiserror::Error)]
+enum Failure {
+    /// sea-orm's error.
+    #[error(transparent)]
+    Orm(Arc<DbErr>),
+    /// sqlx's error (connecting, configuring the pool).
+    #[error(transparent)]
+    Driver(Arc<sea_orm::sqlx::Error>),
+    /// A task row whose status is none of [`crate::tasks::TaskStatus`]'s.
+    #[error("task {task_id} has status {status:?}, which is no task status")]
+    ImpossibleTaskStatus {
+        /// The task.
+        task_id: Uuid,
+        /// The stored status.
+        status: String,
+    },
+    /// An active project whose task count could not be updated (there is no way back from
+    /// archived, and the row is locked).
+    #[error("project {project_id} is active but its task count was not updated")]
+    TaskCountNotUpdated {
+        /// The project.
+        project_id: Uuid,
+    },
+    /// The database records a migration this build does not have: a newer version of
+    /// cognigraph migrated it.
+    #[error(
+        "the database has migration '{name}' applied, which this build does not have (a newer \
+         version of cognigraph migrated it)"
+    )]
+    UnknownMigration {
+        /// The migration's name.
+        name: String,
+    },
+}
+
+impl PartialEq for DatabaseFailure {
+    fn eq(&self, other: &Self) -> bool {
+        discriminant(&self.0) == discriminant(&other.0) && self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for DatabaseFailure {}
 
 impl DomainError {
     pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         DomainError::InvalidInput {
             field,
             message: message.into(),
+        }
+    }
+
+    /// A task row whose status is none of [`crate::tasks::TaskStatus`]'s.
+    pub(crate) fn impossible_task_status(task_id: Uuid, status: String) -> Self {
+        DomainError::Database(DatabaseFailure(Failure::ImpossibleTaskStatus {
+            task_id,
+            status,
+        }))
+    }
+
+    /// An active project whose task count was not updated.
+    pub(crate) fn task_count_not_updated(project_id: Uuid) -> Self {
+        DomainError::Database(DatabaseFailure(Failure::TaskCountNotUpdated { project_id }))
+    }
+
+    /// A migration applied to the database that this build does not have.
+    pub(crate) fn unknown_migration(name: String) -> Self {
+        DomainError::Database(DatabaseFailure(Failure::UnknownMigration { name }))
+    }
+
+    /// `Unavailable` or `Database`, as `unavailable` says, with `failure`.
+    fn from_driver(unavailable: bool, failure: Failure) -> Self {
+        if unavailable {
+            DomainError::Unavailable(DatabaseFailure(failure))
+        } else {
+            DomainError::Database(DatabaseFailure(failure))
         }
     }
 }
@@ -75,21 +163,13 @@ impl From<DbErr> for DomainError {
             | DbErr::Exec(RuntimeErr::SqlxError(inner)) => is_unavailable(inner),
             _ => false,
         };
-        if unavailable {
-            DomainError::Unavailable(err.to_string())
-        } else {
-            DomainError::Database(err.to_string())
-        }
+        DomainError::from_driver(unavailable, Failure::Orm(Arc::new(err)))
     }
 }
 
 impl From<sea_orm::sqlx::Error> for DomainError {
     fn from(err: sea_orm::sqlx::Error) -> Self {
-        if is_unavailable(&err) {
-            DomainError::Unavailable(err.to_string())
-        } else {
-            DomainError::Database(err.to_string())
-        }
+        DomainError::from_driver(is_unavailable(&err), Failure::Driver(Arc::new(err)))
     }
 }
 

@@ -19,7 +19,7 @@ mod tenant;
 pub mod testing;
 
 pub use db::{Db, PoolUsage};
-pub use error::DomainError;
+pub use error::{DatabaseFailure, DomainError};
 pub use page::{Cursor, Page, PageRequest};
 pub use policy::Action;
 pub use role::Role;

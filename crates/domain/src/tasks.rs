@@ -132,9 +132,8 @@ impl TryFrom<TaskModel> for Task {
     type Error = DomainError;
 
     fn try_from(row: TaskModel) -> Result<Self, DomainError> {
-        let status = TaskStatus::parse(&row.status).map_err(|_| {
-            DomainError::Database(format!("task {} has status {:?}", row.id, row.status))
-        })?;
+        let status = TaskStatus::parse(&row.status)
+            .map_err(|_| DomainError::impossible_task_status(row.id, row.status.clone()))?;
         Ok(Self {
             id: row.id,
             project_id: row.project_id,
@@ -306,9 +305,7 @@ async fn count_new_task<C: ConnectionTrait>(
         None => DomainError::invalid("projectId", "no such project"),
         Some(true) => DomainError::invalid("projectId", "the project is archived"),
         // There is no way back from archived, and the row is locked by now.
-        Some(false) => DomainError::Database(format!(
-            "project {project_id} is active but its task count was not updated"
-        )),
+        Some(false) => DomainError::task_count_not_updated(project_id),
     })
 }
 

@@ -105,13 +105,17 @@ impl From<ErrorCode> for async_graphql::Value {
     }
 }
 
-/// `error` and its causes, `: `-separated, for the log.
+/// `error` and its causes, `: `-separated, for the log. A cause whose text ends the text so far
+/// is left out: sea-orm's and sqlx's errors repeat their cause's message in their own.
 pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
@@ -235,6 +239,9 @@ impl From<cognigraph_cognito::CognitoError> for ApiError {
 }
 
 impl From<cognigraph_domain::DomainError> for ApiError {
+    /// The domain's refusals become their codes; a database failure is sent as no more than
+    /// SERVICE_UNAVAILABLE `database_unavailable` (worth a retry) or INTERNAL, and logged with
+    /// its causes (the driver's message, which may hold SQL and stored values).
     fn from(error: cognigraph_domain::DomainError) -> Self {
         use cognigraph_domain::DomainError as E;
         match error {
@@ -260,13 +267,13 @@ impl From<cognigraph_domain::DomainError> for ApiError {
                 field: field.to_owned(),
                 message: format!("{field}: {message}"),
             },
-            E::Unavailable(detail) => {
-                tracing::error!(%detail, "database unavailable");
+            error @ E::Unavailable(_) => {
+                tracing::error!(error = %chain(&error), "database unavailable");
                 Self::ServiceUnavailable {
                     reason: "database_unavailable",
                 }
             }
-            other => Self::Internal(format!("{other:?}")),
+            other => Self::Internal(chain(&other)),
         }
     }
 }
@@ -475,13 +482,9 @@ mod tests {
                 ErrorCode::BadUserInput,
                 None,
             ),
+            (database_failure(), ErrorCode::Internal, None),
             (
-                DomainError::Database("SELECT secret FROM t".to_owned()),
-                ErrorCode::Internal,
-                None,
-            ),
-            (
-                DomainError::Unavailable("pool timed out: secret".to_owned()),
+                database_outage(),
                 ErrorCode::ServiceUnavailable,
                 Some("database_unavailable"),
             ),
@@ -501,8 +504,50 @@ mod tests {
                 reason.map(async_graphql::Value::from).as_ref(),
                 "{domain:?}"
             );
-            assert!(!error.message.contains("secret"), "{}", error.message);
+            let sent = format!("{} {extensions:?}", error.message);
+            assert!(!sent.contains("secret"), "{sent}");
         }
+    }
+
+    /// A failed statement, as sea-orm reports it: its message names a secret.
+    fn database_failure() -> cognigraph_domain::DomainError {
+        sea_orm::DbErr::Query(sea_orm::RuntimeErr::Internal(
+            "SELECT secret FROM t".to_owned(),
+        ))
+        .into()
+    }
+
+    /// A connection lost, as sqlx reports it: its message names a secret.
+    fn database_outage() -> cognigraph_domain::DomainError {
+        let lost = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "secret peer");
+        sea_orm::sqlx::Error::Io(lost).into()
+    }
+
+    /// What the clients are not sent is what the logs get: the driver's message, through the
+    /// domain error's causes.
+    #[test]
+    fn database_failures_are_logged_with_the_drivers_message() {
+        let failure = database_failure();
+        assert!(matches!(
+            failure,
+            cognigraph_domain::DomainError::Database(_)
+        ));
+        match ApiError::from(failure) {
+            ApiError::Internal(detail) => assert_eq!(
+                detail, "database error: Query Error: SELECT secret FROM t",
+                "one mention of each cause"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let outage = database_outage();
+        assert!(matches!(
+            outage,
+            cognigraph_domain::DomainError::Unavailable(_)
+        ));
+        assert_eq!(
+            super::chain(&outage),
+            "database unavailable: error communicating with database: secret peer"
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub enum StartupError {
     #[error("cannot build the token verifier")]
     Verifier(#[from] ConfigError),
     /// The database cannot be opened or migrated.
-    #[error("database: {0}")]
+    #[error("the database cannot be opened or migrated")]
     Database(#[from] DomainError),
     /// Migrations are pending and `MIGRATE_ON_START` does not let this start apply them.
     #[error(

@@ -4,10 +4,13 @@
 use cognigraph_domain::projects::{self, NewProject};
 use cognigraph_domain::{Action, Db, DomainError, InvalidTenantId, Role, Scope, TenantId};
 use cognigraph_migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnAcquireErr, DbErr};
 use sea_orm_migration::SchemaManager;
 use uuid::Uuid;
 
-use crate::support::{TestDb, assert_invalid, db_tests, enter, new_project, project, tenant};
+use crate::support::{
+    TestDb, assert_invalid, causes, db_tests, enter, new_project, project, tenant,
+};
 
 pub(crate) fn pure_tests() -> Vec<(&'static str, fn())> {
     vec![
@@ -36,6 +39,7 @@ db_tests![
     migrations_go_down_and_up_again,
     the_task_count_migration_counts_existing_tasks,
     concurrent_migrations_do_not_race,
+    a_migration_this_build_lacks_is_named,
 ];
 
 fn tenant_id_parse_edge_cases() {
@@ -93,7 +97,33 @@ fn tenant_id_parse_edge_cases() {
 
 fn errors_leak_nothing() {
     // Codes are the server's business (`errors.rs`, the one mapping); here, only that no
-    // error's Display shows what it carries for the logs.
+    // error's Display shows what it carries for the logs, and that its causes do carry it.
+    let database = DomainError::from(DbErr::Custom("SELECT secret FROM t: syntax error".into()));
+    let unavailable = DomainError::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout));
+    let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "secret peer");
+    let lost = DomainError::from(sea_orm::sqlx::Error::Io(io));
+    assert!(matches!(database, DomainError::Database(_)), "{database:?}");
+    assert!(
+        matches!(unavailable, DomainError::Unavailable(_)),
+        "{unavailable:?}"
+    );
+    assert!(matches!(lost, DomainError::Unavailable(_)), "{lost:?}");
+    assert!(
+        causes(&database).contains("SELECT secret FROM t"),
+        "{database:?}"
+    );
+    assert!(
+        causes(&unavailable).contains("pool timed out"),
+        "{unavailable:?}"
+    );
+    assert!(causes(&lost).contains("secret peer"), "{lost:?}");
+    // Equal when of the same kind and reading the same; clones share the driver's error.
+    assert_eq!(database.clone(), database);
+    assert_eq!(
+        DomainError::from(DbErr::Custom("SELECT secret FROM t: syntax error".into())),
+        database
+    );
+    assert_ne!(DomainError::from(DbErr::Custom("other".into())), database);
     let cases = [
         DomainError::NotFound,
         DomainError::Forbidden {
@@ -107,8 +137,8 @@ fn errors_leak_nothing() {
             field: "name",
             message: "must not be empty".to_owned(),
         },
-        DomainError::Database("SELECT secret FROM t: syntax error".to_owned()),
-        DomainError::Unavailable("pool timed out: secret".to_owned()),
+        database,
+        lost,
     ];
     for error in cases {
         assert!(!error.to_string().contains("secret"), "{error}");
@@ -216,6 +246,7 @@ fn connect_rejects_unknown_urls() {
         assert!(matches!(error, DomainError::Database(_)), "{error:?}");
         assert!(!error.to_string().contains("hunter2"));
         assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+        assert!(!causes(&error).contains("hunter2"), "{}", causes(&error));
     });
 }
 
@@ -462,4 +493,19 @@ async fn concurrent_migrations_do_not_race(t: TestDb) {
             .is_empty()
     );
     t.db.ping().await.unwrap();
+}
+
+/// A database migrated by a newer cognigraph: the error says which migration this build lacks
+/// (in its causes, for the log), and nothing of it in its `Display`.
+async fn a_migration_this_build_lacks_is_named(t: TestDb) {
+    let name = "m29990101_000001_from_the_future";
+    superuser_statement(
+        &t.owner_url,
+        &format!("INSERT INTO seaql_migrations (version, applied_at) VALUES ('{name}', 0)"),
+    )
+    .await;
+    let error = t.db.pending_migrations().await.unwrap_err();
+    assert!(matches!(error, DomainError::Database(_)), "{error:?}");
+    assert_eq!(error.to_string(), "database error");
+    assert!(causes(&error).contains(name), "{}", causes(&error));
 }

@@ -7,7 +7,7 @@ use cognigraph_domain::{DomainError, Role, Scope};
 use sea_orm::sqlx::{self, Connection};
 use uuid::Uuid;
 
-use crate::support::{TestDb, db_tests, enter, project, raw_rows, task};
+use crate::support::{TestDb, causes, db_tests, enter, project, raw_rows, task};
 
 db_tests![
     every_tenant_table_forces_row_level_security,
@@ -147,7 +147,7 @@ async fn an_unscoped_query_sees_only_the_transactions_tenant(t: TestDb) {
 #[track_caller]
 fn assert_refused_by_policy(result: Result<Vec<String>, DomainError>, what: &str) {
     match result {
-        Err(DomainError::Database(message)) if message.contains("row-level security") => {}
+        Err(error @ DomainError::Database(_)) if causes(&error).contains("row-level security") => {}
         other => panic!("{what}: expected a row-level security violation, got {other:?}"),
     }
 }

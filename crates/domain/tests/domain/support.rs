@@ -356,6 +356,17 @@ pub(crate) fn assert_conflict<T: Debug>(
     }
 }
 
+/// What `error`'s causes say (its `source()` chain, `: `-separated), as a log would show them.
+pub(crate) fn causes(error: &dyn std::error::Error) -> String {
+    let mut causes = Vec::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    causes.join(": ")
+}
+
 #[track_caller]
 pub(crate) fn assert_invalid<T: Debug>(result: Result<T, DomainError>, field: &str) {
     match result {

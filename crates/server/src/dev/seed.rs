@@ -433,7 +433,7 @@ pub enum SeedDataError {
     #[error(transparent)]
     Cognito(#[from] CognitoError),
     /// The database refused (or could not be opened or migrated).
-    #[error("database: {0}")]
+    #[error("the database refused, or cannot be opened or migrated")]
     Database(#[from] cognigraph_domain::DomainError),
     /// A tenant of [`DEV_PROJECTS`] is not a valid tenant id.
     #[error("tenant {tenant:?}: {source}")]
