@@ -17,7 +17,8 @@
 //! the median is reported; default 3), PAGES_CONCURRENCY (clients, default 8), PAGES_AUDIT_ROWS,
 //! PAGES_PG_TENANTS, PAGES_SQLITE_DIR (a folder to keep the SQLite database in), TEST_POSTGRES_URL (an admin URL; without one only SQLite runs),
 //! PAGES_COGNIGRAPH_BIN (another `cognigraph` binary to measure, e.g. an older build, against
-//! the same data), PAGES_ONLY (`sqlite` or `postgres`). Loopback only, bounded in time. The
+//! the same data), PAGES_ONLY (`sqlite` or `postgres`), PAGES_CASES (only the cases whose label
+//! contains this text, e.g. `assignee` while profiling one). Loopback only, bounded in time. The
 //! report is printed and written to `target/bench-results/pages.md`.
 #![expect(clippy::print_stdout, reason = "the report is what a benchmark prints")]
 #![expect(
@@ -393,6 +394,9 @@ async fn bench_store(
 
     let viewer = tokens.token("acme", "viewer");
     for (label, text) in LIST_CASES {
+        if !selected(label) {
+            continue;
+        }
         let measured = bench
             .measure(&server, Some(&viewer), &query(text), Expect::GraphqlData)
             .await;
@@ -404,6 +408,9 @@ async fn bench_store(
         );
     }
     for (tenant, tasks) in ONE_PROJECT_TENANTS {
+        if !selected("one project") {
+            continue;
+        }
         let token = tokens.token(tenant, "viewer");
         let measured = bench
             .measure(
@@ -458,7 +465,10 @@ async fn bench_store(
         .to_string()
     });
     let audit_rows = env_number("PAGES_AUDIT_ROWS", 1_000_000);
-    for grown in [false, true] {
+    for grown in [false, true]
+        .into_iter()
+        .filter(|_| selected("createTask setTaskStatus"))
+    {
         let size = if grown {
             let started = Instant::now();
             run_sql(store, &seeded.owner_url, &store.seed_audit(0, audit_rows)).await;
@@ -481,6 +491,11 @@ async fn bench_store(
         }
     }
     report.push('\n');
+}
+
+/// Whether a case is measured: all of them unless PAGES_CASES names a part of `label`.
+fn selected(label: &str) -> bool {
+    std::env::var("PAGES_CASES").map_or(true, |wanted| label.contains(wanted.as_str()))
 }
 
 fn main() {
