@@ -13,6 +13,8 @@
 
 #![warn(missing_docs)]
 
+use std::fmt;
+
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::{
     Client, error::SdkError, operation::get_secret_value::GetSecretValueError,
@@ -100,8 +102,8 @@ pub enum DatabaseSecretError {
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidSecret {
     /// Not JSON with `host`, `username`, `password` and `dbname` (strings) and `port`.
-    #[error("expected JSON with host, port, username, password and dbname (as RDS writes it): {0}")]
-    Shape(String),
+    #[error("expected JSON with host, port, username, password and dbname (as RDS writes it)")]
+    Shape(#[source] ShapeMismatch),
     /// `engine` names a database other than PostgreSQL.
     #[error("engine {0:?} is not PostgreSQL (postgres or aurora-postgresql)")]
     Engine(String),
@@ -109,6 +111,46 @@ pub enum InvalidSecret {
     #[error("host or port cannot be used in a URL")]
     Address,
 }
+
+/// Where a secret's text misses the credentials' shape: serde_json's error, kept, but shown
+/// only as a missing field's name or a position. serde_json's own message quotes a wrongly typed
+/// value ("invalid type: integer `123`"), which may be the password, so neither this `Display`
+/// nor `Debug` shows it, and the parser's error is not a `source()` (a log of the chain ends here).
+pub struct ShapeMismatch(serde_json::Error);
+
+impl ShapeMismatch {
+    /// serde_json's message when it names a missing field (and the position): no value in it.
+    fn missing_field(&self) -> Option<String> {
+        Some(self.0.to_string()).filter(|message| message.starts_with("missing field"))
+    }
+}
+
+impl fmt::Display for ShapeMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.missing_field() {
+            Some(message) => f.write_str(&message),
+            None => write!(
+                f,
+                "not JSON, or a field of the wrong type (line {}, column {})",
+                self.0.line(),
+                self.0.column()
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for ShapeMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShapeMismatch")
+            .field("category", &self.0.classify())
+            .field("missing_field", &self.missing_field())
+            .field("line", &self.0.line())
+            .field("column", &self.0.column())
+            .finish()
+    }
+}
+
+impl std::error::Error for ShapeMismatch {}
 
 /// The credentials as RDS writes them; other fields (e.g. `dbClusterIdentifier`) are ignored.
 #[derive(Deserialize)]
@@ -131,20 +173,8 @@ enum Port {
 
 /// The URL for the credentials in `text` (a secret's value).
 fn database_url_of(text: &str) -> Result<String, InvalidSecret> {
-    let credentials: RdsCredentials = serde_json::from_str(text).map_err(|error| {
-        // serde_json quotes a wrongly typed value ("invalid type: integer `123`"), which may
-        // be the password: only a missing field's name and the position are kept.
-        let message = error.to_string();
-        InvalidSecret::Shape(if message.starts_with("missing field") {
-            message
-        } else {
-            format!(
-                "not JSON, or a field of the wrong type (line {}, column {})",
-                error.line(),
-                error.column()
-            )
-        })
-    })?;
+    let credentials: RdsCredentials =
+        serde_json::from_str(text).map_err(|error| InvalidSecret::Shape(ShapeMismatch(error)))?;
     if let Some(engine) = &credentials.engine
         && !matches!(
             engine.as_str(),
@@ -215,15 +245,35 @@ mod tests {
         );
     }
 
+    /// What a log of the `Shape` error for `text` shows: its `Display`, its cause's (where its
+    /// `source()` chain ends), and its `Debug`.
+    fn shape(text: &str) -> String {
+        use std::error::Error as _;
+        let error = database_url_of(text).unwrap_err();
+        assert!(matches!(error, InvalidSecret::Shape(_)), "{error:?}");
+        let cause = error.source().unwrap();
+        assert!(
+            cause.source().is_none(),
+            "serde_json's error is not in the chain"
+        );
+        format!("{error}: {cause} / {error:?}")
+    }
+
     #[test]
     fn unusable_secrets_are_refused_without_showing_them() {
         let refused = |text: &str| database_url_of(text).unwrap_err().to_string();
-        assert!(refused("hunter2").starts_with("expected JSON"));
-        let missing = refused(r#"{"host":"h","port":5432,"username":"u","password":"hunter2"}"#);
-        assert!(missing.contains("dbname"), "{missing}");
+        assert_eq!(
+            shape("hunter2"),
+            "expected JSON with host, port, username, password and dbname (as RDS writes it): \
+             not JSON, or a field of the wrong type (line 1, column 1) / Shape(ShapeMismatch { \
+             category: Syntax, missing_field: None, line: 1, column: 1 })"
+        );
+        let missing = shape(r#"{"host":"h","port":5432,"username":"u","password":"hunter2"}"#);
+        assert!(missing.contains("missing field `dbname`"), "{missing}");
         assert!(!missing.contains("hunter2"), "{missing}");
         let mistyped =
-            refused(r#"{"host":"h","port":5432,"username":"u","password":918273645,"dbname":"d"}"#);
+            shape(r#"{"host":"h","port":5432,"username":"u","password":918273645,"dbname":"d"}"#);
+        assert!(mistyped.contains("a field of the wrong type"), "{mistyped}");
         assert!(!mistyped.contains("918273645"), "{mistyped}");
         assert!(
             refused(

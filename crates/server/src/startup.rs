@@ -15,6 +15,7 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     authz::RoleGroups,
     config::{IntrospectionPolicy, MigrateOnStart, Settings},
+    errors::chain,
     graphql::{self, DocumentCache, SchemaOptions},
     http::{self, AppState, ConnectionLimits, GraphiqlOptions},
     member_admin::MemberAdmin,
@@ -201,7 +202,7 @@ impl Application {
     pub async fn hydrate(&self) {
         match self.verifier.hydrate().await {
             Ok(()) => tracing::info!("signing keys loaded"),
-            Err(error) => tracing::warn!(%error, "signing keys not loaded yet"),
+            Err(error) => tracing::warn!(error = %chain(&error), "signing keys not loaded yet"),
         }
     }
 

@@ -22,6 +22,8 @@ pub use config::{
     UserPoolConfig, VerifierConfig, https_or_loopback,
 };
 pub use error::{ConfigError, Malformed, VerifyError};
-pub use jwks::{FetchStats, HttpJwksFetcher, JwksError, JwksFetcher, KeySet, KeyStore, SigningKey};
+pub use jwks::{
+    FetchFailure, FetchStats, HttpJwksFetcher, JwksError, JwksFetcher, KeySet, KeyStore, SigningKey,
+};
 pub use verified_cache::TokenCacheStats;
 pub use verifier::{Check, CognitoVerifier, CognitoVerifierBuilder, Inspection};

@@ -45,6 +45,9 @@ pub enum JwksMode {
     Garbage,
     /// Answers 200 with a 1 MiB body.
     Oversized,
+    /// Answers 200 with the current keys, but closes the connection halfway through the body
+    /// (a network error while reading).
+    CutShort,
 }
 
 #[derive(Debug)]
@@ -367,6 +370,7 @@ async fn answer(mut stream: TcpStream, shared: Arc<Shared>) {
         .unwrap_or_default()
         .to_owned();
     let mode = lock(&shared.mode).clone();
+    let cut_short = mode == JwksMode::CutShort;
     let (status, body) = match mode {
         JwksMode::Down => return, // dropping the stream closes it without an answer
         JwksMode::Status(code) => (code, "{}".to_owned()),
@@ -379,11 +383,17 @@ async fn answer(mut stream: TcpStream, shared: Arc<Shared>) {
             tokio::time::sleep(delay).await;
             (200, jwks_document(&shared).to_string())
         }
+        JwksMode::CutShort => (200, jwks_document(&shared).to_string()),
         JwksMode::Serve if path == shared.jwks_path => (200, jwks_document(&shared).to_string()),
         JwksMode::Serve => (404, "{}".to_owned()),
     };
+    let sent = if cut_short {
+        &body[..body.len() / 2]
+    } else {
+        &body
+    };
     let response = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{sent}",
         body.len()
     );
     let _ = stream.write_all(response.as_bytes()).await;

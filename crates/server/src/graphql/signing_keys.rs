@@ -7,7 +7,7 @@ use cognigraph_authz_macros::authorized;
 use cognigraph_token::CognitoVerifier;
 
 use super::policies;
-use crate::errors::ApiError;
+use crate::errors::{ApiError, chain};
 
 /// The signing keys after a refresh.
 #[derive(SimpleObject, Debug, Clone)]
@@ -38,7 +38,7 @@ impl SigningKeysMutation {
             .data_opt::<Arc<CognitoVerifier>>()
             .ok_or_else(|| ApiError::Internal("no verifier in the schema data".to_owned()))?;
         if let Err(error) = verifier.refresh().await {
-            tracing::warn!(%error, "refreshing signing keys failed");
+            tracing::warn!(error = %chain(&error), "refreshing signing keys failed");
         }
         let stats = verifier.jwks_fetch_stats();
         Ok(Some(SigningKeysStatus {

@@ -77,7 +77,7 @@ pub(super) async fn authenticate(
             Ok(Some(principal))
         }
         Err(error) if error.is_keys_unavailable() => {
-            tracing::error!(%error, "signing keys unavailable");
+            tracing::error!(error = %chain(&error), "signing keys unavailable");
             state.metrics.count_auth_failure(error.code());
             Err(AuthRejection::KeysUnavailable)
         }

@@ -9,6 +9,7 @@ use axum::{
 };
 
 use super::AppState;
+use crate::errors::chain;
 
 /// `GET /healthz`: the process is up.
 pub(super) async fn healthz() -> &'static str {
@@ -42,7 +43,7 @@ pub(super) async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoRespo
     if !state.verifier.keys_loaded()
         && let Err(error) = state.verifier.hydrate().await
     {
-        tracing::warn!(%error, "not ready: signing keys unavailable");
+        tracing::warn!(error = %chain(&error), "not ready: signing keys unavailable");
     }
     if state.verifier.keys_loaded() {
         (StatusCode::OK, "ready")

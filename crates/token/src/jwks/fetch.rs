@@ -4,7 +4,7 @@ use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 
-use super::JwksError;
+use super::{FetchFailure, JwksError, WithCauses};
 use crate::{ConfigError, JwksSettings};
 
 /// Fetches the raw body of a JWKS URL. The default is [`HttpJwksFetcher`]; tests and unusual
@@ -16,9 +16,10 @@ pub trait JwksFetcher: Send + Sync + fmt::Debug {
 }
 
 /// Fetches with `reqwest` over rustls: connect timeout from [`JwksSettings`], one retry on a
-/// network error and none on an HTTP error status, no redirects, body capped. The whole fetch,
-/// retry included, ends within [`JwksSettings::timeout`]: a retry only uses what the first
-/// attempt left of it.
+/// network error (connecting, sending or reading failed: [`JwksError::Network`]) and none on
+/// anything else (an HTTP error status, a body too large), no redirects, body capped. The whole
+/// fetch, retry included, ends within [`JwksSettings::timeout`] ([`JwksError::TimedOut`]): a
+/// retry only uses what the first attempt left of it.
 #[derive(Debug, Clone)]
 pub struct HttpJwksFetcher {
     client: reqwest::Client,
@@ -43,7 +44,7 @@ impl HttpJwksFetcher {
     }
 
     async fn fetch_once(&self, url: &str) -> Result<Bytes, JwksError> {
-        let network = |e: reqwest::Error| JwksError::Network(error_chain(&e));
+        let network = |e: reqwest::Error| JwksError::Network(FetchFailure::new(e));
         let mut response = self.client.get(url).send().await.map_err(network)?;
         let status = response.status();
         if !status.is_success() {
@@ -75,7 +76,11 @@ impl JwksFetcher for HttpJwksFetcher {
         let attempts = async {
             match self.fetch_once(url).await {
                 Err(JwksError::Network(first)) => {
-                    tracing::debug!(url, error = %first, "JWKS fetch failed; retrying once");
+                    tracing::debug!(
+                        url,
+                        error = %WithCauses(&first),
+                        "JWKS fetch failed; retrying once"
+                    );
                     self.fetch_once(url).await
                 }
                 other => other,
@@ -83,23 +88,8 @@ impl JwksFetcher for HttpJwksFetcher {
         };
         tokio::time::timeout(self.timeout, attempts)
             .await
-            .unwrap_or_else(|_| {
-                Err(JwksError::Network(format!(
-                    "no answer within {} ms",
-                    self.timeout.as_millis()
-                )))
-            })
+            .unwrap_or(Err(JwksError::TimedOut {
+                after: self.timeout,
+            }))
     }
-}
-
-/// `reqwest` puts the useful part ("connection refused") in the source chain.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -14,7 +14,7 @@ use base64::{
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 use serde_json::Value;
 
-use super::JwksError;
+use super::{FetchFailure, JwksError};
 
 /// base64url as found in the wild: padding tolerated (the key set comes from configuration, the
 /// strictness that matters is on tokens).
@@ -89,8 +89,8 @@ impl KeySet {
         struct RawSet {
             keys: Vec<Value>,
         }
-        let raw: RawSet =
-            serde_json::from_slice(body).map_err(|e| JwksError::InvalidJson(e.to_string()))?;
+        let raw: RawSet = serde_json::from_slice(body)
+            .map_err(|e| JwksError::InvalidJson(FetchFailure::new(e)))?;
         let mut keys = HashMap::new();
         let mut repeated = Vec::new();
         for value in raw.keys {

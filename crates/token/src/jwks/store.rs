@@ -13,7 +13,7 @@ use std::{
 
 use tokio::sync::watch;
 
-use super::{JwksError, JwksFetcher, KeySet, SigningKey};
+use super::{JwksError, JwksFetcher, KeySet, SigningKey, WithCauses};
 use crate::{Clock, JwksSettings};
 
 /// Keys by JWKS URL, with the refetch rules of aws-jwt-verify and a maximum age.
@@ -284,18 +284,12 @@ impl Flight {
                 outcome
             }
         };
+        // No outcome ever comes when the fetch task stopped first (its runtime shut down).
         match outcome.wait_for(Option::is_some).await {
-            Ok(ended) => ended
-                .clone()
-                .unwrap_or_else(|| Err(ended_without_outcome())),
-            Err(_) => Err(ended_without_outcome()),
+            Ok(ended) => ended.clone().unwrap_or(Err(JwksError::Interrupted)),
+            Err(_) => Err(JwksError::Interrupted),
         }
     }
-}
-
-/// The error for a fetch task that stopped before it had an outcome (its runtime shut down).
-fn ended_without_outcome() -> JwksError {
-    JwksError::Network("the key set fetch stopped before it ended".to_owned())
 }
 
 impl Inner {
@@ -343,9 +337,13 @@ impl Inner {
             Err(error) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 if self.cache.contains_key(&index) {
-                    tracing::warn!(url, %error, "JWKS fetch failed; cached keys keep serving");
+                    tracing::warn!(
+                        url,
+                        error = %WithCauses(&error),
+                        "JWKS fetch failed; cached keys keep serving"
+                    );
                 } else {
-                    tracing::warn!(url, %error, "JWKS fetch failed");
+                    tracing::warn!(url, error = %WithCauses(&error), "JWKS fetch failed");
                 }
                 lock(&slot.state).last_error = Some(error.clone());
                 Err(error)
@@ -361,7 +359,7 @@ impl Inner {
         lock(&slot.state)
             .last_error
             .clone()
-            .unwrap_or_else(|| JwksError::Network("no key set fetched yet".to_owned()))
+            .unwrap_or(JwksError::NotFetchedYet)
     }
 }
 
@@ -421,6 +419,68 @@ mod tests {
             std::thread::yield_now();
         }
         panic!("the future did not finish without a runtime");
+    }
+
+    /// Never answers.
+    #[derive(Debug)]
+    struct SilentFetcher;
+
+    #[async_trait::async_trait]
+    impl JwksFetcher for SilentFetcher {
+        async fn fetch(&self, _url: &str) -> Result<Bytes, JwksError> {
+            std::future::pending().await
+        }
+    }
+
+    fn silent_store() -> KeyStore {
+        KeyStore::new(
+            ["https://example.test/jwks.json".to_owned()],
+            Arc::new(SilentFetcher),
+            Arc::new(ManualClock::starting_now()),
+            JwksSettings::standard(),
+        )
+    }
+
+    fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    fn unavailable(outcome: Result<Arc<SigningKey>, KeyLookupError>) -> JwksError {
+        match outcome {
+            Err(KeyLookupError::Unavailable(error)) => error,
+            other => panic!("expected no key set, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_fetch_cancelled_with_its_caller_leaves_nothing_fetched_until_the_cooldown_ends() {
+        let store = silent_store();
+        let mut first = Box::pin(store.key(SlotId(0), "k1"));
+        assert!(poll_once(first.as_mut()).is_pending());
+        drop(first);
+        let error = unavailable(run(store.key(SlotId(0), "k1")));
+        assert_eq!(error, JwksError::NotFetchedYet);
+        assert_eq!(error.to_string(), "no key set fetched yet");
+    }
+
+    #[test]
+    fn a_fetch_whose_runtime_shut_down_is_interrupted() {
+        let store = silent_store();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut waiting = Box::pin(store.key(SlotId(0), "k1"));
+        runtime.block_on(async {
+            assert!(poll_once(waiting.as_mut()).is_pending());
+            tokio::task::yield_now().await; // the fetch task starts, and never answers
+        });
+        drop(runtime);
+        let error = unavailable(run(waiting));
+        assert_eq!(error, JwksError::Interrupted);
+        assert_eq!(
+            error.to_string(),
+            "the key set fetch stopped before it ended"
+        );
     }
 
     #[test]
