@@ -50,19 +50,24 @@ impl LazyTenantContext {
     }
 
     async fn get(&self) -> Result<&TenantContext, ApiError> {
-        let context = self
-            .context
-            .get_or_init(|| async {
-                let Some((membership, principal)) = &self.source else {
-                    return Err(ApiError::Internal(
-                        "a ready tenant context without a context".to_owned(),
-                    ));
-                };
-                let scope = membership.scope_for(principal).await?;
-                Ok(TenantContext::new(scope, membership.db().clone()))
-            })
-            .await;
+        let context = match self.context.get() {
+            Some(context) => context,
+            // Boxed: making the context (tenant lookup, member sync) is a large future, and every
+            // resolver that asks for the context would otherwise carry room for it, to be copied
+            // each time the engine boxes that resolver's future.
+            None => Box::pin(self.context.get_or_init(|| self.make())).await,
+        };
         context.as_ref().map_err(Clone::clone)
+    }
+
+    async fn make(&self) -> Result<TenantContext, ApiError> {
+        let Some((membership, principal)) = &self.source else {
+            return Err(ApiError::Internal(
+                "a ready tenant context without a context".to_owned(),
+            ));
+        };
+        let scope = membership.scope_for(principal).await?;
+        Ok(TenantContext::new(scope, membership.db().clone()))
     }
 }
 

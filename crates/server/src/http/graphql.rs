@@ -114,18 +114,18 @@ async fn execute(
     responses
 }
 
-/// The HTTP answer to `responses`: the body (refused whole when over `max_response_bytes`) and
-/// the status the GraphQL over HTTP specification gives it for `media_type`.
+/// The HTTP answer to `responses`: the body (refused whole when over `limit`, the
+/// `MAX_RESPONSE_BYTES` setting) and the status the GraphQL over HTTP specification gives it
+/// for `media_type`.
 fn respond(
     mut responses: Vec<GqlResponse>,
     is_batch: bool,
     media_type: &'static str,
-    max_response_bytes: usize,
+    limit: usize,
 ) -> Response {
     let request_failed = responses.iter().any(is_request_error);
     let unavailable = !is_batch && responses.iter().all(is_only_unavailable);
     let operations = responses.len();
-    let limit = max_response_bytes;
     let body = if is_batch {
         capped_json(&BatchResponse::Batch(responses), limit)
     } else {
