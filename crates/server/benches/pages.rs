@@ -17,8 +17,10 @@
 //! the median is reported; default 3), PAGES_CONCURRENCY (clients, default 8), PAGES_AUDIT_ROWS,
 //! PAGES_PG_TENANTS, PAGES_SQLITE_DIR (a folder to keep the SQLite database in), TEST_POSTGRES_URL (an admin URL; without one only SQLite runs),
 //! PAGES_COGNIGRAPH_BIN (another `cognigraph` binary to measure, e.g. an older build, against
-//! the same data), PAGES_ONLY (`sqlite` or `postgres`), PAGES_CASES (only the cases whose label
-//! contains this text, e.g. `assignee` while profiling one). Loopback only, bounded in time. The
+//! the same data), PAGES_ONLY (`sqlite` or `postgres`), PAGES_CASES (only the list cases whose
+//! label in `LIST_CASES` contains this text, e.g. `assignee` while profiling one; `one project`
+//! selects the one-project cases, `createTask` or `setTaskStatus` the writes). Loopback only,
+//! bounded in time. The
 //! report is printed and written to `target/bench-results/pages.md`.
 #![expect(clippy::print_stdout, reason = "the report is what a benchmark prints")]
 #![expect(

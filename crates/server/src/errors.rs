@@ -341,9 +341,9 @@ pub(crate) fn request_error(code: ErrorCode, message: impl Into<String>) -> Serv
 
 /// Gives every engine error without a code its code; errors from resolvers already have one.
 /// One without a code that carries a path is a resolver failure: logged, and sent as
-/// `INTERNAL` without its text. (A bad argument cannot fail while resolving: every input
-/// scalar of the schema is checked in validation, which `classify_validation_error` codes; a
-/// schema test keeps it so.)
+/// `INTERNAL` without its text. (A bad argument is coded before: by `classify_validation_error`
+/// when validation refuses it, by `argument_error` when the engine refuses it while reading it
+/// for the resolver.)
 pub(crate) fn classify(error: &mut ServerError) {
     if error
         .extensions
@@ -364,6 +364,17 @@ pub(crate) fn classify(error: &mut ServerError) {
         .extensions
         .get_or_insert_with(Default::default)
         .set("code", code);
+}
+
+/// Codes an error the engine raised reading `argument` for a resolver (a value validation let
+/// through but the argument's type refuses, such as an `Int` out of range): `BAD_USER_INPUT`
+/// naming the argument. An error that already has a code keeps it.
+pub(crate) fn argument_error(error: &mut ServerError, argument: &str) {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", ErrorCode::BadUserInput);
+        extensions.set("field", argument);
+    }
 }
 
 /// Codes an error that validation raised (called where the engine hands them over, so the kind

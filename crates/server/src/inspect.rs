@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use cognigraph_token::{CognitoVerifier, Inspection};
 
 use crate::config::{CognitoSettings, SettingError};
+use crate::errors::chain;
 
 /// Why no report could be made (a refused token is a report, not an error).
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +53,14 @@ pub fn render(inspection: &Inspection) -> String {
                 let _ = writeln!(out, "  ok    {:<11} {detail}", check.name);
             }
             Err(error) => {
-                let _ = writeln!(out, "  FAIL  {:<11} {} ({error})", check.name, error.code());
+                // With its causes: "network error" says less than what lies under it.
+                let _ = writeln!(
+                    out,
+                    "  FAIL  {:<11} {} ({})",
+                    check.name,
+                    error.code(),
+                    chain(error)
+                );
             }
         }
     }

@@ -24,6 +24,8 @@ use async_graphql::{
     },
 };
 
+use crate::errors::argument_error;
+
 /// Message of the internal error that carries a non-null failure from a child to its parent.
 /// It never reaches a client: the original error is already in `errors`.
 const PROPAGATED: &str = "\u{0}cognigraph: null propagated from a non-null child";
@@ -132,6 +134,7 @@ impl Extension for SpecFieldErrors {
     ) -> ServerResult<Option<Value>> {
         let nullable = is_nullable(info.return_type);
         let node = info.path_node;
+        let field = info.field;
         let failure = match next.run(ctx, info).await {
             Ok(value) => {
                 if !self.is_nulled(node) {
@@ -142,6 +145,15 @@ impl Extension for SpecFieldErrors {
             }
             Err(error) if is_propagated(&error) => None,
             Err(mut error) => {
+                // An argument the engine could not read (an `Int` out of range: validation
+                // checks only that it is a whole number) is reported at that argument's value.
+                if let Some((name, _)) = field
+                    .arguments
+                    .iter()
+                    .find(|(_, value)| error.locations.first() == Some(&value.pos))
+                {
+                    argument_error(&mut error, name.node.as_str());
+                }
                 if error.path.is_empty() {
                     error.path = path_of(node)
                         .into_iter()

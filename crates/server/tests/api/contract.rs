@@ -90,8 +90,9 @@ fn role_named(name: &str) -> Role {
 
 /// Every scalar a client can send is checked when the document is validated: the built-in ones
 /// and the schema's own `NaiveDate` (`graphql::date`). A scalar that is not (async-graphql's
-/// `DateTime`, `JSON`, …) would fail only while resolving, where the server cannot tell a bad
-/// argument from a failure of its own and answers `INTERNAL`.
+/// `DateTime`, `JSON`, …) would be refused only when its argument is read for the resolver, as
+/// `BAD_USER_INPUT` naming the argument (`input`) rather than its field (`dueDate`). (`Int`'s
+/// range is such a late check; `Int` arguments are not input objects, so the name is right.)
 #[test]
 fn every_input_scalar_is_checked_in_validation() {
     const CHECKED_IN_VALIDATION: [&str; 6] =

@@ -412,6 +412,11 @@ async fn bad_input_names_the_field() {
             "mutation { createProject(input: {name: \"n\", budget: \"lots\"}) { id } }",
             Some("budget"),
         ),
+        // A whole number validation lets through, out of `Int`'s range.
+        (
+            "mutation { updateTask(id: \"00000000-0000-0000-0000-000000000000\", expectedVersion: 3000000000, input: {title: \"t\"}) { id } }",
+            Some("expectedVersion"),
+        ),
     ];
     for (query, field) in cases {
         let body = gql(&app, &editor, query, json!({})).await;
