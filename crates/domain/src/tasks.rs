@@ -219,9 +219,18 @@ pub async fn first_by_project(
     if projects.is_empty() {
         return Ok(by_project);
     }
-    let txn = db.read(scope).await?;
-    let rows = store::first_tasks_per_project(scope, &txn, projects, first).await?;
-    txn.commit().await?;
+    // One statement per 100 projects: without a transaction only for one.
+    let rows = match db.read_one_statement() {
+        Some(conn) if projects.len() <= store::PROJECTS_PER_STATEMENT => {
+            store::first_tasks_per_project(scope, conn, projects, first).await?
+        }
+        _ => {
+            let txn = db.read(scope).await?;
+            let rows = store::first_tasks_per_project(scope, &txn, projects, first).await?;
+            txn.commit().await?;
+            rows
+        }
+    };
     for row in rows {
         let task = Task::try_from(row)?;
         by_project.entry(task.project_id).or_default().push(task);

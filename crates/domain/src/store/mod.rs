@@ -102,20 +102,25 @@ pub(crate) fn select_by_ids<E: TenantTable>(scope: &Scope, ids: &[Uuid]) -> Sele
     select::<E>(scope).filter(E::ID.is_in(ids.iter().copied()))
 }
 
-/// One row of the caller's tenant by id, read in a transaction of its own.
+/// One row of the caller's tenant by id, read in one statement ([`Db::read_one_statement`]; on
+/// PostgreSQL in a transaction of its own).
 pub(crate) async fn read_by_id<E: TenantTable>(
     scope: &Scope,
     db: &Db,
     id: Uuid,
 ) -> Result<Option<E::Model>, DomainError> {
+    let select = select_by_id::<E>(scope, id);
+    if let Some(conn) = db.read_one_statement() {
+        return Ok(select.one(conn).await?);
+    }
     let txn = db.read(scope).await?;
-    let row = select_by_id::<E>(scope, id).one(&txn).await?;
+    let row = select.one(&txn).await?;
     txn.commit().await?;
     Ok(row)
 }
 
-/// The caller's tenant's rows among `ids`, in one statement of a transaction of its own; none,
-/// and no transaction, for no ids.
+/// The caller's tenant's rows among `ids`, in one statement ([`Db::read_one_statement`]; on
+/// PostgreSQL in a transaction of its own); none, and no statement, for no ids.
 pub(crate) async fn read_by_ids<E: TenantTable>(
     scope: &Scope,
     db: &Db,
@@ -124,8 +129,12 @@ pub(crate) async fn read_by_ids<E: TenantTable>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let select = select_by_ids::<E>(scope, ids);
+    if let Some(conn) = db.read_one_statement() {
+        return Ok(select.all(conn).await?);
+    }
     let txn = db.read(scope).await?;
-    let rows = select_by_ids::<E>(scope, ids).all(&txn).await?;
+    let rows = select.all(&txn).await?;
     txn.commit().await?;
     Ok(rows)
 }
@@ -375,7 +384,9 @@ where
     })
 }
 
-/// A [`page`] of `query`, read in a transaction of its own.
+/// A [`page`] of `query`: one statement when no total count is asked for
+/// ([`Db::read_one_statement`]), else in a transaction of its own, so that the count and the
+/// page see the same rows.
 pub(crate) async fn read_page<E: TenantTable<Model: Send + Sync>>(
     scope: &Scope,
     db: &Db,
@@ -383,6 +394,9 @@ pub(crate) async fn read_page<E: TenantTable<Model: Send + Sync>>(
     order: Order,
     request: &PageRequest,
 ) -> Result<Page<E::Model>, DomainError> {
+    if let (Some(conn), false) = (db.read_one_statement(), request.count_total) {
+        return page(conn, query, order, request).await;
+    }
     let txn = db.read(scope).await?;
     let rows = page(&txn, query, order, request).await?;
     txn.commit().await?;
@@ -409,7 +423,7 @@ where
 }
 
 /// Most projects in one statement of [`first_tasks_per_project`].
-const PROJECTS_PER_STATEMENT: usize = 100;
+pub(crate) const PROJECTS_PER_STATEMENT: usize = 100;
 
 /// The first `first` tasks (by id, that is creation order) of each of `projects`, ordered by
 /// project, then id.

@@ -26,9 +26,7 @@ impl AuditEvent {
 
     /// Who wrote.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
-        let tenant = TenantContext::of(ctx).await?;
-        let member = tenant.members.load_one(self.0.actor_id).await.api()?;
-        Ok(member.map(Member))
+        Member::load(ctx, self.0.actor_id).await
     }
 
     /// What was done, e.g. `project.created`.

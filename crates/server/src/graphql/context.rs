@@ -2,7 +2,7 @@
 //! and the per-request DataLoaders, made by the first field that asks ([`TenantContext::of`]), so
 //! a request that needs no tenant data never looks up a tenant or touches the database.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
     Context,
@@ -144,11 +144,16 @@ pub struct MemberLoader {
 }
 
 impl Loader<Uuid> for MemberLoader {
-    type Value = Member;
+    /// Shared: the loader clones a value for every field that asks for it.
+    type Value = Arc<Member>;
     type Error = DomainError;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Member>, DomainError> {
-        members::get_many(&self.scope, &self.db, keys).await
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Arc<Member>>, DomainError> {
+        let members = members::get_many(&self.scope, &self.db, keys).await?;
+        Ok(members
+            .into_iter()
+            .map(|(id, member)| (id, Arc::new(member)))
+            .collect())
     }
 }
 

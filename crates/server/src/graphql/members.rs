@@ -1,6 +1,8 @@
 //! Members of the caller's tenant (synced from Cognito on their first request), and the
 //! mutations of tenant user management (`crate::member_admin`).
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use cognigraph_authz_macros::authorized;
@@ -46,11 +48,16 @@ pub(crate) struct InviteMemberInput {
     role: GraphqlRole,
 }
 
-/// A user of the tenant.
+/// A user of the tenant. Shared, not copied: the tenant's loader hands the same member to
+/// every field that names it (the assignee of many tasks).
 #[derive(Debug, Clone)]
-pub(crate) struct Member(pub(super) DomainMember);
+pub(crate) struct Member(pub(super) Arc<DomainMember>);
 
 impl Member {
+    pub(super) fn new(member: DomainMember) -> Self {
+        Self(Arc::new(member))
+    }
+
     /// The member `id` of the caller's tenant (batched per request by the tenant's loader), or
     /// `None` when there is none.
     pub(super) async fn load(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Self>> {
@@ -131,7 +138,7 @@ impl MembersQuery {
         let members = members::page(&tenant.scope, &tenant.db, status.map(Into::into), page)
             .await
             .api()?;
-        Ok(Some(connection(members, Member)))
+        Ok(Some(connection(members, Member::new)))
     }
 }
 
@@ -181,7 +188,7 @@ impl MembersMutation {
         let member = member_admin(ctx)?
             .invite(&tenant.scope, &input.email, input.role.into())
             .await?;
-        Ok(Some(Member(member)))
+        Ok(Some(Member::new(member)))
     }
 
     /// Gives a member `role`, if they are still at `expectedVersion`: their groups change and
@@ -201,7 +208,7 @@ impl MembersMutation {
             .admin
             .set_role(at.scope, at.id, expected_version, role.into())
             .await?;
-        Ok(Some(Member(member)))
+        Ok(Some(Member::new(member)))
     }
 
     /// Disables a member, if they are still at `expectedVersion`: they cannot sign in, are
@@ -216,7 +223,7 @@ impl MembersMutation {
     ) -> async_graphql::Result<Option<Member>> {
         let at = OnMember::of(ctx, &member_id).await?;
         let member = at.admin.disable(at.scope, at.id, expected_version).await?;
-        Ok(Some(Member(member)))
+        Ok(Some(Member::new(member)))
     }
 
     /// Enables a disabled member again, if they are still at `expectedVersion`. Admins only.
@@ -229,7 +236,7 @@ impl MembersMutation {
     ) -> async_graphql::Result<Option<Member>> {
         let at = OnMember::of(ctx, &member_id).await?;
         let member = at.admin.enable(at.scope, at.id, expected_version).await?;
-        Ok(Some(Member(member)))
+        Ok(Some(Member::new(member)))
     }
 
     /// Signs a member out everywhere: their refresh tokens stop working (access tokens issued
@@ -242,6 +249,6 @@ impl MembersMutation {
     ) -> async_graphql::Result<Option<Member>> {
         let at = OnMember::of(ctx, &member_id).await?;
         let member = at.admin.sign_out(at.scope, at.id).await?;
-        Ok(Some(Member(member)))
+        Ok(Some(Member::new(member)))
     }
 }
