@@ -1,5 +1,5 @@
-//! The rules a request's document must meet before it runs, as the schema's one async-graphql
-//! extension: with `INTROSPECTION=off`, no `__schema` or `__type` at the root
+//! The rules a request's document must meet before it runs (applied by the schema's extension,
+//! [`rules`](super::rules)): with `INTROSPECTION=off`, no `__schema` or `__type` at the root
 //! ([`introspection_off`](super::introspection_off)); then its shape ([`limits`](super::limits));
 //! and, once the engine has validated it, the complexity bound on the engine's own count.
 //! Validation errors get their code here, where they are known to be validation errors.
@@ -7,13 +7,9 @@
 //! These run before the engine's own checks: its recursion limit would otherwise report a
 //! fragment cycle, or a document nested 33 levels, as a vague validation error.
 
-use std::sync::Arc;
-
 use async_graphql::{
     Request, ServerError, ServerResult, ValidationResult,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation,
-    },
+    extensions::{ExtensionContext, NextPrepareRequest, NextValidation},
 };
 
 use super::{
@@ -22,7 +18,7 @@ use super::{
 };
 use crate::errors::{ErrorCode, classify_validation_error, request_error};
 
-/// The extension, with the settings it applies.
+/// The rules, with the settings they apply.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DocumentRules {
     /// The shape limits (`MAX_QUERY_DEPTH`, `MAX_INTROSPECTION_DEPTH`, `MAX_QUERY_COMPLEXITY`,
@@ -34,15 +30,9 @@ pub(crate) struct DocumentRules {
     pub(crate) introspection_off: bool,
 }
 
-impl ExtensionFactory for DocumentRules {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentRules {
-    async fn prepare_request(
+impl DocumentRules {
+    /// Introspection off, then the shape limits, on the parsed document.
+    pub(super) async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
         mut request: Request,
@@ -65,7 +55,7 @@ impl Extension for DocumentRules {
 
     /// The complexity bound, on the engine's own computation (our check, with our code: not
     /// the engine's `limit_complexity`, whose error has only an English message).
-    async fn validation(
+    pub(super) async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,

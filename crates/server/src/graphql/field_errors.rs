@@ -5,23 +5,22 @@
 //!
 //! async-graphql 7.2 leaves the key of a failed field out of its parent object (and turns an
 //! object whose every field failed into `null`). Clients generated from the schema (Apollo
-//! iOS/Kotlin codegen, Apollo Client's cache) treat a missing key as a broken response. This
-//! extension wraps every field and list item: it turns a failure of a nullable position into
-//! `null` plus the error, and carries a failure of a non-null position up to its parent.
+//! iOS/Kotlin codegen, Apollo Client's cache) treat a missing key as a broken response.
+//! [`SpecFieldErrors`] wraps every field and list item (through the schema's extension,
+//! [`rules`](super::rules)): it turns a failure of a nullable position into `null` plus the
+//! error, and carries a failure of a non-null position up to its parent.
 
 use std::{
     collections::HashSet,
     sync::{
-        Arc, Mutex,
+        Mutex,
         atomic::{AtomicBool, Ordering},
     },
 };
 
 use async_graphql::{
     PathSegment, QueryPathNode, QueryPathSegment, Response, ServerError, ServerResult, Value,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
-    },
+    extensions::{ExtensionContext, NextExecute, NextResolve, ResolveInfo},
 };
 
 use crate::errors::argument_error;
@@ -29,16 +28,6 @@ use crate::errors::argument_error;
 /// Message of the internal error that carries a non-null failure from a child to its parent.
 /// It never reaches a client: the original error is already in `errors`.
 const PROPAGATED: &str = "\u{0}cognigraph: null propagated from a non-null child";
-
-/// The extension factory: one [`SpecFieldErrors`] per request.
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct FieldErrors;
-
-impl ExtensionFactory for FieldErrors {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(SpecFieldErrors::default())
-    }
-}
 
 /// A position in the response, root first: response keys and list indexes.
 type Path = Vec<Step>;
@@ -49,8 +38,9 @@ enum Step {
     Index(usize),
 }
 
+/// One request's field errors.
 #[derive(Debug, Default)]
-struct SpecFieldErrors {
+pub(super) struct SpecFieldErrors {
     /// Whether any path was nulled (saves building paths on the common path).
     any_nulled: AtomicBool,
     state: Mutex<State>,
@@ -107,9 +97,10 @@ fn is_nullable(type_name: &str) -> bool {
     !type_name.ends_with('!')
 }
 
-#[async_trait::async_trait]
-impl Extension for SpecFieldErrors {
-    async fn execute(
+impl SpecFieldErrors {
+    /// Runs the operation, then adds the errors of the fields that became `null`, and nulls
+    /// `data` when a non-null root field failed.
+    pub(super) async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
@@ -126,7 +117,9 @@ impl Extension for SpecFieldErrors {
         response
     }
 
-    async fn resolve(
+    /// Resolves one field or list item: a failure becomes `null` plus its error when the
+    /// position is nullable, else it is carried up to the parent.
+    pub(super) async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,
         info: ResolveInfo<'_>,

@@ -15,6 +15,7 @@ mod me;
 mod members;
 pub mod policies;
 mod projects;
+mod rules;
 mod signing_keys;
 mod tasks;
 
@@ -87,8 +88,8 @@ pub fn build(
         // either way.
         builder = builder.disable_introspection();
     }
-    builder = builder
-        .extension(document_rules::DocumentRules {
+    builder = builder.extension(rules::Rules {
+        document: document_rules::DocumentRules {
             shape: limits::ShapeLimits {
                 data: options.max_depth,
                 introspection: options.max_introspection_depth,
@@ -96,8 +97,8 @@ pub fn build(
                 aliases: options.max_aliases,
             },
             introspection_off: options.introspection_off,
-        })
-        .extension(field_errors::FieldErrors);
+        },
+    });
     if options.trace_resolvers {
         builder = builder.extension(async_graphql::extensions::Tracing);
     }
