@@ -291,7 +291,8 @@ fn sqlite_memory_database() {
 
 /// `.cargo/config.toml` builds the bundled SQLite without STAT4: with it, once ANALYZE has run,
 /// every statement binding a value against an indexed column is compiled again on each execution
-/// (the benchmark in the README measured a third to a half of a page request's CPU time).
+/// (the benchmark in the README measured a third to a half of a page request's CPU time). And
+/// without memory statistics, which take a global mutex on every allocation.
 fn sqlite_is_built_without_stat4() {
     use sea_orm::sqlx::{Connection as _, Row as _};
     block_on(async {
@@ -314,6 +315,10 @@ fn sqlite_is_built_without_stat4() {
         assert!(
             !options.iter().any(|option| option.contains("STAT4")),
             "SQLite was built with STAT4 (is LIBSQLITE3_FLAGS from .cargo/config.toml set?): {options:?}"
+        );
+        assert!(
+            options.iter().any(|option| option == "DEFAULT_MEMSTATUS=0"),
+            "SQLite was built with memory statistics (is LIBSQLITE3_FLAGS from .cargo/config.toml set?): {options:?}"
         );
     });
 }
