@@ -102,21 +102,14 @@ pub(crate) fn select_by_ids<E: TenantTable>(scope: &Scope, ids: &[Uuid]) -> Sele
     select::<E>(scope).filter(E::ID.is_in(ids.iter().copied()))
 }
 
-/// One row of the caller's tenant by id, read in one statement ([`Db::read_one_statement`]; on
-/// PostgreSQL in a transaction of its own).
+/// One row of the caller's tenant by id, as [`read_by_ids`] reads it.
 pub(crate) async fn read_by_id<E: TenantTable>(
     scope: &Scope,
     db: &Db,
     id: Uuid,
 ) -> Result<Option<E::Model>, DomainError> {
-    let select = select_by_id::<E>(scope, id);
-    if let Some(conn) = db.read_one_statement() {
-        return Ok(select.one(conn).await?);
-    }
-    let txn = db.read(scope).await?;
-    let row = select.one(&txn).await?;
-    txn.commit().await?;
-    Ok(row)
+    // Ids are keys: at most one row.
+    Ok(read_by_ids::<E>(scope, db, &[id]).await?.pop())
 }
 
 /// The caller's tenant's rows among `ids`, in one statement ([`Db::read_one_statement`]; on
