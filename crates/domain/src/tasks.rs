@@ -219,7 +219,8 @@ pub async fn first_by_project(
     if projects.is_empty() {
         return Ok(by_project);
     }
-    // One statement per 100 projects: without a transaction only for one.
+    // A statement per 100 projects; when there are several, a transaction makes them read the
+    // same state, else (on SQLite) the one statement needs none.
     let rows = match db.read_one_statement() {
         Some(conn) if projects.len() <= store::PROJECTS_PER_STATEMENT => {
             store::first_tasks_per_project(scope, conn, projects, first).await?
