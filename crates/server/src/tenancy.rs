@@ -201,24 +201,28 @@ impl TenantLookup {
 
     /// The tenant (and email), resolved on the first call; later calls share the answer.
     pub async fn get(&self) -> Result<&TenantResolution, TenancyError> {
-        let answer = self
-            .0
-            .answer
-            .get_or_init(|| async {
-                match &self.0.source {
-                    LookupSource::Known(resolved) => Ok(resolved.clone()),
-                    LookupSource::Resolver(request) => {
-                        let ResolverRequest {
-                            resolver,
-                            access_token,
-                            verified,
-                        } = &**request;
-                        resolver.resolve(access_token, verified).await
-                    }
-                }
-            })
-            .await;
+        let answer = match self.0.answer.get() {
+            Some(answer) => answer,
+            // Boxed: the lookup (Cognito's `GetUser`, with retries) is a large future, and every
+            // field guard that asks for the tenant would otherwise carry room for it, in every
+            // field future of its type (boxed by the engine for each field it resolves).
+            None => Box::pin(self.0.answer.get_or_init(|| self.look_up())).await,
+        };
         answer.as_ref().map_err(Clone::clone)
+    }
+
+    async fn look_up(&self) -> Result<TenantResolution, TenancyError> {
+        match &self.0.source {
+            LookupSource::Known(resolved) => Ok(resolved.clone()),
+            LookupSource::Resolver(request) => {
+                let ResolverRequest {
+                    resolver,
+                    access_token,
+                    verified,
+                } = &**request;
+                resolver.resolve(access_token, verified).await
+            }
+        }
     }
 
     /// The refusal a lookup of this request found (the token revoked, the user deleted, ...).
