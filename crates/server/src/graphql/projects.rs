@@ -80,7 +80,11 @@ impl Project {
             .await
             .api()?
             .unwrap_or_default();
-        Ok(tasks.into_iter().map(Task).collect())
+        let members = Task::page_members(ctx, &ctx.look_ahead(), &tasks).await;
+        Ok(tasks
+            .into_iter()
+            .map(|task| Task::of_page(task, members.as_ref()))
+            .collect())
     }
 
     /// Who created it.

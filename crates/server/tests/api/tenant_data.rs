@@ -495,6 +495,117 @@ async fn nested_fields_are_batched_per_page() {
     }
 }
 
+/// A page of tasks reads its members ahead for the whole page: each task still gets its own
+/// assignee, creator and last editor (three different members here), the same as a task read
+/// alone, whether the fields are selected directly, under an alias or in fragments.
+#[tokio::test]
+async fn a_pages_members_are_each_tasks_own() {
+    let app = spawn_app().await;
+    let admin = user(&app, "admin", "acme");
+    let editor = user(&app, "editor", "acme");
+    let viewer = user(&app, "viewer", "acme");
+    // The viewer becomes a member (first tenant request).
+    gql(&app, &viewer, "{ projects { totalCount } }", json!({})).await;
+    let members = gql(
+        &app,
+        &admin,
+        "{ members { nodes { id username } } }",
+        json!({}),
+    )
+    .await;
+    let member_id = |username: &str| {
+        members["data"]["members"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["username"] == username)
+            .unwrap()["id"]
+            .clone()
+    };
+    let (first, _) = create_project(&app, &admin, "First").await;
+    let (second, _) = create_project(&app, &admin, "Second").await;
+    // Assigned to the viewer by the admin, then moved on by the editor.
+    let (assigned, version) = create_task(&app, &admin, &first, "assigned").await;
+    let body = gql(
+        &app,
+        &admin,
+        "mutation($id: ID!, $v: Int!, $a: ID) { assignTask(id: $id, expectedVersion: $v, assigneeId: $a) { version } }",
+        json!({"id": assigned, "v": version, "a": member_id("acme-viewer")}),
+    )
+    .await;
+    let version = body["data"]["assignTask"]["version"].as_i64().unwrap();
+    let body = gql(
+        &app,
+        &editor,
+        "mutation($id: ID!, $v: Int!) { setTaskStatus(id: $id, expectedVersion: $v, status: IN_PROGRESS) { version } }",
+        json!({"id": assigned, "v": version}),
+    )
+    .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    create_task(&app, &editor, &first, "unassigned").await;
+    create_task(&app, &admin, &second, "other project").await;
+
+    let people = "assignee { username } createdBy { username } updatedBy { username }";
+    let alone = |id: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let query = format!("query($id: ID!) {{ task(id: $id) {{ {people} }} }}");
+            let body = gql(app, admin, &query, json!({"id": id})).await;
+            assert!(body.get("errors").is_none(), "{body}");
+            body["data"]["task"].clone()
+        }
+    };
+    let pages = [
+        format!(
+            "{{ projects {{ edges {{ node {{ tasks(first: 10) {{ id ...People }} }} }} }} }}
+             fragment People on Task {{ {people} }}"
+        ),
+        "{ tasks { edges { node { id who: assignee { username } createdBy { username }
+           ... on Task { updatedBy { username } } } } } }"
+            .to_owned(),
+    ];
+    for query in pages {
+        let body = gql(&app, &admin, &query, json!({})).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        let mut tasks: Vec<Value> = match body["data"]["projects"]["edges"].as_array() {
+            Some(projects) => projects
+                .iter()
+                .flat_map(|edge| edge["node"]["tasks"].as_array().unwrap().clone())
+                .collect(),
+            None => body["data"]["tasks"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|edge| edge["node"].clone())
+                .collect(),
+        };
+        assert_eq!(tasks.len(), 3, "{body}");
+        for task in &mut tasks {
+            let task = task.as_object_mut().unwrap();
+            if let Some(who) = task.remove("who") {
+                task.insert("assignee".to_owned(), who);
+            }
+            let id = task.remove("id").unwrap();
+            let read_alone = alone(id.clone()).await;
+            assert_eq!(
+                Value::Object(task.clone()),
+                read_alone,
+                "task {id}: {query}"
+            );
+            if id == json!(assigned) {
+                assert_eq!(
+                    read_alone,
+                    json!({
+                        "assignee": {"username": "acme-viewer"},
+                        "createdBy": {"username": "acme-admin"},
+                        "updatedBy": {"username": "acme-editor"},
+                    })
+                );
+            }
+        }
+    }
+}
+
 /// `totalCount` costs a statement only when the query selects it, however it is selected
 /// (directly, under an alias, in a fragment or an inline fragment), and answers the same then.
 #[tokio::test]
