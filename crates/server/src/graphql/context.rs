@@ -77,12 +77,9 @@ pub struct TenantContext {
     pub scope: Scope,
     /// The database.
     pub db: Db,
-    /// Members by id.
-    pub members: DataLoader<MemberLoader>,
-    /// Projects by id.
-    pub projects: DataLoader<ProjectLoader>,
-    /// The first tasks of projects, by (project id, how many).
-    pub project_tasks: DataLoader<ProjectTasksLoader>,
+    members: DataLoader<MemberLoader>,
+    projects: DataLoader<ProjectLoader>,
+    project_tasks: DataLoader<ProjectTasksLoader>,
 }
 
 impl std::fmt::Debug for TenantContext {
@@ -126,6 +123,34 @@ impl TenantContext {
         }
     }
 
+    /// The member `id` of the tenant, batched with the request's other member loads.
+    pub async fn member(&self, id: Uuid) -> Result<Option<Arc<Member>>, DomainError> {
+        // Boxed, as every load here: a DataLoader's load is a large future, and a resolver
+        // awaiting one in place makes every field future of its type that large (the engine
+        // boxes one per field it resolves, and past 1 KiB glibc's per-thread cache takes none).
+        Box::pin(self.members.load_one(id)).await
+    }
+
+    /// The members `ids` of the tenant that exist, in one load.
+    pub async fn members(
+        &self,
+        ids: impl IntoIterator<Item = Uuid>,
+    ) -> Result<HashMap<Uuid, Arc<Member>>, DomainError> {
+        Box::pin(self.members.load_many(ids)).await
+    }
+
+    /// The project `id` of the tenant, batched with the request's other project loads.
+    pub async fn project(&self, id: Uuid) -> Result<Option<Arc<Project>>, DomainError> {
+        Box::pin(self.projects.load_one(id)).await
+    }
+
+    /// The first `first` tasks of `project`, batched with the request's other projects'.
+    pub async fn first_tasks(&self, project: Uuid, first: u32) -> Result<Vec<Task>, DomainError> {
+        Ok(Box::pin(self.project_tasks.load_one((project, first)))
+            .await?
+            .unwrap_or_default())
+    }
+
     /// The tenant context of the request, made now if no field has made it yet (the tenant
     /// lookup, then member sync). Its failure fails the asking field only.
     pub async fn of<'a>(ctx: &Context<'a>) -> Result<&'a TenantContext, ApiError> {
@@ -165,11 +190,16 @@ pub struct ProjectLoader {
 }
 
 impl Loader<Uuid> for ProjectLoader {
-    type Value = Project;
+    /// Shared: the loader clones a value for every field that asks for it.
+    type Value = Arc<Project>;
     type Error = DomainError;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Project>, DomainError> {
-        projects::get_many(&self.scope, &self.db, keys).await
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Arc<Project>>, DomainError> {
+        let projects = projects::get_many(&self.scope, &self.db, keys).await?;
+        Ok(projects
+            .into_iter()
+            .map(|(id, project)| (id, Arc::new(project)))
+            .collect())
     }
 }
 

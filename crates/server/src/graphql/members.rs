@@ -62,7 +62,7 @@ impl Member {
     /// `None` when there is none.
     pub(super) async fn load(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Self>> {
         let tenant = TenantContext::of(ctx).await?;
-        Ok(tenant.members.load_one(id).await.api()?.map(Self))
+        Ok(tenant.member(id).await.api()?.map(Self))
     }
 }
 

@@ -1,5 +1,7 @@
 //! Projects: queries, mutations and the `Project` type.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 use cognigraph_authz_macros::authorized;
@@ -17,9 +19,17 @@ use super::{
 };
 use crate::errors::{ApiError, DomainResultExt as _};
 
-/// A project of the caller's tenant.
+/// A project of the caller's tenant. Shared, not copied: the tenant's loader hands the same
+/// project to every task that names it, and a field resolving to a project holds a pointer
+/// rather than the whole project in its future.
 #[derive(Debug, Clone)]
-pub(crate) struct Project(pub(super) DomainProject);
+pub(crate) struct Project(pub(super) Arc<DomainProject>);
+
+impl Project {
+    pub(super) fn new(project: DomainProject) -> Self {
+        Self(Arc::new(project))
+    }
+}
 
 #[authorized]
 #[Object]
@@ -74,12 +84,7 @@ impl Project {
             field: "first".to_owned(),
             message: "first: must be between 1 and 100".to_owned(),
         })?;
-        let tasks = tenant
-            .project_tasks
-            .load_one((self.0.id, first))
-            .await
-            .api()?
-            .unwrap_or_default();
+        let tasks = tenant.first_tasks(self.0.id, first).await.api()?;
         let members = Task::page_members(ctx, &ctx.look_ahead(), &tasks).await;
         Ok(tasks
             .into_iter()
@@ -165,7 +170,7 @@ impl ProjectsQuery {
         let projects = projects::list(&tenant.scope, &tenant.db, filter, page)
             .await
             .api()?;
-        Ok(Some(connection(projects, Project)))
+        Ok(Some(connection(projects, Project::new)))
     }
 
     /// One project; `null` and `NOT_FOUND` when there is none in the caller's tenant.
@@ -174,7 +179,7 @@ impl ProjectsQuery {
         let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let project = projects::get(&tenant.scope, &tenant.db, id).await.api()?;
-        Ok(Some(Project(project)))
+        Ok(Some(Project::new(project)))
     }
 }
 
@@ -200,7 +205,7 @@ impl ProjectsMutation {
         let project = projects::create(&tenant.scope, &tenant.db, new)
             .await
             .api()?;
-        Ok(Some(Project(project)))
+        Ok(Some(Project::new(project)))
     }
 
     /// Changes a project, if it is still at `expectedVersion` (else `CONFLICT`).
@@ -222,7 +227,7 @@ impl ProjectsMutation {
         let project = projects::update(&tenant.scope, &tenant.db, id, changes, expected_version)
             .await
             .api()?;
-        Ok(Some(Project(project)))
+        Ok(Some(Project::new(project)))
     }
 
     /// Archives a project, if it is still at `expectedVersion`. Admins only.
@@ -238,7 +243,7 @@ impl ProjectsMutation {
         let project = projects::archive(&tenant.scope, &tenant.db, id, expected_version)
             .await
             .api()?;
-        Ok(Some(Project(project)))
+        Ok(Some(Project::new(project)))
     }
 
     /// Deletes a project and its tasks, if it is still at `expectedVersion`. Admins only.

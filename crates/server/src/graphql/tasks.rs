@@ -101,7 +101,7 @@ impl Task {
             .flat_map(|task| selected.iter().filter_map(|id| id(task)))
             .collect();
         let tenant = TenantContext::of(ctx).await.ok()?;
-        tenant.members.load_many(ids).await.ok().map(Arc::new)
+        tenant.members(ids).await.ok().map(Arc::new)
     }
 
     /// The member `id`: from the page's read-ahead when there, else from the loader.
@@ -124,8 +124,7 @@ impl Task {
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         let tenant = TenantContext::of(ctx).await?;
         Ok(tenant
-            .projects
-            .load_one(self.task.project_id)
+            .project(self.task.project_id)
             .await
             .api()?
             .map(Project))
