@@ -161,6 +161,14 @@ impl TenantContext {
     }
 }
 
+/// Loaded values made shareable: a loader clones its value for every field that asks for it.
+fn shared<T>(loaded: HashMap<Uuid, T>) -> HashMap<Uuid, Arc<T>> {
+    loaded
+        .into_iter()
+        .map(|(id, value)| (id, Arc::new(value)))
+        .collect()
+}
+
 /// Loads members of the caller's tenant by id.
 #[derive(Debug)]
 pub struct MemberLoader {
@@ -174,11 +182,9 @@ impl Loader<Uuid> for MemberLoader {
     type Error = DomainError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Arc<Member>>, DomainError> {
-        let members = members::get_many(&self.scope, &self.db, keys).await?;
-        Ok(members
-            .into_iter()
-            .map(|(id, member)| (id, Arc::new(member)))
-            .collect())
+        Ok(shared(
+            members::get_many(&self.scope, &self.db, keys).await?,
+        ))
     }
 }
 
@@ -195,11 +201,9 @@ impl Loader<Uuid> for ProjectLoader {
     type Error = DomainError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Arc<Project>>, DomainError> {
-        let projects = projects::get_many(&self.scope, &self.db, keys).await?;
-        Ok(projects
-            .into_iter()
-            .map(|(id, project)| (id, Arc::new(project)))
-            .collect())
+        Ok(shared(
+            projects::get_many(&self.scope, &self.db, keys).await?,
+        ))
     }
 }
 

@@ -232,6 +232,25 @@ impl TestApp {
         (status, response.json().await.expect("JSON body"))
     }
 
+    /// The id of member `username`, as `admin` (a token of an admin of its tenant) lists the
+    /// tenant's members.
+    pub(crate) async fn member_id(&self, admin: &str, username: &str) -> String {
+        let (_, body) = self
+            .query(
+                Some(admin),
+                "{ members(first: 100) { nodes { id username } } }",
+            )
+            .await;
+        body["data"]["members"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .find(|m| m["username"] == username)
+            .and_then(|m| m["id"].as_str())
+            .unwrap_or_else(|| panic!("{username} is a member: {body}"))
+            .to_owned()
+    }
+
     pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))

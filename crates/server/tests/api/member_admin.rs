@@ -47,25 +47,6 @@ fn token_of(app: &TestApp, tenant: &str, username: &str, sub: &str, group: &str)
     )
 }
 
-/// The id of member `username`, as `admin` lists the tenant's members.
-async fn member_id(app: &TestApp, admin: &str, username: &str) -> String {
-    let body = gql(
-        app,
-        admin,
-        "{ members(first: 100) { nodes { id username } } }",
-        json!({}),
-    )
-    .await;
-    body["data"]["members"]["nodes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{body}"))
-        .iter()
-        .find(|m| m["username"] == username)
-        .and_then(|m| m["id"].as_str())
-        .unwrap_or_else(|| panic!("{username} is a member: {body}"))
-        .to_owned()
-}
-
 async fn gql(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
     let response = app
         .post(
@@ -166,8 +147,8 @@ async fn user_management_is_off_unless_configured() {
     let app = app_with(false).await;
     let admin = member(&app, "acme", "boss", "admin").await;
     member(&app, "acme", "ed", "editor").await;
-    let admin_id = member_id(&app, &admin, "boss").await;
-    let editor_id = member_id(&app, &admin, "ed").await;
+    let admin_id = app.member_id(&admin, "boss").await;
+    let editor_id = app.member_id(&admin, "ed").await;
     let answers = [
         invite(&app, &admin, "ann@example.com", "EDITOR").await,
         set_role(&app, &admin, &editor_id, "VIEWER", 1).await,
@@ -298,7 +279,7 @@ async fn a_role_change_moves_the_role_groups_and_signs_the_member_out() {
     let app = app_with(true).await;
     let admin = member(&app, "acme", "boss", "admin").await;
     member(&app, "acme", "ed", "editor").await;
-    let ed = member_id(&app, &admin, "ed").await;
+    let ed = app.member_id(&admin, "ed").await;
     app.user_pool.add_group("beta");
     app.user_pool.add_to_group("ed", "beta");
 
@@ -327,7 +308,7 @@ async fn a_role_change_moves_the_role_groups_and_signs_the_member_out() {
 async fn the_last_active_admin_cannot_be_demoted_or_disabled() {
     let app = app_with(true).await;
     let admin = member(&app, "acme", "boss", "admin").await;
-    let me = member_id(&app, &admin, "boss").await;
+    let me = app.member_id(&admin, "boss").await;
     let calls = writes(&app.user_pool);
     let demoted = set_role(&app, &admin, &me, "EDITOR", 1).await;
     assert_eq!(
@@ -351,10 +332,10 @@ async fn another_tenants_users_cannot_be_touched() {
     let admin = member(&app, "acme", "boss", "admin").await;
     let globex_admin = member(&app, "globex", "gina", "admin").await;
     member(&app, "globex", "gus", "editor").await;
-    let foreign = member_id(&app, &globex_admin, "gus").await;
+    let foreign = app.member_id(&globex_admin, "gus").await;
     // A row in acme whose Cognito user is in globex (a stale or forged row): Cognito decides.
     member(&app, "acme", "mover", "editor").await;
-    let moved = member_id(&app, &admin, "mover").await;
+    let moved = app.member_id(&admin, "mover").await;
     app.user_pool.add_user(
         "mover",
         &[("custom:tenant", "globex"), ("sub", "not-the-row's")],
@@ -386,7 +367,7 @@ async fn a_disabled_member_is_refused_at_once_and_welcome_after_enable() {
     let app = app_with(true).await;
     let admin = member(&app, "acme", "boss", "admin").await;
     let ed_token = member(&app, "acme", "ed", "editor").await;
-    let ed = member_id(&app, &admin, "ed").await;
+    let ed = app.member_id(&admin, "ed").await;
     let read = "{ projects(first: 1) { totalCount } }";
     let body = status_change(&app, &admin, "disableMember", &ed, 1).await;
     assert_eq!(
@@ -427,7 +408,7 @@ async fn a_lost_database_write_heals_on_the_members_next_token() {
     let app = app_with(true).await;
     let admin = member(&app, "acme", "boss", "admin").await;
     member(&app, "acme", "ed", "editor").await;
-    let ed = member_id(&app, &admin, "ed").await;
+    let ed = app.member_id(&admin, "ed").await;
     let sub = app
         .user_pool
         .admin_get_user("ed")
@@ -492,8 +473,8 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin_and_cognito_in_l
         let tenant = format!("t{round}");
         let a_token = member(&app, &tenant, &a, "admin").await;
         let b_token = member(&app, &tenant, &b, "admin").await;
-        let a_id = member_id(&app, &a_token, &a).await;
-        let b_id = member_id(&app, &a_token, &b).await;
+        let a_id = app.member_id(&a_token, &a).await;
+        let b_id = app.member_id(&a_token, &b).await;
         let (by_a, by_b) = tokio::join!(
             set_role(&app, &a_token, &b_id, "EDITOR", 1),
             set_role(&app, &b_token, &a_id, "EDITOR", 1),

@@ -68,24 +68,6 @@ async fn create_task(app: &TestApp, who: &User, project: &str, title: &str) -> (
     )
 }
 
-/// The member id of `username`, as an admin of its tenant lists it.
-async fn member_id(app: &TestApp, admin: &User, username: &str) -> Value {
-    let members = gql(
-        app,
-        admin,
-        "{ members { nodes { id username } } }",
-        json!({}),
-    )
-    .await;
-    members["data"]["members"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["username"] == username)
-        .unwrap_or_else(|| panic!("no member {username}: {members}"))["id"]
-        .clone()
-}
-
 /// The outcome of one operation: ok, or its error code.
 fn outcome(body: &Value) -> String {
     error_codes(body)
@@ -302,7 +284,7 @@ async fn budgets_and_emails_are_admin_fields() {
     // The editor becomes a member (first tenant request) and gets a task assigned.
     let seen = gql(&app, &editor, "{ projects { totalCount } }", json!({})).await;
     assert_eq!(seen["data"]["projects"]["totalCount"], 1, "{seen}");
-    let editor_id = member_id(&app, &admin, "acme-editor").await;
+    let editor_id = app.member_id(&admin.token, "acme-editor").await;
     let (task, version) = create_task(&app, &admin, &project, "T").await;
     let assigned = gql(
         &app,
@@ -519,7 +501,7 @@ async fn a_pages_members_are_each_tasks_own() {
         &app,
         &admin,
         "mutation($id: ID!, $v: Int!, $a: ID) { assignTask(id: $id, expectedVersion: $v, assigneeId: $a) { version } }",
-        json!({"id": assigned, "v": version, "a": member_id(&app, &admin, "acme-viewer").await}),
+        json!({"id": assigned, "v": version, "a": app.member_id(&admin.token, "acme-viewer").await}),
     )
     .await;
     let version = body["data"]["assignTask"]["version"].as_i64().unwrap();
