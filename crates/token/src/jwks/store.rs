@@ -11,6 +11,7 @@ use std::{
     time::Duration,
 };
 
+use arc_swap::ArcSwapOption;
 use tokio::sync::watch;
 
 use super::{JwksError, JwksFetcher, KeySet, SigningKey, WithCauses};
@@ -41,9 +42,8 @@ struct Inner {
     fetcher: Arc<dyn JwksFetcher>,
     clock: Arc<dyn Clock>,
     settings: JwksSettings,
-    /// Key sets by slot index: one slot per configured URL, resolved when the verifier is built
-    /// so that a lookup hashes no URL.
-    cache: moka::future::Cache<usize, Arc<KeySet>>,
+    /// One slot per configured URL, resolved when the verifier is built so that a lookup hashes
+    /// no URL.
     slots: Vec<Slot>,
     stats: Counters,
 }
@@ -55,6 +55,9 @@ type Outcome = Result<Arc<KeySet>, JwksError>;
 #[derive(Debug)]
 struct Slot {
     url: String,
+    /// The key set of the last successful fetch (`None` until one succeeds). Read on every
+    /// verification without a lock or a reference count; replaced whole by a fetch.
+    keys: ArcSwapOption<KeySet>,
     /// Fetch attempts ended so far; a caller that sees it moved since it looked knows another
     /// fetch ended for it. Read without the lock on every lookup.
     attempts: AtomicU64,
@@ -114,6 +117,7 @@ impl KeyStore {
             if !slots.iter().any(|slot| slot.url == url) {
                 slots.push(Slot {
                     url,
+                    keys: ArcSwapOption::empty(),
                     attempts: AtomicU64::new(0),
                     state: Mutex::new(SlotState::default()),
                 });
@@ -123,9 +127,6 @@ impl KeyStore {
             fetcher,
             clock,
             settings,
-            cache: moka::future::Cache::builder()
-                .name("cognigraph-jwks")
-                .build(),
             slots,
             stats: Counters::default(),
         };
@@ -149,17 +150,21 @@ impl KeyStore {
         SlotId(index): SlotId,
         kid: &str,
     ) -> Result<Arc<SigningKey>, KeyLookupError> {
-        let seen = self.inner.slots[index].attempts.load(Ordering::Acquire);
-        let set = match self.inner.cache.get(&index).await {
-            Some(set) if set.get(kid).is_some() => {
-                if self.is_stale(&set) {
-                    self.refresh_stale(index, set).await
-                } else {
-                    set
-                }
-            }
-            // Unknown kid, or nothing cached yet: one shared fetch, unless cooling down.
-            _ => self
+        let slot = &self.inner.slots[index];
+        let seen = slot.attempts.load(Ordering::Acquire);
+        let set = match &*slot.keys.load() {
+            Some(set) => match set.get(kid) {
+                // The common case: the key is at hand and its set is fresh.
+                Some(key) if !self.is_stale(set) => return Ok(Arc::clone(key)),
+                Some(_) => self.refresh_stale(index, Arc::clone(set)).await,
+                // Unknown kid: one shared fetch, unless cooling down.
+                None => self
+                    .fetch_shared(index, seen)
+                    .await
+                    .map_err(KeyLookupError::Unavailable)?,
+            },
+            // Nothing fetched yet: the same.
+            None => self
                 .fetch_shared(index, seen)
                 .await
                 .map_err(KeyLookupError::Unavailable)?,
@@ -182,7 +187,7 @@ impl KeyStore {
     async fn fetch_each(&self, only_missing: bool) -> Result<(), (String, JwksError)> {
         let mut first_error = None;
         for (index, slot) in self.inner.slots.iter().enumerate() {
-            if only_missing && self.inner.cache.contains_key(&index) {
+            if only_missing && slot.keys.load().is_some() {
                 continue;
             }
             let seen = slot.attempts.load(Ordering::Acquire);
@@ -195,7 +200,10 @@ impl KeyStore {
 
     /// Whether every configured URL has a key set. Cheap: no I/O, no await.
     pub fn keys_loaded(&self) -> bool {
-        (0..self.inner.slots.len()).all(|index| self.inner.cache.contains_key(&index))
+        self.inner
+            .slots
+            .iter()
+            .all(|slot| slot.keys.load().is_some())
     }
 
     /// Fetch outcomes so far (counted when a fetch ends, whether or not anyone still waits).
@@ -250,7 +258,7 @@ impl KeyStore {
             }
         };
         let Some(flight) = flight else {
-            return match self.inner.cache.get(&index).await {
+            return match slot.keys.load_full() {
                 Some(set) => Ok(set),
                 None => Err(self.inner.last_error(slot)),
             };
@@ -258,7 +266,7 @@ impl KeyStore {
         match flight.outcome().await {
             Ok(set) => Ok(set),
             // A failed refetch never drops keys that were fetched before (the fetch logged it).
-            Err(error) => self.inner.cache.get(&index).await.ok_or(error),
+            Err(error) => slot.keys.load_full().ok_or(error),
         }
     }
 }
@@ -330,13 +338,13 @@ impl Inner {
                 self.stats.ok.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(url, keys = set.len(), "fetched JWKS");
                 let set = Arc::new(set);
-                self.cache.insert(index, Arc::clone(&set)).await;
+                slot.keys.store(Some(Arc::clone(&set)));
                 lock(&slot.state).last_error = None;
                 Ok(set)
             }
             Err(error) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                if self.cache.contains_key(&index) {
+                if slot.keys.load().is_some() {
                     tracing::warn!(
                         url,
                         error = %WithCauses(&error),
@@ -349,7 +357,7 @@ impl Inner {
                 Err(error)
             }
         };
-        // The outcome is recorded (cache, last error) before the flight ends, so a caller that
+        // The outcome is recorded (key set, last error) before the flight ends, so a caller that
         // finds no flight and the attempt count moved also finds the new set or the error.
         drop(landing);
         waiters.send_replace(Some(outcome));
