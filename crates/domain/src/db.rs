@@ -408,6 +408,13 @@ async fn postgres_pending_migrations(
         .collect())
 }
 
+/// A pool of connections to a SQLite file. A connection is not pinged when taken from the pool
+/// (sqlx's default): it is a library call in this process, not a link that can go stale, and the
+/// ping was a round trip to the connection's thread before every statement.
+fn sqlite_pool() -> SqlitePoolOptions {
+    SqlitePoolOptions::new().test_before_acquire(false)
+}
+
 /// Whether a SQLite URL names an in-memory database.
 fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
@@ -425,7 +432,7 @@ async fn connect_sqlite(
         .row_buffer_size(SQLITE_ROW_BUFFER);
     if is_in_memory(url) {
         // An in-memory database lives as long as its connection: keep exactly one, forever.
-        let pool = SqlitePoolOptions::new()
+        let pool = sqlite_pool()
             .min_connections(1)
             .max_connections(1)
             .idle_timeout(None)
@@ -436,11 +443,11 @@ async fn connect_sqlite(
         return Ok((conn.clone(), conn));
     }
     // The writer first: it creates the file and switches it to WAL.
-    let writer = SqlitePoolOptions::new()
+    let writer = sqlite_pool()
         .max_connections(1)
         .connect_with(options.clone())
         .await?;
-    let readers = SqlitePoolOptions::new()
+    let readers = sqlite_pool()
         .max_connections(SQLITE_READERS)
         .connect_with(options)
         .await?;
