@@ -19,6 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use axum::http::HeaderValue;
 use clap::ValueEnum;
 use cognigraph_cognito::{CognitoError, User, UserPool};
 use cognigraph_domain::TenantId;
@@ -164,8 +165,36 @@ enum LookupSource {
 
 struct ResolverRequest {
     resolver: TenantResolver,
-    access_token: String,
+    access_token: HeldToken,
     verified: VerifiedToken,
+}
+
+/// The caller's access token, held as the request's `Authorization` header value, which shares
+/// its bytes with the request rather than copying them (a token is about a kilobyte, and most
+/// requests never ask Cognito), and the token's length: the token is the value's end.
+struct HeldToken {
+    header: HeaderValue,
+    len: usize,
+}
+
+impl HeldToken {
+    /// `token` must end `header` (as the Bearer token does); otherwise the held token is empty,
+    /// which Cognito refuses.
+    fn new(header: &HeaderValue, token: &str) -> Self {
+        let ends_header = header.as_bytes().ends_with(token.as_bytes());
+        Self {
+            header: header.clone(),
+            len: if ends_header { token.len() } else { 0 },
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        self.header
+            .to_str()
+            .ok()
+            .and_then(|value| value.get(value.len().saturating_sub(self.len)..))
+            .unwrap_or_default()
+    }
 }
 
 impl std::fmt::Debug for TenantLookup {
@@ -179,10 +208,17 @@ impl std::fmt::Debug for TenantLookup {
 
 impl TenantLookup {
     /// A lookup for the caller of `access_token`, through `resolver` when first asked.
-    pub fn new(resolver: &TenantResolver, access_token: &str, verified: &VerifiedToken) -> Self {
+    /// `access_token` is the end of `header`, the request's `Authorization` value, which is
+    /// held rather than the token copied.
+    pub fn new(
+        resolver: &TenantResolver,
+        header: &HeaderValue,
+        access_token: &str,
+        verified: &VerifiedToken,
+    ) -> Self {
         Self::with_source(LookupSource::Resolver(Box::new(ResolverRequest {
             resolver: resolver.clone(),
-            access_token: access_token.to_owned(),
+            access_token: HeldToken::new(header, access_token),
             verified: verified.clone(),
         })))
     }
@@ -220,7 +256,7 @@ impl TenantLookup {
                     access_token,
                     verified,
                 } = &**request;
-                resolver.resolve(access_token, verified).await
+                resolver.resolve(access_token.as_str(), verified).await
             }
         }
     }
@@ -420,6 +456,22 @@ fn cache_time(ttl: Duration, token_left: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_held_token_is_the_end_of_its_header() {
+        let header = HeaderValue::from_static("bearer   eyJ.abc.def");
+        assert_eq!(
+            HeldToken::new(&header, "eyJ.abc.def").as_str(),
+            "eyJ.abc.def"
+        );
+        assert_eq!(
+            HeldToken::new(&header, "eyJ.abc").as_str(),
+            "",
+            "not the header's end: nothing is sent to Cognito"
+        );
+        let longer = "x".repeat(40);
+        assert_eq!(HeldToken::new(&header, &longer).as_str(), "");
+    }
 
     #[test]
     fn tenant_ids_are_checked_not_truncated() {

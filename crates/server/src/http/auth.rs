@@ -71,7 +71,7 @@ pub(super) async fn authenticate(
                 }
             }
             // The tenant is looked up later, and only if a field needs it.
-            let tenant = TenantLookup::new(&state.tenants, token, &verified);
+            let tenant = TenantLookup::new(&state.tenants, value, token, &verified);
             let principal = Principal::from_verified(&verified, &state.role_groups, tenant);
             tracing::Span::current().record("sub", principal.sub());
             Ok(Some(principal))
