@@ -152,18 +152,21 @@ impl KeyStore {
     ) -> Result<Arc<SigningKey>, KeyLookupError> {
         let slot = &self.inner.slots[index];
         let seen = slot.attempts.load(Ordering::Acquire);
-        let set = match &*slot.keys.load() {
+        // The guard is short-lived: dropped before any wait.
+        let stale = match &*slot.keys.load() {
             Some(set) => match set.get(kid) {
                 // The common case: the key is at hand and its set is fresh.
                 Some(key) if !self.is_stale(set) => return Ok(Arc::clone(key)),
-                Some(_) => self.refresh_stale(index, Arc::clone(set)).await,
-                // Unknown kid: one shared fetch, unless cooling down.
-                None => self
-                    .fetch_shared(index, seen)
-                    .await
-                    .map_err(KeyLookupError::Unavailable)?,
+                Some(_) => Some(Arc::clone(set)),
+                // Unknown kid.
+                None => None,
             },
-            // Nothing fetched yet: the same.
+            // Nothing fetched yet.
+            None => None,
+        };
+        let set = match stale {
+            Some(set) => self.refresh_stale(index, set).await,
+            // One shared fetch, unless cooling down.
             None => self
                 .fetch_shared(index, seen)
                 .await
