@@ -408,9 +408,9 @@ async fn postgres_pending_migrations(
         .collect())
 }
 
-/// A pool of connections to a SQLite file. A connection is not pinged when taken from the pool
-/// (sqlx's default): it is a library call in this process, not a link that can go stale, and the
-/// ping was a round trip to the connection's thread before every statement.
+/// A pool of connections to a SQLite file. Unlike sqlx's default, a connection is not pinged
+/// when taken from the pool: it is a library call in this process, not a link that can go stale,
+/// and the ping was a round trip to the connection's thread before every statement.
 fn sqlite_pool() -> SqlitePoolOptions {
     SqlitePoolOptions::new().test_before_acquire(false)
 }
