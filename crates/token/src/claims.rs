@@ -1,10 +1,13 @@
 //! What a successful verification returns.
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::{fmt, sync::Arc};
 
 use serde_json::{Map, Value};
 
-use crate::{TokenUse, dangerous::Claims};
+use crate::{
+    TokenUse,
+    dangerous::{Claims, Text},
+};
 
 /// The claims of a token that passed every check.
 ///
@@ -14,95 +17,134 @@ use crate::{TokenUse, dangerous::Claims};
 #[derive(Debug, Clone)]
 pub struct VerifiedToken(Arc<VerifiedClaims>);
 
-/// What a [`VerifiedToken`] holds.
+/// What a [`VerifiedToken`] holds: the decoded claims (their strings are spans of the payload's
+/// JSON text, not copies), and the two sets read from them.
 #[derive(Debug)]
 struct VerifiedClaims {
-    sub: String,
-    username: Option<String>,
-    client_id: Option<String>,
-    audience: Vec<String>,
-    groups: BTreeSet<String>,
-    scopes: BTreeSet<String>,
-    issuer: String,
+    claims: Claims,
     token_use: TokenUse,
-    expires_at: u64,
-    issued_at: Option<u64>,
-    auth_time: Option<u64>,
-    jti: Option<String>,
-    origin_jti: Option<String>,
-    other: Map<String, Value>,
+    /// `cognito:groups`, sorted, without repeats.
+    groups: Vec<Text>,
+    /// `scope` split on spaces, sorted, without repeats.
+    scopes: Vec<Text>,
+}
+
+/// The names a claim lists (`cognito:groups`, `scope`): sorted, without repeats, borrowed from the
+/// verified token.
+#[derive(Clone, Copy)]
+pub struct NameSet<'a> {
+    json: &'a str,
+    names: &'a [Text],
+}
+
+impl<'a> NameSet<'a> {
+    /// Whether `name` is in the set.
+    pub fn contains(&self, name: &str) -> bool {
+        self.names
+            .binary_search_by(|entry| entry.read(self.json).cmp(name))
+            .is_ok()
+    }
+
+    /// The names, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        let json = self.json;
+        self.names.iter().map(move |name| name.read(json))
+    }
+
+    /// How many names.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether the set has no name.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+impl fmt::Debug for NameSet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// `names`, sorted and without repeats, as read from `json`.
+fn name_set(json: &str, mut names: Vec<Text>) -> Vec<Text> {
+    names.sort_unstable_by(|a, b| a.read(json).cmp(b.read(json)));
+    names.dedup_by(|a, b| a.read(json) == b.read(json));
+    names
 }
 
 impl VerifiedToken {
-    pub(crate) fn from_checked(
-        claims: Claims,
-        issuer: String,
-        sub: String,
-        expires_at: u64,
-        token_use: TokenUse,
-    ) -> Self {
+    /// The claims of a token that passed every built-in check (so `iss`, `sub` and `exp` are
+    /// there).
+    pub(crate) fn from_checked(mut claims: Claims, token_use: TokenUse) -> Self {
+        let json = claims.json.as_str();
+        let groups = name_set(json, claims.groups.take().unwrap_or_default());
+        let scopes = claims
+            .read(&claims.scope)
+            .unwrap_or_default()
+            .split_ascii_whitespace()
+            // A span of the payload where `scope` is one, else a copy.
+            .map(|scope| Text::locate(json, scope))
+            .collect();
+        let scopes = name_set(json, scopes);
         Self(Arc::new(VerifiedClaims {
-            sub,
-            // Access tokens say `username`, ID tokens `cognito:username`; the other claim, if
-            // present, is not the Cognito username.
-            username: match token_use {
-                TokenUse::Access => claims.username,
-                TokenUse::Id => claims.cognito_username,
-            },
-            client_id: claims.client_id,
-            audience: claims.aud.unwrap_or_default(),
-            groups: claims.groups.unwrap_or_default().into_iter().collect(),
-            scopes: claims
-                .scope
-                .as_deref()
-                .unwrap_or_default()
-                .split_ascii_whitespace()
-                .map(str::to_owned)
-                .collect(),
-            issuer,
+            claims,
             token_use,
-            expires_at,
-            issued_at: claims.iat,
-            auth_time: claims.auth_time,
-            jti: claims.jti,
-            origin_jti: claims.origin_jti,
-            other: claims.other,
+            groups,
+            scopes,
         }))
+    }
+
+    fn read<'a>(&'a self, claim: &'a Option<Text>) -> Option<&'a str> {
+        self.0.claims.read(claim)
     }
 
     /// `sub`: the user's stable id in the pool.
     pub fn sub(&self) -> &str {
-        &self.0.sub
+        self.read(&self.0.claims.sub).unwrap_or_default()
     }
 
     /// `username` (access tokens) or `cognito:username` (ID tokens).
     pub fn username(&self) -> Option<&str> {
-        self.0.username.as_deref()
+        // Access tokens say `username`, ID tokens `cognito:username`; the other claim, if
+        // present, is not the Cognito username.
+        match self.0.token_use {
+            TokenUse::Access => self.read(&self.0.claims.username),
+            TokenUse::Id => self.read(&self.0.claims.cognito_username),
+        }
     }
 
     /// `client_id`: the app client the access token was issued to.
     pub fn client_id(&self) -> Option<&str> {
-        self.0.client_id.as_deref()
+        self.read(&self.0.claims.client_id)
     }
 
-    /// `aud`: the app client(s) an ID token was issued to.
-    pub fn audience(&self) -> &[String] {
-        &self.0.audience
+    /// `aud`: the app client(s) an ID token was issued to, in the token's order.
+    pub fn audience(&self) -> impl Iterator<Item = &str> {
+        self.0.claims.audience()
     }
 
     /// `cognito:groups` as a set (empty when the claim is absent, as for users in no group).
-    pub fn groups(&self) -> &BTreeSet<String> {
-        &self.0.groups
+    pub fn groups(&self) -> NameSet<'_> {
+        NameSet {
+            json: &self.0.claims.json,
+            names: &self.0.groups,
+        }
     }
 
     /// `scope`, split on spaces.
-    pub fn scopes(&self) -> &BTreeSet<String> {
-        &self.0.scopes
+    pub fn scopes(&self) -> NameSet<'_> {
+        NameSet {
+            json: &self.0.claims.json,
+            names: &self.0.scopes,
+        }
     }
 
     /// `iss`: one of the configured issuers.
     pub fn issuer(&self) -> &str {
-        &self.0.issuer
+        self.read(&self.0.claims.iss).unwrap_or_default()
     }
 
     /// `token_use`.
@@ -112,59 +154,83 @@ impl VerifiedToken {
 
     /// `exp`, seconds since the epoch.
     pub fn expires_at(&self) -> u64 {
-        self.0.expires_at
+        self.0.claims.exp.unwrap_or_default()
     }
 
     /// `iat`, seconds since the epoch.
     pub fn issued_at(&self) -> Option<u64> {
-        self.0.issued_at
+        self.0.claims.iat
     }
 
     /// `auth_time`, seconds since the epoch.
     pub fn auth_time(&self) -> Option<u64> {
-        self.0.auth_time
+        self.0.claims.auth_time
     }
 
     /// `jti`: this token's id.
     pub fn jti(&self) -> Option<&str> {
-        self.0.jti.as_deref()
+        self.read(&self.0.claims.jti)
     }
 
     /// `origin_jti`: the id of the sign-in this token descends from (shared across refreshes).
     pub fn origin_jti(&self) -> Option<&str> {
-        self.0.origin_jti.as_deref()
+        self.read(&self.0.claims.origin_jti)
     }
 
     /// A claim this type has no accessor for, e.g. `custom:tenant`.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.0.other.get(name)
+        self.0.claims.other.get(name)
     }
 
     /// Every claim this type has no accessor for.
     pub fn other_claims(&self) -> &Map<String, Value> {
-        &self.0.other
+        &self.0.claims.other
     }
 
-    /// A token value for tests of code that consumes verified tokens, built without any check.
+    /// A token value for tests of code that consumes verified tokens, built without any check:
+    /// `iss` defaults to a test pool's, `exp` to the end of time.
     ///
     /// Only with the `test-helpers` feature; never enable it in a production build.
     #[cfg(any(test, feature = "test-helpers"))]
     pub fn for_tests(claims: Value) -> Self {
-        let Value::Object(map) = claims else {
+        let Value::Object(mut map) = claims else {
             panic!("for_tests takes a JSON object")
         };
-        let issuer = map
-            .get("iss")
-            .and_then(Value::as_str)
-            .unwrap_or("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test")
-            .to_owned();
+        map.entry("iss")
+            .or_insert_with(|| "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test".into());
+        map.entry("exp").or_insert_with(|| u64::MAX.into());
         let token_use = match map.get("token_use").and_then(Value::as_str) {
             Some("id") => TokenUse::Id,
             _ => TokenUse::Access,
         };
-        let decoded = crate::dangerous::claims_for_tests(map);
-        let sub = decoded.sub.clone().unwrap_or_default();
-        let exp = decoded.exp.unwrap_or(u64::MAX);
-        Self::from_checked(decoded, issuer, sub, exp, token_use)
+        Self::from_checked(crate::dangerous::claims_for_tests(map), token_use)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn name_sets_are_sorted_without_repeats_whether_escaped_or_not() {
+        // The serializer escapes the quote and the tab: one group, and every scope, are copies;
+        // the rest are spans of the payload.
+        let token = VerifiedToken::for_tests(json!({
+            "sub": "s",
+            "cognito:groups": ["b", "a\"q", "b", "c"],
+            "scope": "z a\ty a",
+        }));
+        let groups = token.groups();
+        assert_eq!(groups.iter().collect::<Vec<_>>(), ["a\"q", "b", "c"]);
+        assert_eq!(groups.len(), 3);
+        assert!(groups.contains("a\"q") && groups.contains("c"));
+        assert!(!groups.contains("a") && !groups.contains("d"));
+        assert_eq!(token.scopes().iter().collect::<Vec<_>>(), ["a", "y", "z"]);
+        assert!(token.scopes().contains("y"));
+        assert_eq!(format!("{groups:?}"), r#"{"a\"q", "b", "c"}"#);
+        let none = VerifiedToken::for_tests(json!({"sub": "s"}));
+        assert!(none.groups().is_empty() && none.scopes().is_empty());
     }
 }

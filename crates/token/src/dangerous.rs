@@ -6,8 +6,12 @@
 //! pick the issuer and key that will check the signature, and, once the signature is checked, as
 //! the claims to validate. Nothing read here is trusted before [`crate::CognitoVerifier`] has
 //! verified the signature.
+//!
+//! The decoded header and payload are kept whole, and a string claim is held as the span of the
+//! JSON where it stands (a copy only when it has escapes): decoding a Cognito token allocates a
+//! handful of buffers, not one per claim.
 
-use std::fmt;
+use std::{borrow::Cow, fmt, marker::PhantomData};
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -27,33 +31,114 @@ pub(crate) struct UnverifiedToken<'a> {
     pub(crate) signature: Vec<u8>,
 }
 
+/// A string member of a decoded JSON object: where it stands in the JSON text (when it has no
+/// escapes, the common case), or its unescaped copy.
+#[derive(Debug, Clone)]
+pub(crate) enum Text {
+    /// The bytes `start..end` of the JSON text, between the quotes.
+    Span {
+        start: usize,
+        end: usize,
+    },
+    Unescaped(Box<str>),
+}
+
+impl Text {
+    /// `text` as part of `json` when it lies within it (a string the parser borrowed from the
+    /// input, or a part of one), else a copy of it.
+    pub(crate) fn locate(json: &str, text: &str) -> Self {
+        let start = text.as_ptr().addr().wrapping_sub(json.as_ptr().addr());
+        if start <= json.len() && text.len() <= json.len() - start {
+            Self::Span {
+                start,
+                end: start + text.len(),
+            }
+        } else {
+            Self::Unescaped(text.into())
+        }
+    }
+
+    fn of_value(json: &str, value: Cow<'_, str>) -> Self {
+        match value {
+            Cow::Borrowed(text) => Self::locate(json, text),
+            Cow::Owned(text) => Self::Unescaped(text.into_boxed_str()),
+        }
+    }
+
+    /// The string, read from `json`: the JSON text it was decoded from.
+    pub(crate) fn read<'a>(&'a self, json: &'a str) -> &'a str {
+        match self {
+            // A span is always within its text and on character boundaries (it was a `str`
+            // there); `get` rather than indexing all the same, so a misuse reads as empty rather
+            // than panicking.
+            Self::Span { start, end } => json.get(*start..*end).unwrap_or_default(),
+            Self::Unescaped(text) => text,
+        }
+    }
+}
+
 /// The JOSE header fields the verifier reads.
 #[derive(Debug)]
 pub(crate) struct Header {
-    pub(crate) alg: Option<String>,
-    pub(crate) kid: Option<String>,
+    /// The decoded header: the JSON text the fields point into.
+    json: String,
+    alg: Option<Text>,
+    kid: Option<Text>,
 }
 
-/// The claims, each known one checked for its JSON type; absent ones are `None`.
+impl Header {
+    pub(crate) fn alg(&self) -> Option<&str> {
+        self.alg.as_ref().map(|alg| alg.read(&self.json))
+    }
+
+    pub(crate) fn kid(&self) -> Option<&str> {
+        self.kid.as_ref().map(|kid| kid.read(&self.json))
+    }
+}
+
+/// The claims, each known one checked for its JSON type; absent ones are `None`. String claims
+/// are read through the accessors (they point into [`Claims::json`]).
 #[derive(Debug, Default)]
 pub(crate) struct Claims {
-    pub(crate) iss: Option<String>,
-    pub(crate) sub: Option<String>,
-    pub(crate) jti: Option<String>,
-    pub(crate) origin_jti: Option<String>,
-    pub(crate) scope: Option<String>,
-    pub(crate) username: Option<String>,
-    pub(crate) cognito_username: Option<String>,
-    pub(crate) client_id: Option<String>,
-    pub(crate) token_use: Option<String>,
-    pub(crate) aud: Option<Vec<String>>,
+    /// The decoded payload: the JSON text the string claims point into.
+    pub(crate) json: String,
+    pub(crate) iss: Option<Text>,
+    pub(crate) sub: Option<Text>,
+    pub(crate) jti: Option<Text>,
+    pub(crate) origin_jti: Option<Text>,
+    pub(crate) scope: Option<Text>,
+    pub(crate) username: Option<Text>,
+    pub(crate) cognito_username: Option<Text>,
+    pub(crate) client_id: Option<Text>,
+    pub(crate) token_use: Option<Text>,
+    pub(crate) aud: Option<Vec<Text>>,
     pub(crate) exp: Option<u64>,
     pub(crate) nbf: Option<u64>,
     pub(crate) iat: Option<u64>,
     pub(crate) auth_time: Option<u64>,
-    pub(crate) groups: Option<Vec<String>>,
+    pub(crate) groups: Option<Vec<Text>>,
     /// Every claim not listed above, e.g. `custom:tenant`.
     pub(crate) other: Map<String, Value>,
+}
+
+impl Claims {
+    /// A string claim of these claims, read.
+    pub(crate) fn read<'a>(&'a self, claim: &'a Option<Text>) -> Option<&'a str> {
+        claim.as_ref().map(|text| text.read(&self.json))
+    }
+
+    /// `aud`, read (a single string is a list of one).
+    pub(crate) fn audience(&self) -> impl Iterator<Item = &str> {
+        self.aud.iter().flatten().map(|aud| aud.read(&self.json))
+    }
+
+    /// `cognito:groups`, read, in the token's order.
+    pub(crate) fn groups(&self) -> impl Iterator<Item = &str> {
+        self.groups
+            .iter()
+            .flatten()
+            .map(|group| group.read(&self.json))
+    }
 }
 
 /// Splits and decodes `token`, refusing anything not shaped like a JWS compact JWT.
@@ -76,23 +161,27 @@ pub(crate) fn decode(token: &str, max_bytes: usize) -> Result<UnverifiedToken<'_
     let header_json = base64url("header", header_b64)?;
     let payload_json = base64url("payload", payload_b64)?;
     let signature = base64url("signature", signature_b64)?;
+    let header_json = json_text("header", header_json)?;
+    let payload_json = json_text("payload", payload_json)?;
 
     // Structure first (a malformed payload is `malformed` even when the header is mistyped),
     // then types.
     let header = parse_object::<RawHeader>("header", &header_json)?;
     let claims = parse_object::<Claims>("payload", &payload_json)?;
     let header = header?;
-    let claims = claims?;
+    let mut claims = claims?;
     if let Some(names) = header.crit {
         // This verifier implements no JWS extension, so any `crit` (even an empty one, which
         // RFC 7515 forbids) makes the token unacceptable.
         return Err(VerifyError::UnsupportedCritical {
-            names: untrusted_list(&names),
+            names: untrusted_list(names.iter().map(String::as_str)),
         });
     }
+    claims.json = payload_json;
     let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
     Ok(UnverifiedToken {
         header: Header {
+            json: header_json,
             alg: header.alg,
             kid: header.kid,
         },
@@ -110,15 +199,31 @@ fn base64url(segment: &'static str, text: &str) -> Result<Vec<u8>, VerifyError> 
     }
 }
 
+/// A decoded segment as text: JSON is UTF-8. (Checked once here, for the whole segment, so that
+/// the parser need not check each string again.)
+fn json_text(segment: &'static str, bytes: Vec<u8>) -> Result<String, VerifyError> {
+    String::from_utf8(bytes).map_err(|_| {
+        VerifyError::Malformed(Malformed::Json {
+            segment,
+            detail: "not UTF-8".to_owned(),
+        })
+    })
+}
+
 /// Parses a JSON object member by member into `T`. The outer error is structural (`malformed`:
 /// not JSON, not an object, a repeated key at any depth); the inner one is the first member of
 /// the wrong type.
 fn parse_object<T: Members>(
     segment: &'static str,
-    bytes: &[u8],
+    json: &str,
 ) -> Result<Result<T, VerifyError>, VerifyError> {
-    serde_json::from_slice::<ObjectOf<T>>(bytes)
-        .map(|ObjectOf(result)| result)
+    let mut parser = serde_json::Deserializer::from_str(json);
+    parser
+        .deserialize_map(ObjectVisitor {
+            json,
+            members: PhantomData,
+        })
+        .and_then(|result| parser.end().map(|()| result))
         .map_err(|e| {
             VerifyError::Malformed(Malformed::Json {
                 segment,
@@ -129,8 +234,14 @@ fn parse_object<T: Members>(
 
 /// A JSON object's members, type-checked one at a time as the parser meets them.
 trait Members: Default {
-    /// Takes one member.
-    fn member(&mut self, key: &str, value: Value) -> Result<(), MemberError>;
+    /// Takes one member. `json` is the text being parsed: the strings in `value` that it
+    /// borrows lie within it.
+    fn member<'de>(
+        &mut self,
+        key: &str,
+        value: Member<'de>,
+        json: &'de str,
+    ) -> Result<(), MemberError>;
 }
 
 enum MemberError {
@@ -140,49 +251,162 @@ enum MemberError {
     Type(VerifyError),
 }
 
+/// A member's value as the parser met it: strings, and arrays of nothing but strings, are
+/// borrowed from the input where they have no escapes; anything else is a (strictly parsed)
+/// JSON value.
+enum Member<'de> {
+    String(Cow<'de, str>),
+    Strings(Vec<Cow<'de, str>>),
+    Other(Value),
+}
+
+impl Member<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Self::String(text) => Value::String(text.into_owned()),
+            Self::Strings(texts) => Value::Array(
+                texts
+                    .into_iter()
+                    .map(|text| Value::String(text.into_owned()))
+                    .collect(),
+            ),
+            Self::Other(value) => value,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Member<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(MemberVisitor)
+    }
+}
+
+struct MemberVisitor;
+
+impl<'de> Visitor<'de> for MemberVisitor {
+    type Value = Member<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Member::String(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Member::String(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Member::String(Cow::Owned(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        StrictValueVisitor.visit_bool(v).map(Member::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        StrictValueVisitor.visit_i64(v).map(Member::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        StrictValueVisitor.visit_u64(v).map(Member::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        StrictValueVisitor.visit_f64(v).map(Member::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        StrictValueVisitor.visit_unit().map(Member::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut strings = Vec::new();
+        while let Some(item) = seq.next_element::<Member<'de>>()? {
+            match item {
+                Member::String(text) => strings.push(text),
+                // Not only strings: the rest is a plain (strict) value.
+                other => {
+                    let mut items: Vec<Value> = strings
+                        .into_iter()
+                        .map(|text| Value::String(text.into_owned()))
+                        .collect();
+                    items.push(other.into_value());
+                    while let Some(StrictValue(item)) = seq.next_element()? {
+                        items.push(item);
+                    }
+                    return Ok(Member::Other(Value::Array(items)));
+                }
+            }
+        }
+        Ok(Member::Strings(strings))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+        StrictValueVisitor.visit_map(access).map(Member::Other)
+    }
+}
+
 /// The header as parsed, before `crit` is judged.
 #[derive(Default)]
 struct RawHeader {
-    alg: Option<String>,
-    kid: Option<String>,
-    typ: Option<String>,
-    cty: Option<String>,
+    alg: Option<Text>,
+    kid: Option<Text>,
+    typ: Option<Text>,
+    cty: Option<Text>,
     crit: Option<Vec<String>>,
     /// Other parameters (`jku`, `x5u`, `jwk`… are never followed); kept only to catch repeats.
     other: Map<String, Value>,
 }
 
 impl Members for RawHeader {
-    fn member(&mut self, key: &str, value: Value) -> Result<(), MemberError> {
+    fn member<'de>(
+        &mut self,
+        key: &str,
+        value: Member<'de>,
+        json: &'de str,
+    ) -> Result<(), MemberError> {
         match key {
-            "alg" => set_string(&mut self.alg, "alg", value),
-            "kid" => set_string(&mut self.kid, "kid", value),
-            "typ" => set_string(&mut self.typ, "typ", value),
-            "cty" => set_string(&mut self.cty, "cty", value),
+            "alg" => set_text(&mut self.alg, "alg", value, json),
+            "kid" => set_text(&mut self.kid, "kid", value, json),
+            "typ" => set_text(&mut self.typ, "typ", value, json),
+            "cty" => set_text(&mut self.cty, "cty", value, json),
             "crit" => set_once(
                 &mut self.crit,
-                string_array(value).ok_or(VerifyError::InvalidClaimType {
-                    claim: "crit",
-                    expected: "an array of strings",
-                }),
+                match value {
+                    Member::Strings(names) => Ok(names.into_iter().map(Cow::into_owned).collect()),
+                    _ => Err(VerifyError::InvalidClaimType {
+                        claim: "crit",
+                        expected: "an array of strings",
+                    }),
+                },
             ),
-            _ => set_other(&mut self.other, key, value),
+            _ => set_other(&mut self.other, key, value.into_value()),
         }
     }
 }
 
 impl Members for Claims {
-    fn member(&mut self, key: &str, value: Value) -> Result<(), MemberError> {
+    fn member<'de>(
+        &mut self,
+        key: &str,
+        value: Member<'de>,
+        json: &'de str,
+    ) -> Result<(), MemberError> {
         match key {
-            "iss" => set_string(&mut self.iss, "iss", value),
-            "sub" => set_string(&mut self.sub, "sub", value),
-            "jti" => set_string(&mut self.jti, "jti", value),
-            "origin_jti" => set_string(&mut self.origin_jti, "origin_jti", value),
-            "scope" => set_string(&mut self.scope, "scope", value),
-            "username" => set_string(&mut self.username, "username", value),
-            "cognito:username" => set_string(&mut self.cognito_username, "cognito:username", value),
-            "client_id" => set_string(&mut self.client_id, "client_id", value),
-            "token_use" => set_string(&mut self.token_use, "token_use", value),
+            "iss" => set_text(&mut self.iss, "iss", value, json),
+            "sub" => set_text(&mut self.sub, "sub", value, json),
+            "jti" => set_text(&mut self.jti, "jti", value, json),
+            "origin_jti" => set_text(&mut self.origin_jti, "origin_jti", value, json),
+            "scope" => set_text(&mut self.scope, "scope", value, json),
+            "username" => set_text(&mut self.username, "username", value, json),
+            "cognito:username" => {
+                set_text(&mut self.cognito_username, "cognito:username", value, json)
+            }
+            "client_id" => set_text(&mut self.client_id, "client_id", value, json),
+            "token_use" => set_text(&mut self.token_use, "token_use", value, json),
             "exp" => set_once(&mut self.exp, date("exp", &value, f64::floor)),
             "nbf" => set_once(&mut self.nbf, date("nbf", &value, f64::ceil)),
             "iat" => set_once(&mut self.iat, date("iat", &value, f64::ceil)),
@@ -190,20 +414,23 @@ impl Members for Claims {
             "aud" => set_once(
                 &mut self.aud,
                 match value {
-                    Value::String(one) => Some(vec![one]),
-                    other => string_array(other),
-                }
-                .ok_or(VerifyError::InvalidClaimType {
-                    claim: "aud",
-                    expected: "a string or an array of strings",
-                }),
+                    Member::String(one) => Ok(vec![Text::of_value(json, one)]),
+                    Member::Strings(many) => Ok(texts(json, many)),
+                    Member::Other(_) => Err(VerifyError::InvalidClaimType {
+                        claim: "aud",
+                        expected: "a string or an array of strings",
+                    }),
+                },
             ),
             "cognito:groups" => set_once(
                 &mut self.groups,
-                string_array(value).ok_or(VerifyError::InvalidClaimType {
-                    claim: "cognito:groups",
-                    expected: "an array of strings",
-                }),
+                match value {
+                    Member::Strings(groups) => Ok(texts(json, groups)),
+                    _ => Err(VerifyError::InvalidClaimType {
+                        claim: "cognito:groups",
+                        expected: "an array of strings",
+                    }),
+                },
             ),
             // Cognito strings without a field of their own: typed all the same.
             "event_id" => set_other_string(&mut self.other, "event_id", value),
@@ -212,9 +439,16 @@ impl Members for Claims {
             "cognito:preferred_role" => {
                 set_other_string(&mut self.other, "cognito:preferred_role", value)
             }
-            _ => set_other(&mut self.other, key, value),
+            _ => set_other(&mut self.other, key, value.into_value()),
         }
     }
+}
+
+fn texts(json: &str, values: Vec<Cow<'_, str>>) -> Vec<Text> {
+    values
+        .into_iter()
+        .map(|value| Text::of_value(json, value))
+        .collect()
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: Result<T, VerifyError>) -> Result<(), MemberError> {
@@ -225,13 +459,14 @@ fn set_once<T>(slot: &mut Option<T>, value: Result<T, VerifyError>) -> Result<()
     Ok(())
 }
 
-fn set_string(
-    slot: &mut Option<String>,
+fn set_text(
+    slot: &mut Option<Text>,
     claim: &'static str,
-    value: Value,
+    value: Member<'_>,
+    json: &str,
 ) -> Result<(), MemberError> {
     let value = match value {
-        Value::String(s) => Ok(s),
+        Member::String(text) => Ok(Text::of_value(json, text)),
         _ => Err(VerifyError::InvalidClaimType {
             claim,
             expected: "a string",
@@ -251,25 +486,29 @@ fn set_other(other: &mut Map<String, Value>, key: &str, value: Value) -> Result<
 fn set_other_string(
     other: &mut Map<String, Value>,
     claim: &'static str,
-    value: Value,
+    value: Member<'_>,
 ) -> Result<(), MemberError> {
-    if !value.is_string() {
+    if !matches!(value, Member::String(_)) {
         return Err(MemberError::Type(VerifyError::InvalidClaimType {
             claim,
             expected: "a string",
         }));
     }
-    set_other(other, claim, value)
+    set_other(other, claim, value.into_value())
 }
 
 /// A NumericDate: a non-negative JSON number of seconds. Fractions are rounded the strict way
 /// (`round`), so that a fractional date never widens the validity window.
-fn date(claim: &'static str, value: &Value, round: fn(f64) -> f64) -> Result<u64, VerifyError> {
+fn date(
+    claim: &'static str,
+    value: &Member<'_>,
+    round: fn(f64) -> f64,
+) -> Result<u64, VerifyError> {
     let invalid = VerifyError::InvalidClaimType {
         claim,
         expected: "a non-negative number (seconds since the epoch)",
     };
-    let Value::Number(n) = value else {
+    let Member::Other(Value::Number(n)) = value else {
         return Err(invalid);
     };
     if let Some(secs) = n.as_u64() {
@@ -283,19 +522,6 @@ fn date(claim: &'static str, value: &Value, round: fn(f64) -> f64) -> Result<u64
         )]
         Some(f) if (0.0..9_007_199_254_740_992.0).contains(&f) => Ok(round(f) as u64),
         _ => Err(invalid),
-    }
-}
-
-fn string_array(value: Value) -> Option<Vec<String>> {
-    match value {
-        Value::Array(items) => items
-            .into_iter()
-            .map(|item| match item {
-                Value::String(s) => Some(s),
-                _ => None,
-            })
-            .collect(),
-        _ => None,
     }
 }
 
@@ -372,19 +598,15 @@ impl<'de> Visitor<'de> for StrictValueVisitor {
     }
 }
 
-/// A JSON object parsed into `T` member by member; repeated keys are a structural error.
-struct ObjectOf<T>(Result<T, VerifyError>);
-
-impl<'de, T: Members> Deserialize<'de> for ObjectOf<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
-    }
+/// Parses a JSON object into `T` member by member; repeated keys are a structural error.
+struct ObjectVisitor<'j, T> {
+    /// The text being parsed.
+    json: &'j str,
+    members: PhantomData<T>,
 }
 
-struct ObjectVisitor<T>(std::marker::PhantomData<T>);
-
-impl<'de, T: Members> Visitor<'de> for ObjectVisitor<T> {
-    type Value = ObjectOf<T>;
+impl<'de, T: Members> Visitor<'de> for ObjectVisitor<'de, T> {
+    type Value = Result<T, VerifyError>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -394,10 +616,10 @@ impl<'de, T: Members> Visitor<'de> for ObjectVisitor<T> {
         let mut target = T::default();
         let mut first_type_error = None;
         while let Some(Key(key)) = access.next_key()? {
-            let StrictValue(value) = access.next_value()?;
+            let value: Member<'de> = access.next_value()?;
             // Parsed to the end even after a type error, so that structure errors (a repeated
             // key anywhere) still win.
-            match target.member(&key, value) {
+            match target.member(&key, value, self.json) {
                 Ok(()) => {}
                 Err(MemberError::Repeated) => {
                     return Err(de::Error::custom(format_args!(
@@ -410,15 +632,15 @@ impl<'de, T: Members> Visitor<'de> for ObjectVisitor<T> {
                 }
             }
         }
-        Ok(ObjectOf(match first_type_error {
+        Ok(match first_type_error {
             None => Ok(target),
             Some(e) => Err(e),
-        }))
+        })
     }
 }
 
 /// An object key, borrowed from the input when it has no escapes.
-struct Key<'de>(std::borrow::Cow<'de, str>);
+struct Key<'de>(Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -429,33 +651,32 @@ impl<'de> Deserialize<'de> for Key<'de> {
 struct KeyVisitor;
 
 impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = std::borrow::Cow<'de, str>;
+    type Value = Cow<'de, str>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object key")
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(std::borrow::Cow::Borrowed(v))
+        Ok(Cow::Borrowed(v))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(std::borrow::Cow::Owned(v.to_owned()))
+        Ok(Cow::Owned(v.to_owned()))
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(std::borrow::Cow::Owned(v))
+        Ok(Cow::Owned(v))
     }
 }
 
 #[cfg(any(test, feature = "test-helpers"))]
 pub(crate) fn claims_for_tests(map: Map<String, Value>) -> Claims {
-    let mut claims = Claims::default();
-    for (key, value) in map {
-        if claims.member(&key, value).is_err() {
-            panic!("claim `{key}` has the wrong type");
-        }
-    }
+    let json = Value::Object(map).to_string();
+    let Ok(Ok(mut claims)) = parse_object::<Claims>("payload", &json) else {
+        panic!("a claim has the wrong type")
+    };
+    claims.json = json;
     claims
 }
 
@@ -481,9 +702,10 @@ mod tests {
             r#"{"sub":"s","exp":5,"cognito:groups":["a"],"custom:tenant":"t"}"#,
         );
         let decoded = decode(&t, 8192).expect("well formed");
-        assert_eq!(decoded.header.alg.as_deref(), Some("RS256"));
+        assert_eq!(decoded.header.alg(), Some("RS256"));
+        assert_eq!(decoded.header.kid(), Some("k1"));
         assert_eq!(decoded.claims.exp, Some(5));
-        assert_eq!(decoded.claims.groups, Some(vec!["a".to_owned()]));
+        assert_eq!(decoded.claims.groups().collect::<Vec<_>>(), ["a"]);
         assert_eq!(
             decoded.claims.other.get("custom:tenant"),
             Some(&Value::from("t"))
@@ -492,11 +714,37 @@ mod tests {
     }
 
     #[test]
+    fn reads_strings_with_and_without_escapes_alike() {
+        let t = token(
+            HEADER,
+            r#"{"sub":"a\"b","iss":"plain","cognito:groups":["g\u00e9","h"],
+                "aud":"c","custom":["a",1,{"k":"v"}],"other":["x","y"]}"#,
+        );
+        let claims = decode(&t, 8192).expect("well formed").claims;
+        assert_eq!(claims.read(&claims.sub), Some("a\"b"));
+        assert!(matches!(claims.sub, Some(Text::Unescaped(_))));
+        assert_eq!(claims.read(&claims.iss), Some("plain"));
+        assert!(matches!(claims.iss, Some(Text::Span { .. })));
+        assert_eq!(claims.groups().collect::<Vec<_>>(), ["g\u{e9}", "h"]);
+        assert_eq!(claims.audience().collect::<Vec<_>>(), ["c"]);
+        assert_eq!(
+            claims.other.get("custom"),
+            Some(&serde_json::json!(["a", 1, {"k": "v"}]))
+        );
+        assert_eq!(
+            claims.other.get("other"),
+            Some(&serde_json::json!(["x", "y"]))
+        );
+    }
+
+    #[test]
     fn refuses_duplicate_keys_at_any_depth() {
         for payload in [
             r#"{"sub":"a","sub":"b"}"#,
             r#"{"x":{"y":1,"y":2}}"#,
             r#"{"x":[{"y":1,"y":2}]}"#,
+            r#"{"x":["a",{"y":1,"y":2}]}"#,
+            r#"{"x":"a","cognito:groups":[1],"aud":{"y":1,"y":2}}"#,
         ] {
             let err = decode(&token(HEADER, payload), 8192).unwrap_err();
             assert_eq!(err.code(), "malformed", "{payload}");
@@ -558,6 +806,18 @@ mod tests {
     fn a_repeated_key_is_malformed_even_after_a_mistyped_claim() {
         let t = token(HEADER, r#"{"exp":"x","sub":"a","sub":"b"}"#);
         assert_eq!(decode(&t, 8192).unwrap_err().code(), "malformed");
+    }
+
+    #[test]
+    fn refuses_segments_that_are_not_utf8() {
+        use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+        let not_utf8 = URL_SAFE_NO_PAD.encode(b"{\"sub\":\"\xff\"}");
+        for t in [
+            format!("{}.{not_utf8}.{}", b64(HEADER), b64("sig")),
+            format!("{not_utf8}.{}.{}", b64("{}"), b64("sig")),
+        ] {
+            assert_eq!(decode(&t, 8192).unwrap_err().code(), "malformed");
+        }
     }
 
     #[test]

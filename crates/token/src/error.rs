@@ -255,8 +255,8 @@ pub(crate) fn untrusted(text: &str) -> String {
 }
 
 /// The first few values of an untrusted list, each passed through [`untrusted`].
-pub(crate) fn untrusted_list(values: &[String]) -> Vec<String> {
-    values.iter().take(8).map(|v| untrusted(v)).collect()
+pub(crate) fn untrusted_list<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    values.into_iter().take(8).map(untrusted).collect()
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub mod testing;
 mod verified_cache;
 mod verifier;
 
-pub use claims::VerifiedToken;
+pub use claims::{NameSet, VerifiedToken};
 #[cfg(any(test, feature = "test-helpers"))]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};

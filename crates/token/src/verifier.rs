@@ -332,10 +332,9 @@ impl CognitoVerifier {
     }
 
     fn issuer_of(&self, unverified: &UnverifiedToken<'_>) -> Result<&IssuerEntry, VerifyError> {
-        let iss = unverified
-            .claims
-            .iss
-            .as_deref()
+        let claims = &unverified.claims;
+        let iss = claims
+            .read(&claims.iss)
             .ok_or(VerifyError::MissingClaim { claim: "iss" })?;
         self.issuers
             .get(iss)
@@ -365,7 +364,7 @@ impl CognitoVerifier {
         let config = &self.config;
         let pool = &config.pools[pool_index];
         let [exp, nbf, iat] = self.time_checks(claims.exp, claims.nbf, claims.iat);
-        let token_use = match claims.token_use.as_deref() {
+        let token_use = match claims.read(&claims.token_use) {
             None => Err(VerifyError::MissingClaim { claim: "token_use" }),
             Some(actual) if actual != config.token_use.as_str() => {
                 Err(VerifyError::InvalidTokenUse {
@@ -375,14 +374,14 @@ impl CognitoVerifier {
             }
             Some(_) => Ok(()),
         };
-        let sub = match claims.sub.as_deref() {
+        let sub = match claims.read(&claims.sub) {
             Some(sub) if !sub.is_empty() => Ok(()),
             _ => Err(VerifyError::MissingClaim { claim: "sub" }),
         };
         let (client_check, client) = match config.token_use {
             TokenUse::Access => (
                 "client_id",
-                match claims.client_id.as_deref() {
+                match claims.read(&claims.client_id) {
                     None => Err(VerifyError::MissingClaim { claim: "client_id" }),
                     Some(id) if !pool.allows_client(id) => Err(VerifyError::InvalidClient {
                         actual: untrusted(id),
@@ -392,19 +391,19 @@ impl CognitoVerifier {
             ),
             TokenUse::Id => (
                 "aud",
-                match claims.aud.as_deref().unwrap_or_default() {
-                    [] => Err(VerifyError::MissingClaim { claim: "aud" }),
-                    aud if !aud.iter().any(|a| pool.allows_client(a)) => {
-                        Err(VerifyError::InvalidAudience {
-                            actual: untrusted_list(aud),
-                        })
-                    }
-                    _ => Ok(()),
+                if claims.audience().next().is_none() {
+                    Err(VerifyError::MissingClaim { claim: "aud" })
+                } else if !claims.audience().any(|a| pool.allows_client(a)) {
+                    Err(VerifyError::InvalidAudience {
+                        actual: untrusted_list(claims.audience()),
+                    })
+                } else {
+                    Ok(())
                 },
             ),
         };
         let scopes = if config.required_scopes.is_empty()
-            || claims.scope.as_deref().is_some_and(|scope| {
+            || claims.read(&claims.scope).is_some_and(|scope| {
                 scope
                     .split_ascii_whitespace()
                     .any(|s| config.required_scopes.iter().any(|r| r == s))
@@ -415,9 +414,8 @@ impl CognitoVerifier {
         };
         let groups = if config.required_groups.is_empty()
             || claims
-                .groups
-                .as_deref()
-                .is_some_and(|groups| groups.iter().any(|g| config.required_groups.contains(g)))
+                .groups()
+                .any(|g| config.required_groups.iter().any(|required| required == g))
         {
             Ok(())
         } else {
@@ -468,11 +466,8 @@ impl CognitoVerifier {
     }
 
     /// The claims of a token that passed every built-in check.
-    fn accept(&self, mut claims: Claims) -> VerifiedToken {
-        let issuer = claims.iss.take().unwrap_or_default();
-        let sub = claims.sub.take().unwrap_or_default();
-        let exp = claims.exp.unwrap_or_default();
-        VerifiedToken::from_checked(claims, issuer, sub, exp, self.config.token_use)
+    fn accept(&self, claims: Claims) -> VerifiedToken {
+        VerifiedToken::from_checked(claims, self.config.token_use)
     }
 
     async fn run_custom_check(&self, verified: &VerifiedToken) -> Result<(), VerifyError> {
@@ -487,7 +482,7 @@ impl CognitoVerifier {
 }
 
 fn check_algorithm(unverified: &UnverifiedToken<'_>) -> Result<(), VerifyError> {
-    match unverified.header.alg.as_deref() {
+    match unverified.header.alg() {
         Some("RS256") => Ok(()),
         other => Err(VerifyError::InvalidAlgorithm {
             actual: untrusted(other.unwrap_or("(none)")),
@@ -496,7 +491,7 @@ fn check_algorithm(unverified: &UnverifiedToken<'_>) -> Result<(), VerifyError> 
 }
 
 fn kid_of<'t>(unverified: &'t UnverifiedToken<'_>) -> Result<&'t str, VerifyError> {
-    match unverified.header.kid.as_deref() {
+    match unverified.header.kid() {
         Some(kid) if !kid.is_empty() => Ok(kid),
         _ => Err(VerifyError::MissingKid),
     }

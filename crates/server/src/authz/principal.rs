@@ -1,8 +1,6 @@
 //! The caller of a request, as the rest of the server sees it.
 
-use std::collections::BTreeSet;
-
-use cognigraph_token::VerifiedToken;
+use cognigraph_token::{NameSet, VerifiedToken};
 
 use super::{Role, RoleGroups};
 use crate::tenancy::{TenancyError, TenantLookup, TenantResolution};
@@ -78,7 +76,7 @@ impl Principal {
     }
 
     /// Every `cognito:groups` entry, mapped or not.
-    pub fn groups(&self) -> &BTreeSet<String> {
+    pub fn groups(&self) -> NameSet<'_> {
         self.token.groups()
     }
 
@@ -93,7 +91,7 @@ impl Principal {
     }
 
     /// OAuth scopes of the token.
-    pub fn scopes(&self) -> &BTreeSet<String> {
+    pub fn scopes(&self) -> NameSet<'_> {
         self.token.scopes()
     }
 

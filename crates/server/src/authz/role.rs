@@ -1,6 +1,6 @@
 //! Roles and the Cognito groups that grant them.
 
-use std::collections::BTreeSet;
+use cognigraph_token::NameSet;
 
 pub use cognigraph_domain::Role;
 
@@ -53,7 +53,7 @@ impl RoleGroups {
     }
 
     /// The highest role any of `groups` grants.
-    pub fn role_of(&self, groups: &BTreeSet<String>) -> Option<Role> {
+    pub fn role_of(&self, groups: NameSet<'_>) -> Option<Role> {
         if groups.contains(&self.admin) {
             Some(Role::Admin)
         } else if groups.contains(&self.editor) {
@@ -68,32 +68,37 @@ impl RoleGroups {
 
 #[cfg(test)]
 mod tests {
+    use cognigraph_token::VerifiedToken;
+
     use super::*;
 
-    fn groups(names: &[&str]) -> BTreeSet<String> {
-        names.iter().map(|s| (*s).to_owned()).collect()
+    fn token_in(groups: &[&str]) -> VerifiedToken {
+        VerifiedToken::for_tests(serde_json::json!({ "sub": "s", "cognito:groups": groups }))
     }
 
     #[test]
     fn the_highest_listed_group_wins_and_others_grant_nothing() {
         let map = RoleGroups::new("admin", "editor", "viewer");
         assert_eq!(
-            map.role_of(&groups(&["viewer", "editor"])),
+            map.role_of(token_in(&["viewer", "editor"]).groups()),
             Some(Role::Editor)
         );
         assert_eq!(
-            map.role_of(&groups(&["viewer", "admin"])),
+            map.role_of(token_in(&["viewer", "admin"]).groups()),
             Some(Role::Admin)
         );
-        assert_eq!(map.role_of(&groups(&["viewer"])), Some(Role::Viewer));
-        assert_eq!(map.role_of(&groups(&[])), None);
         assert_eq!(
-            map.role_of(&groups(&["us-east-1_AbC_Google", "Admin", "admins"])),
+            map.role_of(token_in(&["viewer"]).groups()),
+            Some(Role::Viewer)
+        );
+        assert_eq!(map.role_of(token_in(&[]).groups()), None);
+        assert_eq!(
+            map.role_of(token_in(&["us-east-1_AbC_Google", "Admin", "admins"]).groups()),
             None
         );
         let custom = RoleGroups::new("ops", "writers", "readers");
         assert_eq!(
-            custom.role_of(&groups(&["admin", "writers"])),
+            custom.role_of(token_in(&["admin", "writers"]).groups()),
             Some(Role::Editor)
         );
     }

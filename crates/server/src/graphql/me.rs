@@ -47,7 +47,7 @@ impl Me {
         Self {
             sub: principal.sub().to_owned(),
             username: principal.username().map(str::to_owned),
-            groups: principal.groups().iter().cloned().collect(),
+            groups: principal.groups().iter().map(str::to_owned).collect(),
             roles: principal
                 .role()
                 .map(with_included)
@@ -55,7 +55,7 @@ impl Me {
                 .into_iter()
                 .map(GraphqlRole::from)
                 .collect(),
-            scopes: principal.scopes().iter().cloned().collect(),
+            scopes: principal.scopes().iter().map(str::to_owned).collect(),
             client_id: principal.client_id().map(str::to_owned),
             expires_at: i64::try_from(principal.expires_at())
                 .ok()
