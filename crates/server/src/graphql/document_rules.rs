@@ -13,6 +13,7 @@ use async_graphql::{
 };
 
 use super::{
+    documents::ValidationMemo,
     introspection_off::asks_for_schema,
     limits::{self, ShapeError, ShapeLimits},
 };
@@ -53,17 +54,29 @@ impl DocumentRules {
         next.run(ctx, request).await
     }
 
-    /// The complexity bound, on the engine's own computation (our check, with our code: not
-    /// the engine's `limit_complexity`, whose error has only an English message).
+    /// The engine's validation, or the result it gave this document before when the request
+    /// carries a [`ValidationMemo`]; then the complexity bound, on the engine's own computation
+    /// (our check, with our code: not the engine's `limit_complexity`, whose error has only an
+    /// English message).
     pub(super) async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await.map_err(|mut errors| {
-            errors.iter_mut().for_each(classify_validation_error);
-            errors
-        })?;
+        let memo = ctx.data_opt::<ValidationMemo>();
+        let result = match memo.and_then(ValidationMemo::result) {
+            Some(result) => result,
+            None => {
+                let result = next.run(ctx).await.map_err(|mut errors| {
+                    errors.iter_mut().for_each(classify_validation_error);
+                    errors
+                })?;
+                if let Some(memo) = memo {
+                    memo.remember(result);
+                }
+                result
+            }
+        };
         if result.complexity > self.shape.fields {
             return Err(vec![
                 ShapeError::Complexity {

@@ -828,3 +828,45 @@ async fn an_odd_but_valid_profile_is_refused_clearly_not_a_503() {
         );
     }
 }
+
+async fn send(app: &TestApp, who: &User, request: Value) -> (u16, Value) {
+    let response = app.post(Some(&who.token), &request).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// A document that passed validation before keeps its answers: the same request again, the
+/// same document with variables that do not fit, another operation name, a document that fails.
+/// Each is answered as a server that never saw the document answers it.
+#[tokio::test]
+async fn a_document_validated_before_is_answered_as_on_first_sight() {
+    let app = spawn_app().await;
+    let viewer = user(&app, "viewer", "acme");
+    let query =
+        "query Q($first: Int) { projects(first: $first) { totalCount } } query R { me { sub } }";
+    for _ in 0..3 {
+        let (status, body) =
+            send(&app, &viewer, json!({"query": query, "operationName": "Q"})).await;
+        assert_eq!(status, 200);
+        assert_eq!(body, json!({"data": {"projects": {"totalCount": 0}}}));
+    }
+    let requests = [
+        json!({"query": query, "operationName": "Q", "variables": {"first": "ten"}}),
+        json!({"query": query, "operationName": "Q", "variables": {"first": 1, "extra": 2}}),
+        json!({"query": query, "operationName": "Nope"}),
+        json!({"query": query}),
+        json!({"query": "{ projects { nope } }"}),
+    ];
+    for request in &requests {
+        let fresh = spawn_app().await;
+        let stranger = user(&fresh, "viewer", "acme");
+        let expected = send(&fresh, &stranger, request.clone()).await;
+        for _ in 0..2 {
+            assert_eq!(
+                send(&app, &viewer, request.clone()).await,
+                expected,
+                "{request}"
+            );
+        }
+    }
+}
