@@ -115,7 +115,7 @@ impl Default for DocumentCache {
 impl DocumentCache {
     /// The document of `request`'s query: from the cache, or parsed (and remembered). Either way
     /// it is set on the request, so the engine does not parse it again; a remembered document's
-    /// [`ValidationMemo`] is added to the request's data when the request has no variables.
+    /// validation memo is added to the request's data when the request has no variables.
     ///
     /// # Errors
     /// The query does not parse (the engine's syntax error, with its position).
