@@ -14,6 +14,15 @@ use cognigraph_server::{
     telemetry,
 };
 
+/// The allocator of the whole process: mimalloc, for Rust's allocations and (its `override`
+/// feature) for the C libraries' `malloc` too: SQLite, which copies every column of every row it
+/// returns, and aws-lc. Against glibc's allocator it takes a fifth off the server's CPU per
+/// nested page (`pages` benchmark, `PAGES_CASES=assignee`, back to back: 1,533 -> 1,218 µs).
+/// Built without transparent huge pages (`.cargo/config.toml`), it keeps memory at idle within a
+/// MiB of glibc's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     load_dotenv()?;
