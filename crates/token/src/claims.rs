@@ -12,7 +12,7 @@ use crate::{
 /// The claims of a token that passed every check.
 ///
 /// It has no public constructor: holding one means the verifier accepted the token (the
-/// `test-helpers` feature adds [`VerifiedToken::for_tests`]). Cheap to clone (the claims are
+/// `test-helpers` feature adds `VerifiedToken::for_tests`). Cheap to clone (the claims are
 /// shared, not copied): the verified-token cache hands out a clone on every hit.
 #[derive(Debug, Clone)]
 pub struct VerifiedToken(Arc<VerifiedClaims>);
