@@ -10,16 +10,22 @@
 //! The decoded header and payload are kept whole, and a string claim is held as the span of the
 //! JSON where it stands (a copy only when it has escapes): decoding a Cognito token allocates a
 //! handful of buffers, not one per claim.
+//!
+//! The header and payload are read by [`strict_json`], a scanner that accepts exactly the JSON
+//! objects serde_json accepts (RFC 8259, nesting capped at serde_json's depth) and refuses a
+//! repeated key at any depth; serde_json's own reading, which it replaced, is kept as the oracle it
+//! is tested and fuzzed against.
 
-use std::{borrow::Cow, fmt, marker::PhantomData};
+use std::collections::BTreeSet;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
-use crate::{
-    Malformed, VerifyError,
-    error::{untrusted, untrusted_list},
-};
+use self::strict_json::{Member, MemberError, Members};
+use crate::{Malformed, VerifyError, error::untrusted_list};
+
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod serde_oracle;
+mod strict_json;
 
 /// A token split and decoded, its signature not yet checked.
 #[derive(Debug)]
@@ -58,10 +64,11 @@ impl Text {
         }
     }
 
-    fn of_value(json: &str, value: Cow<'_, str>) -> Self {
-        match value {
-            Cow::Borrowed(text) => Self::locate(json, text),
-            Cow::Owned(text) => Self::Unescaped(text.into_boxed_str()),
+    /// The string as an owned `String`, read from `json`.
+    pub(crate) fn into_string(self, json: &str) -> String {
+        match self {
+            Self::Span { .. } => self.read(json).to_owned(),
+            Self::Unescaped(text) => text.into_string(),
         }
     }
 
@@ -166,10 +173,10 @@ pub(crate) fn decode(token: &str, max_bytes: usize) -> Result<UnverifiedToken<'_
 
     // Structure first (a malformed payload is `malformed` even when the header is mistyped),
     // then types.
-    let header = parse_object::<RawHeader>("header", &header_json)?;
-    let claims = parse_object::<Claims>("payload", &payload_json)?;
+    let header = read_object::<RawHeader>("header", &header_json)?;
+    let claims = read_object::<RawClaims>("payload", &payload_json)?;
     let header = header?;
-    let mut claims = claims?;
+    let mut claims = claims?.claims;
     if let Some(names) = header.crit {
         // This verifier implements no JWS extension, so any `crit` (even an empty one, which
         // RFC 7515 forbids) makes the token unacceptable.
@@ -210,222 +217,174 @@ fn json_text(segment: &'static str, bytes: Vec<u8>) -> Result<String, VerifyErro
     })
 }
 
-/// Parses a JSON object member by member into `T`. The outer error is structural (`malformed`:
-/// not JSON, not an object, a repeated key at any depth); the inner one is the first member of
-/// the wrong type.
-fn parse_object<T: Members>(
+/// Reads the JSON object `json` of `segment` into `T` (see [`strict_json::read_object`]).
+fn read_object<T: Members>(
     segment: &'static str,
     json: &str,
 ) -> Result<Result<T, VerifyError>, VerifyError> {
-    let mut parser = serde_json::Deserializer::from_str(json);
-    parser
-        .deserialize_map(ObjectVisitor {
-            json,
-            members: PhantomData,
+    strict_json::read_object(json).map_err(|e| {
+        VerifyError::Malformed(Malformed::Json {
+            segment,
+            detail: e.to_string(),
         })
-        .and_then(|result| parser.end().map(|()| result))
-        .map_err(|e| {
-            VerifyError::Malformed(Malformed::Json {
-                segment,
-                detail: untrusted(&e.to_string()),
-            })
-        })
+    })
 }
 
-/// A JSON object's members, type-checked one at a time as the parser meets them.
-trait Members: Default {
-    /// Takes one member. `json` is the text being parsed: the strings in `value` that it
-    /// borrows lie within it.
-    fn member<'de>(
-        &mut self,
-        key: &str,
-        value: Member<'de>,
-        json: &'de str,
-    ) -> Result<(), MemberError>;
-}
+/// Which known members of an object were met: a known member met twice is a repeated key, even
+/// when the first had the wrong type.
+#[derive(Default)]
+struct Met(u32);
 
-enum MemberError {
-    /// The key was seen before in this object.
-    Repeated,
-    /// The value has the wrong type.
-    Type(VerifyError),
-}
-
-/// A member's value as the parser met it: strings, and arrays of nothing but strings, are
-/// borrowed from the input where they have no escapes; anything else is a (strictly parsed)
-/// JSON value.
-enum Member<'de> {
-    String(Cow<'de, str>),
-    Strings(Vec<Cow<'de, str>>),
-    Other(Value),
-}
-
-impl Member<'_> {
-    fn into_value(self) -> Value {
-        match self {
-            Self::String(text) => Value::String(text.into_owned()),
-            Self::Strings(texts) => Value::Array(
-                texts
-                    .into_iter()
-                    .map(|text| Value::String(text.into_owned()))
-                    .collect(),
-            ),
-            Self::Other(value) => value,
+impl Met {
+    /// Meets member `index` (below 32); its type check's outcome is `checked`.
+    fn meet(&mut self, index: u32, checked: Result<(), VerifyError>) -> Result<(), MemberError> {
+        let bit = 1 << index;
+        if self.0 & bit != 0 {
+            return Err(MemberError::Repeated);
         }
+        self.0 |= bit;
+        checked.map_err(MemberError::Type)
     }
 }
 
-impl<'de> Deserialize<'de> for Member<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(MemberVisitor)
-    }
-}
-
-struct MemberVisitor;
-
-impl<'de> Visitor<'de> for MemberVisitor {
-    type Value = Member<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Member::String(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Member::String(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Member::String(Cow::Owned(v)))
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        StrictValueVisitor.visit_bool(v).map(Member::Other)
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        StrictValueVisitor.visit_i64(v).map(Member::Other)
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        StrictValueVisitor.visit_u64(v).map(Member::Other)
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        StrictValueVisitor.visit_f64(v).map(Member::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        StrictValueVisitor.visit_unit().map(Member::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut strings = Vec::new();
-        while let Some(item) = seq.next_element::<Member<'de>>()? {
-            match item {
-                Member::String(text) => strings.push(text),
-                // Not only strings: the rest is a plain (strict) value.
-                other => {
-                    let mut items: Vec<Value> = strings
-                        .into_iter()
-                        .map(|text| Value::String(text.into_owned()))
-                        .collect();
-                    items.push(other.into_value());
-                    while let Some(StrictValue(item)) = seq.next_element()? {
-                        items.push(item);
-                    }
-                    return Ok(Member::Other(Value::Array(items)));
-                }
-            }
-        }
-        Ok(Member::Strings(strings))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
-        StrictValueVisitor.visit_map(access).map(Member::Other)
-    }
-}
-
-/// The header as parsed, before `crit` is judged.
+/// The header as read, before `crit` is judged.
 #[derive(Default)]
 struct RawHeader {
     alg: Option<Text>,
     kid: Option<Text>,
-    typ: Option<Text>,
-    cty: Option<Text>,
     crit: Option<Vec<String>>,
-    /// Other parameters (`jku`, `x5u`, `jwk`… are never followed); kept only to catch repeats.
-    other: Map<String, Value>,
+    met: Met,
+    /// The other parameters' names (`jku`, `x5u`, `jwk`… are never followed); kept only to catch
+    /// repeats.
+    other: BTreeSet<String>,
 }
 
 impl Members for RawHeader {
-    fn member<'de>(
+    fn member(&mut self, key: &str, value: Member<'_>, json: &str) -> Result<(), MemberError> {
+        self.read(key, value, json)
+    }
+
+    fn plain_string(
         &mut self,
         key: &str,
-        value: Member<'de>,
-        json: &'de str,
+        start: usize,
+        end: usize,
+        json: &str,
     ) -> Result<(), MemberError> {
-        match key {
-            "alg" => set_text(&mut self.alg, "alg", value, json),
-            "kid" => set_text(&mut self.kid, "kid", value, json),
-            "typ" => set_text(&mut self.typ, "typ", value, json),
-            "cty" => set_text(&mut self.cty, "cty", value, json),
-            "crit" => set_once(
-                &mut self.crit,
+        self.read(key, Member::String(Text::Span { start, end }), json)
+    }
+
+    fn number(&mut self, key: &str, number: Number, json: &str) -> Result<(), MemberError> {
+        self.read(key, Member::Number(number), json)
+    }
+}
+
+impl RawHeader {
+    /// Takes one member (inlined in each [`Members`] method, so that the member is built in
+    /// registers where it can be).
+    #[inline(always)]
+    fn read(&mut self, key: &str, value: Member<'_>, json: &str) -> Result<(), MemberError> {
+        let (index, checked) = match key {
+            "alg" => (0, text(&mut self.alg, "alg", value)),
+            "kid" => (1, text(&mut self.kid, "kid", value)),
+            "typ" => (2, text(&mut None, "typ", value)),
+            "cty" => (3, text(&mut None, "cty", value)),
+            "crit" => (
+                4,
                 match value {
-                    Member::Strings(names) => Ok(names.into_iter().map(Cow::into_owned).collect()),
+                    Member::Strings(names) => {
+                        self.crit = Some(names.iter().map(|n| n.read(json).to_owned()).collect());
+                        Ok(())
+                    }
                     _ => Err(VerifyError::InvalidClaimType {
                         claim: "crit",
                         expected: "an array of strings",
                     }),
                 },
             ),
-            _ => set_other(&mut self.other, key, value.into_value()),
-        }
+            _ if self.other.contains(key) => return Err(MemberError::Repeated),
+            _ => {
+                self.other.insert(key.to_owned());
+                return Ok(());
+            }
+        };
+        self.met.meet(index, checked)
     }
 }
 
-impl Members for Claims {
-    fn member<'de>(
+/// The claims as read.
+#[derive(Default)]
+struct RawClaims {
+    claims: Claims,
+    met: Met,
+}
+
+impl Members for RawClaims {
+    fn member(&mut self, key: &str, value: Member<'_>, json: &str) -> Result<(), MemberError> {
+        self.read(key, value, json)
+    }
+
+    fn plain_string(
         &mut self,
         key: &str,
-        value: Member<'de>,
-        json: &'de str,
+        start: usize,
+        end: usize,
+        json: &str,
     ) -> Result<(), MemberError> {
-        match key {
-            "iss" => set_text(&mut self.iss, "iss", value, json),
-            "sub" => set_text(&mut self.sub, "sub", value, json),
-            "jti" => set_text(&mut self.jti, "jti", value, json),
-            "origin_jti" => set_text(&mut self.origin_jti, "origin_jti", value, json),
-            "scope" => set_text(&mut self.scope, "scope", value, json),
-            "username" => set_text(&mut self.username, "username", value, json),
-            "cognito:username" => {
-                set_text(&mut self.cognito_username, "cognito:username", value, json)
-            }
-            "client_id" => set_text(&mut self.client_id, "client_id", value, json),
-            "token_use" => set_text(&mut self.token_use, "token_use", value, json),
-            "exp" => set_once(&mut self.exp, date("exp", &value, f64::floor)),
-            "nbf" => set_once(&mut self.nbf, date("nbf", &value, f64::ceil)),
-            "iat" => set_once(&mut self.iat, date("iat", &value, f64::ceil)),
-            "auth_time" => set_once(&mut self.auth_time, date("auth_time", &value, f64::floor)),
-            "aud" => set_once(
-                &mut self.aud,
+        self.read(key, Member::String(Text::Span { start, end }), json)
+    }
+
+    fn number(&mut self, key: &str, number: Number, json: &str) -> Result<(), MemberError> {
+        self.read(key, Member::Number(number), json)
+    }
+}
+
+impl RawClaims {
+    /// Takes one member (inlined in each [`Members`] method, so that the member is built in
+    /// registers where it can be).
+    #[inline(always)]
+    fn read(&mut self, key: &str, value: Member<'_>, json: &str) -> Result<(), MemberError> {
+        let claims = &mut self.claims;
+        let (index, checked) = match key {
+            "iss" => (0, text(&mut claims.iss, "iss", value)),
+            "sub" => (1, text(&mut claims.sub, "sub", value)),
+            "jti" => (2, text(&mut claims.jti, "jti", value)),
+            "origin_jti" => (3, text(&mut claims.origin_jti, "origin_jti", value)),
+            "scope" => (4, text(&mut claims.scope, "scope", value)),
+            "username" => (5, text(&mut claims.username, "username", value)),
+            "client_id" => (7, text(&mut claims.client_id, "client_id", value)),
+            "token_use" => (8, text(&mut claims.token_use, "token_use", value)),
+            "exp" => (9, date(&mut claims.exp, "exp", &value, f64::floor)),
+            "nbf" => (10, date(&mut claims.nbf, "nbf", &value, f64::ceil)),
+            "iat" => (11, date(&mut claims.iat, "iat", &value, f64::ceil)),
+            "auth_time" => (
+                12,
+                date(&mut claims.auth_time, "auth_time", &value, f64::floor),
+            ),
+            "aud" => (
+                13,
                 match value {
-                    Member::String(one) => Ok(vec![Text::of_value(json, one)]),
-                    Member::Strings(many) => Ok(texts(json, many)),
-                    Member::Other(_) => Err(VerifyError::InvalidClaimType {
+                    Member::String(one) => {
+                        claims.aud = Some(vec![one]);
+                        Ok(())
+                    }
+                    Member::Strings(many) => {
+                        claims.aud = Some(many);
+                        Ok(())
+                    }
+                    _ => Err(VerifyError::InvalidClaimType {
                         claim: "aud",
                         expected: "a string or an array of strings",
                     }),
                 },
             ),
-            "cognito:groups" => set_once(
-                &mut self.groups,
+            "cognito:groups" => (
+                14,
                 match value {
-                    Member::Strings(groups) => Ok(texts(json, groups)),
+                    Member::Strings(groups) => {
+                        claims.groups = Some(groups);
+                        Ok(())
+                    }
                     _ => Err(VerifyError::InvalidClaimType {
                         claim: "cognito:groups",
                         expected: "an array of strings",
@@ -433,247 +392,100 @@ impl Members for Claims {
                 },
             ),
             // Cognito strings without a field of their own: typed all the same.
-            "event_id" => set_other_string(&mut self.other, "event_id", value),
-            "email" => set_other_string(&mut self.other, "email", value),
-            "phone_number" => set_other_string(&mut self.other, "phone_number", value),
-            "cognito:preferred_role" => {
-                set_other_string(&mut self.other, "cognito:preferred_role", value)
+            "event_id" => (15, other_string(&mut claims.other, "event_id", value, json)),
+            "email" => (16, other_string(&mut claims.other, "email", value, json)),
+            "phone_number" => (
+                17,
+                other_string(&mut claims.other, "phone_number", value, json),
+            ),
+            "cognito:username" => (
+                6,
+                text(&mut claims.cognito_username, "cognito:username", value),
+            ),
+            "cognito:preferred_role" => (
+                18,
+                other_string(&mut claims.other, "cognito:preferred_role", value, json),
+            ),
+            _ if claims.other.contains_key(key) => return Err(MemberError::Repeated),
+            _ => {
+                let value = value.into_value(json)?;
+                claims.other.insert(key.to_owned(), value);
+                return Ok(());
             }
-            _ => set_other(&mut self.other, key, value.into_value()),
-        }
+        };
+        self.met.meet(index, checked)
     }
 }
 
-fn texts(json: &str, values: Vec<Cow<'_, str>>) -> Vec<Text> {
-    values
-        .into_iter()
-        .map(|value| Text::of_value(json, value))
-        .collect()
-}
-
-fn set_once<T>(slot: &mut Option<T>, value: Result<T, VerifyError>) -> Result<(), MemberError> {
-    if slot.is_some() {
-        return Err(MemberError::Repeated);
-    }
-    *slot = Some(value.map_err(MemberError::Type)?);
-    Ok(())
-}
-
-fn set_text(
+/// A string claim.
+fn text(
     slot: &mut Option<Text>,
     claim: &'static str,
     value: Member<'_>,
-    json: &str,
-) -> Result<(), MemberError> {
-    let value = match value {
-        Member::String(text) => Ok(Text::of_value(json, text)),
+) -> Result<(), VerifyError> {
+    match value {
+        Member::String(text) => {
+            *slot = Some(text);
+            Ok(())
+        }
         _ => Err(VerifyError::InvalidClaimType {
             claim,
             expected: "a string",
         }),
-    };
-    set_once(slot, value)
-}
-
-fn set_other(other: &mut Map<String, Value>, key: &str, value: Value) -> Result<(), MemberError> {
-    if other.contains_key(key) {
-        return Err(MemberError::Repeated);
     }
-    other.insert(key.to_owned(), value);
-    Ok(())
 }
 
-fn set_other_string(
+/// A string claim kept with the claims that have no field of their own.
+fn other_string(
     other: &mut Map<String, Value>,
     claim: &'static str,
     value: Member<'_>,
-) -> Result<(), MemberError> {
-    if !matches!(value, Member::String(_)) {
-        return Err(MemberError::Type(VerifyError::InvalidClaimType {
+    json: &str,
+) -> Result<(), VerifyError> {
+    match value {
+        Member::String(text) => {
+            other.insert(claim.to_owned(), Value::String(text.into_string(json)));
+            Ok(())
+        }
+        _ => Err(VerifyError::InvalidClaimType {
             claim,
             expected: "a string",
-        }));
+        }),
     }
-    set_other(other, claim, value.into_value())
 }
 
 /// A NumericDate: a non-negative JSON number of seconds. Fractions are rounded the strict way
 /// (`round`), so that a fractional date never widens the validity window.
 fn date(
+    slot: &mut Option<u64>,
     claim: &'static str,
     value: &Member<'_>,
     round: fn(f64) -> f64,
-) -> Result<u64, VerifyError> {
+) -> Result<(), VerifyError> {
     let invalid = VerifyError::InvalidClaimType {
         claim,
         expected: "a non-negative number (seconds since the epoch)",
     };
-    let Member::Other(Value::Number(n)) = value else {
+    let Member::Number(n) = value else {
         return Err(invalid);
     };
-    if let Some(secs) = n.as_u64() {
-        return Ok(secs);
-    }
-    match n.as_f64() {
+    *slot = Some(match (n.as_u64(), n.as_f64()) {
+        (Some(secs), _) => secs,
         #[expect(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
             reason = "checked non-negative and below 2^53 just before"
         )]
-        Some(f) if (0.0..9_007_199_254_740_992.0).contains(&f) => Ok(round(f) as u64),
-        _ => Err(invalid),
-    }
-}
-
-/// A JSON value whose objects, at every depth, have no repeated key. (`serde_json::Value` keeps
-/// the last of two equal keys silently; a token that says `"sub"` twice is forged or broken.)
-struct StrictValue(Value);
-
-impl<'de> Deserialize<'de> for StrictValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(StrictValueVisitor)
-            .map(StrictValue)
-    }
-}
-
-struct StrictValueVisitor;
-
-impl<'de> Visitor<'de> for StrictValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(StrictValue(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::new();
-        while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate key `{}`",
-                    untrusted(&key)
-                )));
-            }
-            let StrictValue(value) = access.next_value()?;
-            map.insert(key, value);
-        }
-        Ok(Value::Object(map))
-    }
-}
-
-/// Parses a JSON object into `T` member by member; repeated keys are a structural error.
-struct ObjectVisitor<'j, T> {
-    /// The text being parsed.
-    json: &'j str,
-    members: PhantomData<T>,
-}
-
-impl<'de, T: Members> Visitor<'de> for ObjectVisitor<'de, T> {
-    type Value = Result<T, VerifyError>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-        let mut target = T::default();
-        let mut first_type_error = None;
-        while let Some(Key(key)) = access.next_key()? {
-            let value: Member<'de> = access.next_value()?;
-            // Parsed to the end even after a type error, so that structure errors (a repeated
-            // key anywhere) still win.
-            match target.member(&key, value, self.json) {
-                Ok(()) => {}
-                Err(MemberError::Repeated) => {
-                    return Err(de::Error::custom(format_args!(
-                        "duplicate key `{}`",
-                        untrusted(&key)
-                    )));
-                }
-                Err(MemberError::Type(e)) => {
-                    first_type_error.get_or_insert(e);
-                }
-            }
-        }
-        Ok(match first_type_error {
-            None => Ok(target),
-            Some(e) => Err(e),
-        })
-    }
-}
-
-/// An object key, borrowed from the input when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(KeyVisitor).map(Key)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
-    }
+        (None, Some(f)) if (0.0..9_007_199_254_740_992.0).contains(&f) => round(f) as u64,
+        _ => return Err(invalid),
+    });
+    Ok(())
 }
 
 #[cfg(any(test, feature = "test-helpers"))]
 pub(crate) fn claims_for_tests(map: Map<String, Value>) -> Claims {
     let json = Value::Object(map).to_string();
-    let Ok(Ok(mut claims)) = parse_object::<Claims>("payload", &json) else {
+    let Ok(Ok(RawClaims { mut claims, .. })) = read_object::<RawClaims>("payload", &json) else {
         panic!("a claim has the wrong type")
     };
     claims.json = json;

@@ -27,3 +27,15 @@ pub use jwks::{
 };
 pub use verified_cache::TokenCacheStats;
 pub use verifier::{Check, CognitoVerifier, CognitoVerifierBuilder, Inspection};
+
+/// Entry points for the fuzz targets (`fuzzing` feature only; never in a production build).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// How the token decoder (its strict JSON scanner) and the serde_json reading it replaced
+    /// disagree on `token`, if they do: on accepting it, on why it is refused, or on any claim
+    /// read. Tokens up to 64 KiB are decoded.
+    pub fn decode_disagreement(token: &str) -> Option<String> {
+        crate::dangerous::serde_oracle::disagreement(token, 64 * 1024)
+    }
+}
