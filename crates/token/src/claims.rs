@@ -1,6 +1,9 @@
 //! What a successful verification returns.
 
-use std::{fmt, sync::Arc};
+use std::{
+    fmt,
+    sync::{Arc, OnceLock},
+};
 
 use serde_json::{Map, Value};
 
@@ -27,6 +30,11 @@ struct VerifiedClaims {
     groups: Vec<Text>,
     /// `scope` split on spaces, sorted, without repeats.
     scopes: Vec<Text>,
+    /// `event_id` as a JSON value, made when first asked for.
+    event_id: OnceLock<Option<Value>>,
+    /// The claims without an accessor, `event_id` among them, made when first asked for (only
+    /// when there is an `event_id`: else they are `claims.other`).
+    other: OnceLock<Map<String, Value>>,
 }
 
 /// The names a claim lists (`cognito:groups`, `scope`): sorted, without repeats, borrowed from the
@@ -94,6 +102,8 @@ impl VerifiedToken {
             token_use,
             groups,
             scopes,
+            event_id: OnceLock::new(),
+            other: OnceLock::new(),
         }))
     }
 
@@ -179,12 +189,27 @@ impl VerifiedToken {
 
     /// A claim this type has no accessor for, e.g. `custom:tenant`.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.0.claims.other.get(name)
+        match name {
+            "event_id" => self
+                .0
+                .event_id
+                .get_or_init(|| self.read(&self.0.claims.event_id).map(Value::from))
+                .as_ref(),
+            _ => self.0.claims.other.get(name),
+        }
     }
 
     /// Every claim this type has no accessor for.
     pub fn other_claims(&self) -> &Map<String, Value> {
-        &self.0.claims.other
+        let claims = &self.0.claims;
+        let Some(event_id) = claims.read(&claims.event_id) else {
+            return &claims.other;
+        };
+        self.0.other.get_or_init(|| {
+            let mut other = claims.other.clone();
+            other.insert("event_id".to_owned(), Value::from(event_id));
+            other
+        })
     }
 
     /// A token value for tests of code that consumes verified tokens, built without any check:
@@ -232,5 +257,26 @@ mod tests {
         assert_eq!(format!("{groups:?}"), r#"{"a\"q", "b", "c"}"#);
         let none = VerifiedToken::for_tests(json!({"sub": "s"}));
         assert!(none.groups().is_empty() && none.scopes().is_empty());
+    }
+
+    #[test]
+    fn event_id_is_one_of_the_other_claims() {
+        let token = VerifiedToken::for_tests(json!({
+            "sub": "s",
+            "event_id": "e-1",
+            "custom:tenant": "acme",
+        }));
+        assert_eq!(token.claim("event_id"), Some(&json!("e-1")));
+        assert_eq!(token.claim("custom:tenant"), Some(&json!("acme")));
+        assert_eq!(
+            Value::Object(token.other_claims().clone()),
+            json!({"event_id": "e-1", "custom:tenant": "acme"})
+        );
+        let without = VerifiedToken::for_tests(json!({"sub": "s", "custom:tenant": "acme"}));
+        assert_eq!(without.claim("event_id"), None);
+        assert_eq!(
+            Value::Object(without.other_claims().clone()),
+            json!({"custom:tenant": "acme"})
+        );
     }
 }

@@ -124,6 +124,9 @@ pub(crate) struct Claims {
     pub(crate) iat: Option<u64>,
     pub(crate) auth_time: Option<u64>,
     pub(crate) groups: Option<Vec<Text>>,
+    /// Cognito's `event_id`, which has no accessor: [`crate::VerifiedToken::claim`] shows it as
+    /// one of the other claims. A field of its own so that reading it allocates nothing.
+    pub(crate) event_id: Option<Text>,
     /// Every claim not listed above, e.g. `custom:tenant`.
     pub(crate) other: Map<String, Value>,
 }
@@ -392,7 +395,7 @@ impl RawClaims {
                 },
             ),
             // Cognito strings without a field of their own: typed all the same.
-            "event_id" => (15, other_string(&mut claims.other, "event_id", value, json)),
+            "event_id" => (15, text(&mut claims.event_id, "event_id", value)),
             "email" => (16, other_string(&mut claims.other, "email", value, json)),
             "phone_number" => (
                 17,

@@ -568,6 +568,11 @@ pub(crate) fn outcome(decoded: &Result<UnverifiedToken<'_>, VerifyError>) -> Val
         let texts = texts.as_ref()?;
         Some(texts.iter().map(|t| t.read(json).to_owned()).collect())
     };
+    // `event_id` among the other claims, where the oracle keeps it.
+    let mut other = claims.other.clone();
+    if let Some(event_id) = claims.read(&claims.event_id) {
+        other.insert("event_id".to_owned(), Value::from(event_id));
+    }
     serde_json::json!({
         "alg": token.header.alg(),
         "kid": token.header.kid(),
@@ -586,7 +591,7 @@ pub(crate) fn outcome(decoded: &Result<UnverifiedToken<'_>, VerifyError>) -> Val
         "nbf": claims.nbf,
         "iat": claims.iat,
         "auth_time": claims.auth_time,
-        "other": claims.other,
+        "other": other,
         "signing_input": String::from_utf8_lossy(token.signing_input),
         "signature": token.signature,
     })
