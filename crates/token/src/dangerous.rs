@@ -159,17 +159,31 @@ pub(crate) fn decode(token: &str, max_bytes: usize) -> Result<UnverifiedToken<'_
             max: max_bytes,
         });
     }
-    let mut segments = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
-        return Err(VerifyError::Malformed(Malformed::SegmentCount));
+    // The first dot and the last, found from either end, so that the payload (most of the
+    // token) is not searched: a dot in it is not base64url, and is told apart (a fourth segment)
+    // only when the header or payload does not decode.
+    let segment_count = || VerifyError::Malformed(Malformed::SegmentCount);
+    let (Some((header_b64, rest)), Some((_, signature_b64))) =
+        (token.split_once('.'), token.rsplit_once('.'))
+    else {
+        return Err(segment_count());
     };
-    let header_json = base64url("header", header_b64)?;
-    let payload_json = base64url("payload", payload_b64)?;
+    // `rest` is the payload, a dot and the signature; with one dot only, the signature alone.
+    let Some(payload_b64) = (rest.len())
+        .checked_sub(signature_b64.len() + 1)
+        .and_then(|end| rest.get(..end))
+    else {
+        return Err(segment_count());
+    };
+    let more_segments = |e| {
+        if payload_b64.contains('.') {
+            segment_count()
+        } else {
+            e
+        }
+    };
+    let header_json = base64url("header", header_b64).map_err(more_segments)?;
+    let payload_json = base64url("payload", payload_b64).map_err(more_segments)?;
     let signature = base64url("signature", signature_b64)?;
     let header_json = json_text("header", header_json)?;
     let payload_json = json_text("payload", payload_json)?;

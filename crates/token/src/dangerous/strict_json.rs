@@ -1007,6 +1007,35 @@ mod tests {
     }
 
     #[test]
+    fn segments_are_counted_as_before() {
+        let good = token(b"{}");
+        let (h, rest) = good.split_once('.').unwrap();
+        let (p, sig) = rest.split_once('.').unwrap();
+        for token in [
+            String::new(),
+            ".".to_owned(),
+            "..".to_owned(),
+            "...".to_owned(),
+            h.to_owned(),
+            format!("{h}.{p}"),
+            format!("{h}.{p}.{sig}.{sig}"),
+            format!("{h}.{p}.{sig}."),
+            format!(".{h}.{p}.{sig}"),
+            format!("{h}.{p}.{p}.{sig}"),
+            format!("{h}!.{p}.x.{sig}"),
+            format!("{h}.{p}!.x.{sig}"),
+            format!("{h}.{p}.x!.{sig}"),
+            format!("{h}!.{p}.{sig}"),
+            format!("{h}.{p}!.{sig}"),
+            format!("{h}.{p}.{sig}!"),
+            format!("{h}.{p}.{sig}"),
+            format!("{h}..{sig}"),
+        ] {
+            assert_eq!(serde_oracle::disagreement(&token, 8192), None, "{token}");
+        }
+    }
+
+    #[test]
     fn dates_read_as_before() {
         for (value, exp) in [
             ("0", Some(0)),
