@@ -190,10 +190,13 @@ pub(crate) fn decode(token: &str, max_bytes: usize) -> Result<UnverifiedToken<'_
 
     // Structure first (a malformed payload is `malformed` even when the header is mistyped),
     // then types.
-    let header = read_object::<RawHeader>("header", &header_json)?;
-    let claims = read_object::<RawClaims>("payload", &payload_json)?;
-    let header = header?;
-    let mut claims = claims?.claims;
+    let mut header = RawHeader::default();
+    let mut claims = RawClaims::default();
+    let header_types = read_object("header", &header_json, &mut header)?;
+    let claims_types = read_object("payload", &payload_json, &mut claims)?;
+    header_types?;
+    claims_types?;
+    let mut claims = claims.claims;
     if let Some(names) = header.crit {
         // This verifier implements no JWS extension, so any `crit` (even an empty one, which
         // RFC 7515 forbids) makes the token unacceptable.
@@ -234,12 +237,13 @@ fn json_text(segment: &'static str, bytes: Vec<u8>) -> Result<String, VerifyErro
     })
 }
 
-/// Reads the JSON object `json` of `segment` into `T` (see [`strict_json::read_object`]).
-fn read_object<T: Members>(
+/// Reads the JSON object `json` of `segment` into `target` (see [`strict_json::read_object`]).
+fn read_object(
     segment: &'static str,
     json: &str,
-) -> Result<Result<T, VerifyError>, VerifyError> {
-    strict_json::read_object(json).map_err(|e| {
+    target: &mut impl Members,
+) -> Result<Result<(), VerifyError>, VerifyError> {
+    strict_json::read_object(json, target).map_err(|e| {
         VerifyError::Malformed(Malformed::Json {
             segment,
             detail: e.to_string(),
@@ -502,9 +506,11 @@ fn date(
 #[cfg(any(test, feature = "test-helpers"))]
 pub(crate) fn claims_for_tests(map: Map<String, Value>) -> Claims {
     let json = Value::Object(map).to_string();
-    let Ok(Ok(RawClaims { mut claims, .. })) = read_object::<RawClaims>("payload", &json) else {
+    let mut read = RawClaims::default();
+    let Ok(Ok(())) = read_object("payload", &json, &mut read) else {
         panic!("a claim has the wrong type")
     };
+    let mut claims = read.claims;
     claims.json = json;
     claims
 }

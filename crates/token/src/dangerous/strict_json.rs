@@ -92,7 +92,7 @@ impl Member<'_> {
 }
 
 /// What reads an object's members: checks each member's type, keeps what it needs.
-pub(super) trait Members: Default {
+pub(super) trait Members {
     /// Takes one member. `json` is the text being scanned: the spans in `value` point into it.
     fn member(&mut self, key: &str, value: Member<'_>, json: &str) -> Result<(), MemberError>;
 
@@ -127,11 +127,14 @@ pub(super) enum MemberError {
     Unreadable,
 }
 
-/// Scans `json`, which must be one object, into `T` member by member. The outer error is
+/// Scans `json`, which must be one object, into `target` member by member. The outer error is
 /// structural (not JSON, not an object, a repeated key at any depth); the inner one is the first
 /// member of the wrong type. The whole text is scanned even after a mistyped member, so that a
 /// structural error anywhere wins.
-pub(super) fn read_object<T: Members>(json: &str) -> Result<Result<T, VerifyError>, JsonError> {
+pub(super) fn read_object(
+    json: &str,
+    target: &mut impl Members,
+) -> Result<Result<(), VerifyError>, JsonError> {
     let mut scanner = Scanner {
         json,
         bytes: json.as_bytes(),
@@ -141,7 +144,6 @@ pub(super) fn read_object<T: Members>(json: &str) -> Result<Result<T, VerifyErro
     if !scanner.eat(b'{') {
         return Err(scanner.expected("a JSON object"));
     }
-    let mut target = T::default();
     let mut first_type_error = None;
     scanner.skip_whitespace();
     if !scanner.eat(b'}') {
@@ -189,7 +191,7 @@ pub(super) fn read_object<T: Members>(json: &str) -> Result<Result<T, VerifyErro
         return Err(scanner.expected("the end of the text"));
     }
     Ok(match first_type_error {
-        None => Ok(target),
+        None => Ok(()),
         Some(e) => Err(e),
     })
 }
@@ -505,7 +507,7 @@ impl<'j> Scanner<'j> {
 
     /// A string, at its opening quote: checked (no raw control character, only JSON's escapes,
     /// surrogates paired) and passed.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Result<RawString, JsonError> {
         let start = self.pos + 1;
         let mut pos = start;
