@@ -78,8 +78,13 @@ impl fmt::Debug for NameSet<'_> {
 
 /// `names`, sorted and without repeats, as read from `json`.
 fn name_set(json: &str, mut names: Vec<Text>) -> Vec<Text> {
-    names.sort_unstable_by(|a, b| a.read(json).cmp(b.read(json)));
-    names.dedup_by(|a, b| a.read(json) == b.read(json));
+    // Byte by byte, inlined: names are short, and a call to the C library's memcmp per
+    // comparison cost more than the comparison.
+    fn bytes<'a>(json: &'a str, text: &'a Text) -> std::slice::Iter<'a, u8> {
+        text.read(json).as_bytes().iter()
+    }
+    names.sort_unstable_by(|a, b| bytes(json, a).cmp(bytes(json, b)));
+    names.dedup_by(|a, b| bytes(json, a).eq(bytes(json, b)));
     names
 }
 
