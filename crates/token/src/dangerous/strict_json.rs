@@ -318,12 +318,11 @@ impl<'j> Scanner<'j> {
         })
     }
 
-    /// A top-level member's value.
+    /// A top-level member's value other than a string or a number (which [`read_object`] reads
+    /// itself).
     #[inline(always)]
     fn member_value(&mut self) -> Result<Member<'j>, JsonError> {
         match self.peek() {
-            Some(b'"') => self.text().map(Member::String),
-            Some(b'-' | b'0'..=b'9') => self.number().map(Member::Number),
             Some(b'[') => self.array_member(),
             _ => {
                 let start = self.pos;
