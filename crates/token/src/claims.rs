@@ -29,12 +29,43 @@ struct VerifiedClaims {
     /// `cognito:groups`, sorted, without repeats.
     groups: Vec<Text>,
     /// `scope` split on spaces, sorted, without repeats.
-    scopes: Vec<Text>,
+    scopes: Scopes,
     /// `event_id` as a JSON value, made when first asked for.
     event_id: OnceLock<Option<Value>>,
     /// The claims without an accessor, `event_id` among them, made when first asked for (only
     /// when there is an `event_id`: else they are `claims.other`).
     other: OnceLock<Map<String, Value>>,
+}
+
+/// The names in `scope`: most Cognito access tokens have one (`aws.cognito.signin.user.admin`),
+/// held without a `Vec`.
+#[derive(Debug)]
+enum Scopes {
+    One(Text),
+    /// None, or several, sorted, without repeats.
+    Many(Vec<Text>),
+}
+
+impl Scopes {
+    /// The names of `scope` (split on spaces), read from `json`.
+    fn of(json: &str, scope: &str) -> Self {
+        // A span of the payload where `scope` is one, else a copy.
+        let names = scope
+            .split_ascii_whitespace()
+            .map(|name| Text::locate(json, name));
+        let mut rest = names.clone();
+        match (rest.next(), rest.next()) {
+            (Some(one), None) => Self::One(one),
+            _ => Self::Many(name_set(json, names.collect())),
+        }
+    }
+
+    fn as_slice(&self) -> &[Text] {
+        match self {
+            Self::One(name) => std::slice::from_ref(name),
+            Self::Many(names) => names,
+        }
+    }
 }
 
 /// The names a claim lists (`cognito:groups`, `scope`): sorted, without repeats, borrowed from the
@@ -94,14 +125,7 @@ impl VerifiedToken {
     pub(crate) fn from_checked(mut claims: Claims, token_use: TokenUse) -> Self {
         let json = claims.json.as_str();
         let groups = name_set(json, claims.groups.take().unwrap_or_default());
-        let scopes = claims
-            .read(&claims.scope)
-            .unwrap_or_default()
-            .split_ascii_whitespace()
-            // A span of the payload where `scope` is one, else a copy.
-            .map(|scope| Text::locate(json, scope))
-            .collect();
-        let scopes = name_set(json, scopes);
+        let scopes = Scopes::of(json, claims.read(&claims.scope).unwrap_or_default());
         Self(Arc::new(VerifiedClaims {
             claims,
             token_use,
@@ -153,7 +177,7 @@ impl VerifiedToken {
     pub fn scopes(&self) -> NameSet<'_> {
         NameSet {
             json: &self.0.claims.json,
-            names: &self.0.scopes,
+            names: self.0.scopes.as_slice(),
         }
     }
 
@@ -262,6 +286,17 @@ mod tests {
         assert_eq!(format!("{groups:?}"), r#"{"a\"q", "b", "c"}"#);
         let none = VerifiedToken::for_tests(json!({"sub": "s"}));
         assert!(none.groups().is_empty() && none.scopes().is_empty());
+        for scope in ["only", " only ", "only only"] {
+            let one = VerifiedToken::for_tests(json!({"sub": "s", "scope": scope}));
+            assert_eq!(
+                one.scopes().iter().collect::<Vec<_>>(),
+                ["only"],
+                "{scope:?}"
+            );
+            assert!(one.scopes().contains("only") && !one.scopes().contains("o"));
+        }
+        let blank = VerifiedToken::for_tests(json!({"sub": "s", "scope": " "}));
+        assert!(blank.scopes().is_empty());
     }
 
     #[test]
