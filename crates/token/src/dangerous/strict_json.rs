@@ -719,8 +719,8 @@ mod tests {
     }
 
     /// The verifier's code for a token with `header` and an empty payload, after checking that
-    /// the oracle agrees. (The header's unknown parameters are checked and dropped, never
-    /// unescaped or handed to serde_json: only the scanner judges them.)
+    /// the oracle agrees. (The header's unknown parameters are checked and dropped: no later
+    /// step reads them, so a malformed one is refused by the scanner alone.)
     fn header_code(header: &str) -> &'static str {
         let token = format!("{}.{}.{}", b64(header.as_bytes()), b64(b"{}"), b64(b"sig"));
         if let Some(disagreement) = serde_oracle::disagreement(&token, 8192) {
