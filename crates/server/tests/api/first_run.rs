@@ -150,6 +150,21 @@ fn editor_token(issuer: &TestIssuer, tenant: &str) -> String {
     issuer.sign(&claims)
 }
 
+/// `{ projects(first: 1) { totalCount } }` to `app`, as an editor of tenant `acme`.
+async fn count_projects(
+    client: &reqwest::Client,
+    app: &Running,
+    issuer: &TestIssuer,
+) -> reqwest::Response {
+    client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(editor_token(issuer, "acme"))
+        .json(&json!({"query": "{ projects(first: 1) { totalCount } }"}))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The first run: default settings but the pool, an empty folder (so the default
 /// `sqlite://cognigraph.db` is a new file), and the first tenant query answers data.
 #[tokio::test]
@@ -161,13 +176,7 @@ async fn the_binary_on_an_empty_sqlite_file_migrates_and_answers_tenant_queries(
     let client = reqwest::Client::new();
     wait_until_ready(&client, &app.address).await;
 
-    let response = client
-        .post(format!("{}/graphql", app.address))
-        .bearer_auth(editor_token(&issuer, "acme"))
-        .json(&json!({"query": "{ projects(first: 1) { totalCount } }"}))
-        .send()
-        .await
-        .unwrap();
+    let response = count_projects(&client, &app, &issuer).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(
@@ -190,13 +199,7 @@ async fn the_binary_takes_no_transparent_huge_pages() {
     let client = reqwest::Client::new();
     wait_until_ready(&client, &app.address).await;
     // A request, so that the threads that serve one have allocated.
-    let response = client
-        .post(format!("{}/graphql", app.address))
-        .bearer_auth(editor_token(&issuer, "acme"))
-        .json(&json!({"query": "{ projects(first: 1) { totalCount } }"}))
-        .send()
-        .await
-        .unwrap();
+    let response = count_projects(&client, &app, &issuer).await;
     assert_eq!(response.status(), StatusCode::OK);
 
     let memory = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", app.child.id())).unwrap();
