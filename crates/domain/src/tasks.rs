@@ -90,6 +90,100 @@ pub struct Task {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Columns of a task that a read of many tasks may leave out: a page that shows titles need
+/// not copy every task's description, dates and members out of the database. The id and the
+/// project are always read. A set of columns is built with `|` from the constants below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TaskColumns(u16);
+
+impl TaskColumns {
+    /// No column beyond the id and the project.
+    pub const NONE: Self = Self(0);
+    /// [`Task::title`].
+    pub const TITLE: Self = Self(1);
+    /// [`Task::description`].
+    pub const DESCRIPTION: Self = Self(1 << 1);
+    /// [`Task::status`].
+    pub const STATUS: Self = Self(1 << 2);
+    /// [`Task::assignee_id`].
+    pub const ASSIGNEE: Self = Self(1 << 3);
+    /// [`Task::due_date`].
+    pub const DUE_DATE: Self = Self(1 << 4);
+    /// [`Task::version`].
+    pub const VERSION: Self = Self(1 << 5);
+    /// [`Task::created_by`].
+    pub const CREATED_BY: Self = Self(1 << 6);
+    /// [`Task::created_at`].
+    pub const CREATED_AT: Self = Self(1 << 7);
+    /// [`Task::updated_by`].
+    pub const UPDATED_BY: Self = Self(1 << 8);
+    /// [`Task::updated_at`].
+    pub const UPDATED_AT: Self = Self(1 << 9);
+    /// Every column.
+    pub const ALL: Self = Self((1 << 10) - 1);
+
+    /// Whether every column of `other` is in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for TaskColumns {
+    type Output = Self;
+
+    fn bitor(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+}
+
+impl std::ops::BitOrAssign for TaskColumns {
+    fn bitor_assign(&mut self, other: Self) {
+        self.0 |= other.0;
+    }
+}
+
+/// A task read with some of its columns ([`TaskColumns`]): its id and project, and the rest of
+/// it only through [`PartialTask::read`], which gives it only when the columns asked for were
+/// read (the others hold placeholders that must never be shown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartialTask {
+    task: Task,
+    columns: TaskColumns,
+}
+
+impl PartialTask {
+    /// The task's id.
+    pub fn id(&self) -> Uuid {
+        self.task.id
+    }
+
+    /// The project the task belongs to.
+    pub fn project_id(&self) -> Uuid {
+        self.task.project_id
+    }
+
+    /// The columns that were read.
+    pub fn columns(&self) -> TaskColumns {
+        self.columns
+    }
+
+    /// The task, when every column of `needed` was read; `None` when one was not (the caller
+    /// reads the whole task instead).
+    pub fn read(&self, needed: TaskColumns) -> Option<&Task> {
+        self.columns.contains(needed).then_some(&self.task)
+    }
+}
+
+impl From<Task> for PartialTask {
+    /// A task read whole.
+    fn from(task: Task) -> Self {
+        Self {
+            task,
+            columns: TaskColumns::ALL,
+        }
+    }
+}
+
 /// A task to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTask {
@@ -132,8 +226,20 @@ impl TryFrom<TaskModel> for Task {
     type Error = DomainError;
 
     fn try_from(row: TaskModel) -> Result<Self, DomainError> {
-        let status = TaskStatus::parse(&row.status)
-            .map_err(|_| DomainError::impossible_task_status(row.id, row.status.clone()))?;
+        Task::of_row(row, TaskColumns::ALL)
+    }
+}
+
+impl Task {
+    /// The task of a row read with `columns`; the status of a row read without it is a
+    /// placeholder ([`TaskStatus::Todo`]).
+    fn of_row(row: TaskModel, columns: TaskColumns) -> Result<Self, DomainError> {
+        let status = if columns.contains(TaskColumns::STATUS) {
+            TaskStatus::parse(&row.status)
+                .map_err(|_| DomainError::impossible_task_status(row.id, row.status.clone()))?
+        } else {
+            TaskStatus::Todo
+        };
         Ok(Self {
             id: row.id,
             project_id: row.project_id,
@@ -205,17 +311,19 @@ pub async fn list(
     })
 }
 
-/// The first `first` tasks (1–100, oldest first) of each of `projects`, in one statement.
-/// Needs [`Action::ReadTasks`]. Projects without tasks, or of other tenants, map to nothing.
+/// The first `first` tasks (1–100, oldest first) of each of `projects`, in one statement,
+/// with the columns `columns` (and the id and project). Needs [`Action::ReadTasks`]. Projects
+/// without tasks, or of other tenants, map to nothing.
 pub async fn first_by_project(
     scope: &Scope,
     db: &Db,
     projects: &[Uuid],
     first: u32,
-) -> Result<HashMap<Uuid, Vec<Task>>, DomainError> {
+    columns: TaskColumns,
+) -> Result<HashMap<Uuid, Vec<PartialTask>>, DomainError> {
     scope.authorize(Action::ReadTasks)?;
     let first = PageRequest::first(first).validated_first()?;
-    let mut by_project: HashMap<Uuid, Vec<Task>> = HashMap::new();
+    let mut by_project: HashMap<Uuid, Vec<PartialTask>> = HashMap::new();
     if projects.is_empty() {
         return Ok(by_project);
     }
@@ -223,18 +331,22 @@ pub async fn first_by_project(
     // same state, else (on SQLite) the one statement needs none.
     let rows = match db.read_one_statement() {
         Some(conn) if projects.len() <= store::PROJECTS_PER_STATEMENT => {
-            store::first_tasks_per_project(scope, conn, projects, first).await?
+            store::first_tasks_per_project(scope, conn, projects, first, columns).await?
         }
         _ => {
             let txn = db.read(scope).await?;
-            let rows = store::first_tasks_per_project(scope, &txn, projects, first).await?;
+            let rows =
+                store::first_tasks_per_project(scope, &txn, projects, first, columns).await?;
             txn.commit().await?;
             rows
         }
     };
     for row in rows {
-        let task = Task::try_from(row)?;
-        by_project.entry(task.project_id).or_default().push(task);
+        let task = PartialTask {
+            task: Task::of_row(row, columns)?,
+            columns,
+        };
+        by_project.entry(task.project_id()).or_default().push(task);
     }
     Ok(by_project)
 }

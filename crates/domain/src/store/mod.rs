@@ -11,13 +11,14 @@ mod entity;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DeleteMany, EntityTrait, IdenStatic,
-    IntoActiveModel, Iterable, Order, QueryFilter, QueryOrder, QuerySelect, Select, Statement,
-    TryIntoModel, UpdateMany,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, DeleteMany, EntityTrait,
+    IdenStatic, IntoActiveModel, Iterable, Order, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, Select, Statement, TryGetable, TryIntoModel, UpdateMany,
 };
 use uuid::Uuid;
 
 use crate::page::{Cursor, Page, PageRequest};
+use crate::tasks::TaskColumns;
 use crate::{Db, DomainError, Scope};
 
 pub(crate) use entity::audit_events::{
@@ -418,8 +419,25 @@ where
 /// Most projects in one statement of [`first_tasks_per_project`].
 pub(crate) const PROJECTS_PER_STATEMENT: usize = 100;
 
+/// The columns a partial read of tasks may select, in the order it selects them (after `id`
+/// and `project_id`, which it always reads).
+const TASK_COLUMNS: [(TaskColumns, TaskCol); 10] = [
+    (TaskColumns::TITLE, TaskCol::Title),
+    (TaskColumns::DESCRIPTION, TaskCol::Description),
+    (TaskColumns::STATUS, TaskCol::Status),
+    (TaskColumns::ASSIGNEE, TaskCol::AssigneeId),
+    (TaskColumns::DUE_DATE, TaskCol::DueDate),
+    (TaskColumns::VERSION, TaskCol::Version),
+    (TaskColumns::CREATED_BY, TaskCol::CreatedBy),
+    (TaskColumns::CREATED_AT, TaskCol::CreatedAt),
+    (TaskColumns::UPDATED_BY, TaskCol::UpdatedBy),
+    (TaskColumns::UPDATED_AT, TaskCol::UpdatedAt),
+];
+
 /// The first `first` tasks (by id, that is creation order) of each of `projects`, ordered by
-/// project, then id.
+/// project, then id, with only the columns `columns` (and the id and the project) read: the
+/// others hold placeholders (empty text, nil ids, the epoch, `None`; `tenant_id` is not read
+/// either), which the caller must not show ([`crate::tasks::PartialTask`] sees to that).
 ///
 /// For each of the tenant's projects among `projects`, a search of the
 /// `(tenant_id, project_id, id)` index that stops after `first` entries, so the cost is
@@ -431,24 +449,79 @@ pub(crate) const PROJECTS_PER_STATEMENT: usize = 100;
 /// project made a statement that SQLite took longer to compile than to run, and a correlated
 /// `rowid IN (… LIMIT first)` built a temporary b-tree per project). Both start from the
 /// tenant's projects and match tasks of the same tenant, like every query here. At most 100
-/// projects per statement; a project asked twice is read once.
+/// projects per statement; a project asked twice is read once. Rows are decoded by position,
+/// not by column name.
 pub(crate) async fn first_tasks_per_project<C: ConnectionTrait>(
     scope: &Scope,
     conn: &C,
     projects: &[Uuid],
     first: u32,
+    columns: TaskColumns,
 ) -> Result<Vec<TaskModel>, DomainError> {
     let mut projects = projects.to_vec();
     projects.sort_unstable();
     projects.dedup();
     let backend = conn.get_database_backend();
+    let positions = TaskPositions::of(columns);
     let mut tasks = Vec::new();
     for chunk in projects.chunks(PROJECTS_PER_STATEMENT) {
-        let statement = first_tasks_statement(backend, scope, chunk, first);
-        tasks.extend(Tasks::find().from_raw_sql(statement).all(conn).await?);
+        let statement = first_tasks_statement(backend, scope, chunk, first, columns);
+        for row in conn.query_all(statement).await? {
+            tasks.push(positions.decode(&row)?);
+        }
     }
     tasks.sort_unstable_by_key(|task| (task.project_id, task.id));
     Ok(tasks)
+}
+
+/// Where each of [`TASK_COLUMNS`] is in a partial read's rows, if it is read.
+struct TaskPositions([Option<usize>; TASK_COLUMNS.len()]);
+
+impl TaskPositions {
+    fn of(columns: TaskColumns) -> Self {
+        let mut positions = [None; TASK_COLUMNS.len()];
+        // `id` and `project_id` are 0 and 1.
+        let mut next = 2;
+        for (position, (column, _)) in positions.iter_mut().zip(TASK_COLUMNS) {
+            if columns.contains(column) {
+                *position = Some(next);
+                next += 1;
+            }
+        }
+        Self(positions)
+    }
+
+    /// The value of the `index`-th of [`TASK_COLUMNS`], or `placeholder` when it is not read.
+    fn get<T: TryGetable>(
+        &self,
+        row: &QueryResult,
+        index: usize,
+        placeholder: T,
+    ) -> Result<T, DbErr> {
+        match self.0[index] {
+            Some(position) => row.try_get_by_index(position),
+            None => Ok(placeholder),
+        }
+    }
+
+    fn decode(&self, row: &QueryResult) -> Result<TaskModel, DbErr> {
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        Ok(TaskModel {
+            tenant_id: String::new(),
+            id: row.try_get_by_index(0)?,
+            project_id: row.try_get_by_index(1)?,
+            title: self.get(row, 0, String::new())?,
+            description: self.get(row, 1, None)?,
+            status: self.get(row, 2, String::new())?,
+            assignee_id: self.get(row, 3, None)?,
+            due_date: self.get(row, 4, None)?,
+            version: self.get(row, 5, 0)?,
+            created_by: self.get(row, 6, Uuid::nil())?,
+            created_at: self.get(row, 7, epoch)?,
+            updated_by: self.get(row, 8, Uuid::nil())?,
+            updated_at: self.get(row, 9, epoch)?,
+        })
+    }
 }
 
 /// The statement of [`first_tasks_per_project`] for the tenant's projects among `projects` (not
@@ -458,9 +531,10 @@ fn first_tasks_statement(
     scope: &Scope,
     projects: &[Uuid],
     first: u32,
+    columns: TaskColumns,
 ) -> Statement {
-    // `first` is a number (validated 1–100 by the caller), written into the SQL as such; the
-    // tenant and the ids are parameters.
+    // `first` is a number (validated 1–100 by the caller), and the column names come from the
+    // entity, written into the SQL as such; the tenant and the ids are parameters.
     let postgres = backend == DbBackend::Postgres;
     let parameter = |n: usize| {
         if postgres {
@@ -474,9 +548,20 @@ fn first_tasks_statement(
         .map(parameter)
         .collect::<Vec<_>>()
         .join(", ");
+    let selected = ["t.id", "t.project_id"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(
+            TASK_COLUMNS
+                .iter()
+                .filter(|(column, _)| columns.contains(*column))
+                .map(|(_, name)| format!("t.{}", name.as_str())),
+        )
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = if postgres {
         format!(
-            "SELECT t.* FROM projects AS p CROSS JOIN LATERAL (\
+            "SELECT {selected} FROM projects AS p CROSS JOIN LATERAL (\
                  SELECT * FROM tasks \
                  WHERE tasks.tenant_id = p.tenant_id AND tasks.project_id = p.id \
                  ORDER BY tasks.id LIMIT {first}) AS t \
@@ -490,7 +575,7 @@ fn first_tasks_statement(
         // subquery and the range are both searches of the (tenant_id, project_id, id) index.
         let last = first.saturating_sub(1);
         format!(
-            "SELECT t.* FROM projects AS p CROSS JOIN tasks AS t \
+            "SELECT {selected} FROM projects AS p CROSS JOIN tasks AS t \
                  ON t.tenant_id = p.tenant_id AND t.project_id = p.id AND t.id <= COALESCE((\
                      SELECT tasks.id FROM tasks \
                      WHERE tasks.tenant_id = p.tenant_id AND tasks.project_id = p.id \

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use cognigraph_domain::projects::{self, NewProject, ProjectFilter, ProjectPatch};
-use cognigraph_domain::tasks::{self, NewTask, TaskFilter, TaskPatch, TaskStatus};
+use cognigraph_domain::tasks::{self, NewTask, TaskColumns, TaskFilter, TaskPatch, TaskStatus};
 use cognigraph_domain::{PageRequest, Role, members};
 
 use crate::support::{
@@ -395,20 +395,26 @@ async fn first_tasks_per_project_in_one_statement(t: TestDb) {
 
     let viewer = enter(db, "acme", Role::Viewer, "vic").await;
     let before = db.statement_count();
-    let first = tasks::first_by_project(&viewer, db, &[busy.id, quiet.id, theirs.id], 3)
-        .await
-        .unwrap();
+    let first = tasks::first_by_project(
+        &viewer,
+        db,
+        &[busy.id, quiet.id, theirs.id],
+        3,
+        TaskColumns::ALL,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         db.statement_count() - before,
         1 + t.tenant_setting_statements(),
         "one statement (after setting the tenant on PostgreSQL)"
     );
-    let ids: Vec<_> = first[&busy.id].iter().map(|t| t.id).collect();
+    let ids: Vec<_> = first[&busy.id].iter().map(|t| t.id()).collect();
     assert_eq!(ids, created[..3]);
     assert!(!first.contains_key(&quiet.id));
     assert!(!first.contains_key(&theirs.id));
     assert_invalid(
-        tasks::first_by_project(&viewer, db, &[busy.id], 0).await,
+        tasks::first_by_project(&viewer, db, &[busy.id], 0, TaskColumns::ALL).await,
         "first",
     );
 }

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognigraph_domain::page::{DEFAULT_FIRST, MAX_FIRST};
 use cognigraph_domain::projects::{self, ProjectFilter};
-use cognigraph_domain::tasks::{self, TaskFilter, TaskStatus};
+use cognigraph_domain::tasks::{self, Task, TaskColumns, TaskFilter, TaskPatch, TaskStatus};
 use cognigraph_domain::{Cursor, PageRequest, Role, audit};
 use uuid::Uuid;
 
@@ -28,6 +28,7 @@ db_tests![
     search_finds_names_beyond_ascii,
     task_filters,
     nested_pages_at_the_edges,
+    nested_pages_read_only_the_columns_asked,
     nested_pages_of_many_projects,
     project_task_pages_walk_with_cursors,
     total_count_only_when_asked,
@@ -428,19 +429,19 @@ async fn nested_pages_at_the_edges(t: TestDb) {
     }
     let ids: Vec<Uuid> = projects_made.iter().map(|(id, _)| *id).collect();
     for first in [1_u32, 3, 4, MAX_FIRST] {
-        let got = tasks::first_by_project(&editor, db, &ids, first)
+        let got = tasks::first_by_project(&editor, db, &ids, first, TaskColumns::ALL)
             .await
             .unwrap();
         for (i, (project_id, size)) in projects_made.iter().enumerate() {
             let expected = &created[i][..(*size).min(first as usize)];
             let listed: Vec<Uuid> = got
                 .get(project_id)
-                .map(|tasks| tasks.iter().map(|task| task.id).collect())
+                .map(|tasks| tasks.iter().map(|task| task.id()).collect())
                 .unwrap_or_default();
             assert_eq!(listed, expected, "project of {size} tasks, first {first}");
             assert!(
                 got.get(project_id)
-                    .is_none_or(|tasks| tasks.iter().all(|task| task.project_id == *project_id)),
+                    .is_none_or(|tasks| tasks.iter().all(|task| task.project_id() == *project_id)),
                 "only the project's own tasks"
             );
         }
@@ -448,21 +449,107 @@ async fn nested_pages_at_the_edges(t: TestDb) {
     }
     // The same project asked twice, and an unknown id: no duplicates, nothing invented.
     let twice = [ids[5], ids[5], Uuid::now_v7()];
-    let got = tasks::first_by_project(&editor, db, &twice, 2)
+    let got = tasks::first_by_project(&editor, db, &twice, 2, TaskColumns::ALL)
         .await
         .unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(
-        got[&ids[5]].iter().map(|task| task.id).collect::<Vec<_>>(),
+        got[&ids[5]]
+            .iter()
+            .map(|task| task.id())
+            .collect::<Vec<_>>(),
         created[5][..2]
     );
     assert!(
-        tasks::first_by_project(&editor, db, &[], 2)
+        tasks::first_by_project(&editor, db, &[], 2, TaskColumns::ALL)
             .await
             .unwrap()
             .is_empty(),
         "no projects, no tasks"
     );
+}
+
+/// `first_by_project` with some columns: each column read gives the stored value, on both
+/// stores; a column not read is never given out; the id and the project always are.
+async fn nested_pages_read_only_the_columns_asked(t: TestDb) {
+    let db = &t.db;
+    let eve = enter(db, "acme", Role::Editor, "eve").await;
+    let ed = enter(db, "acme", Role::Editor, "ed").await;
+    let p = project(&eve, db, "Columns").await;
+    // Every column set, and created and updated by different members.
+    let made = task(&eve, db, p.id, "Every column").await;
+    let patch = TaskPatch {
+        title: None,
+        description: Some(Some("Words".to_owned())),
+        due_date: Some(chrono::NaiveDate::from_ymd_opt(2027, 1, 31)),
+    };
+    let made = tasks::update(&ed, db, made.id, patch, made.version)
+        .await
+        .unwrap();
+    let made = tasks::assign(&ed, db, made.id, Some(eve.actor_id()), made.version)
+        .await
+        .unwrap();
+    let stored = tasks::set_status(&ed, db, made.id, TaskStatus::Done, made.version)
+        .await
+        .unwrap();
+    assert_ne!(stored.created_by, stored.updated_by);
+    let single = [
+        TaskColumns::TITLE,
+        TaskColumns::DESCRIPTION,
+        TaskColumns::STATUS,
+        TaskColumns::ASSIGNEE,
+        TaskColumns::DUE_DATE,
+        TaskColumns::VERSION,
+        TaskColumns::CREATED_BY,
+        TaskColumns::CREATED_AT,
+        TaskColumns::UPDATED_BY,
+        TaskColumns::UPDATED_AT,
+    ];
+    // The column's value, as text.
+    let shown = |task: &Task, column: TaskColumns| match column {
+        TaskColumns::TITLE => task.title.clone(),
+        TaskColumns::DESCRIPTION => format!("{:?}", task.description),
+        TaskColumns::STATUS => task.status.to_string(),
+        TaskColumns::ASSIGNEE => format!("{:?}", task.assignee_id),
+        TaskColumns::DUE_DATE => format!("{:?}", task.due_date),
+        TaskColumns::VERSION => task.version.to_string(),
+        TaskColumns::CREATED_BY => task.created_by.to_string(),
+        TaskColumns::CREATED_AT => task.created_at.to_rfc3339(),
+        TaskColumns::UPDATED_BY => task.updated_by.to_string(),
+        TaskColumns::UPDATED_AT => task.updated_at.to_rfc3339(),
+        _ => unreachable!("one column at a time"),
+    };
+    let sets = single.into_iter().chain([
+        TaskColumns::NONE,
+        TaskColumns::TITLE | TaskColumns::ASSIGNEE,
+        TaskColumns::STATUS | TaskColumns::DUE_DATE | TaskColumns::UPDATED_AT,
+        TaskColumns::ALL,
+    ]);
+    for columns in sets {
+        let got = tasks::first_by_project(&eve, db, &[p.id], 10, columns)
+            .await
+            .unwrap();
+        let [read] = got[&p.id].as_slice() else {
+            panic!("one task: {got:?}");
+        };
+        assert_eq!(
+            (read.id(), read.project_id(), read.columns()),
+            (stored.id, p.id, columns)
+        );
+        for column in single {
+            match read.read(column) {
+                Some(task) => {
+                    assert!(columns.contains(column), "{column:?} not read: {columns:?}");
+                    assert_eq!(shown(task, column), shown(&stored, column), "{columns:?}");
+                }
+                None => assert!(!columns.contains(column), "{column:?} read: {columns:?}"),
+            }
+        }
+        assert_eq!(
+            read.read(TaskColumns::ALL).is_some(),
+            columns == TaskColumns::ALL
+        );
+    }
 }
 
 /// More projects in one call than fit one statement (100): every one answered, each with its
@@ -484,10 +571,12 @@ async fn nested_pages_of_many_projects(t: TestDb) {
             expected.insert(p.id, made);
         }
     }
-    let got = tasks::first_by_project(&editor, db, &ids, 1).await.unwrap();
+    let got = tasks::first_by_project(&editor, db, &ids, 1, TaskColumns::ALL)
+        .await
+        .unwrap();
     assert_eq!(got.len(), expected.len());
     for (project_id, made) in &expected {
-        let listed: Vec<Uuid> = got[project_id].iter().map(|task| task.id).collect();
+        let listed: Vec<Uuid> = got[project_id].iter().map(|task| task.id()).collect();
         assert_eq!(listed, made[..1]);
     }
 }

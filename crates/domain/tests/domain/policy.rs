@@ -1,7 +1,7 @@
 //! The policy table and the role × action matrix, checked through the operations themselves.
 
 use cognigraph_domain::projects::{self, ProjectFilter, ProjectPatch};
-use cognigraph_domain::tasks::{self, TaskFilter, TaskPatch, TaskStatus};
+use cognigraph_domain::tasks::{self, TaskColumns, TaskFilter, TaskPatch, TaskStatus};
 use cognigraph_domain::{Action, DomainError, PageRequest, Role, Scope, audit, members};
 
 use crate::support::{
@@ -97,7 +97,7 @@ async fn perform(
             tasks::get(scope, db, task.id).await?;
             tasks::get_many(scope, db, &[task.id]).await?;
             tasks::list(scope, db, TaskFilter::default(), page).await?;
-            tasks::first_by_project(scope, db, &[p.id], 1).await?;
+            tasks::first_by_project(scope, db, &[p.id], 1, TaskColumns::ALL).await?;
         }
         Action::CreateTask => {
             tasks::create(scope, db, new_task(p.id, "New task")).await?;

@@ -12,7 +12,7 @@ use cognigraph_domain::{
     Db, DomainError, Scope,
     members::{self, Member},
     projects::{self, Project},
-    tasks::{self, Task},
+    tasks::{self, PartialTask, TaskColumns},
 };
 use uuid::Uuid;
 
@@ -144,11 +144,19 @@ impl TenantContext {
         Box::pin(self.projects.load_one(id)).await
     }
 
-    /// The first `first` tasks of `project`, batched with the request's other projects'.
-    pub async fn first_tasks(&self, project: Uuid, first: u32) -> Result<Vec<Task>, DomainError> {
-        Ok(Box::pin(self.project_tasks.load_one((project, first)))
-            .await?
-            .unwrap_or_default())
+    /// The first `first` tasks of `project`, with the columns `columns`, batched with the
+    /// request's other projects'.
+    pub async fn first_tasks(
+        &self,
+        project: Uuid,
+        first: u32,
+        columns: TaskColumns,
+    ) -> Result<Vec<PartialTask>, DomainError> {
+        Ok(
+            Box::pin(self.project_tasks.load_one((project, first, columns)))
+                .await?
+                .unwrap_or_default(),
+        )
     }
 
     /// The tenant context of the request, made now if no field has made it yet (the tenant
@@ -207,31 +215,41 @@ impl Loader<Uuid> for ProjectLoader {
     }
 }
 
-/// Loads the first tasks of projects: one statement per distinct `first` in the batch.
+/// Loads the first tasks of projects: one statement per distinct `first` and set of columns in
+/// the batch.
 #[derive(Debug)]
 pub struct ProjectTasksLoader {
     scope: Scope,
     db: Db,
 }
 
-impl Loader<(Uuid, u32)> for ProjectTasksLoader {
-    type Value = Vec<Task>;
+/// A project, how many of its first tasks, and which of their columns.
+type FirstTasksKey = (Uuid, u32, TaskColumns);
+
+impl Loader<FirstTasksKey> for ProjectTasksLoader {
+    type Value = Vec<PartialTask>;
     type Error = DomainError;
 
     async fn load(
         &self,
-        keys: &[(Uuid, u32)],
-    ) -> Result<HashMap<(Uuid, u32), Vec<Task>>, DomainError> {
-        let mut by_first: HashMap<u32, Vec<Uuid>> = HashMap::new();
-        for (project, first) in keys {
-            by_first.entry(*first).or_default().push(*project);
+        keys: &[FirstTasksKey],
+    ) -> Result<HashMap<FirstTasksKey, Vec<PartialTask>>, DomainError> {
+        let mut by_read: HashMap<(u32, TaskColumns), Vec<Uuid>> = HashMap::new();
+        for (project, first, columns) in keys {
+            by_read
+                .entry((*first, *columns))
+                .or_default()
+                .push(*project);
         }
         let mut loaded = HashMap::new();
-        for (first, projects) in by_first {
+        for ((first, columns), projects) in by_read {
             let mut tasks =
-                tasks::first_by_project(&self.scope, &self.db, &projects, first).await?;
+                tasks::first_by_project(&self.scope, &self.db, &projects, first, columns).await?;
             for project in projects {
-                loaded.insert((project, first), tasks.remove(&project).unwrap_or_default());
+                loaded.insert(
+                    (project, first, columns),
+                    tasks.remove(&project).unwrap_or_default(),
+                );
             }
         }
         Ok(loaded)

@@ -84,8 +84,10 @@ impl Project {
             field: "first".to_owned(),
             message: "first: must be between 1 and 100".to_owned(),
         })?;
-        let tasks = tenant.first_tasks(self.0.id, first).await.api()?;
-        let members = Task::page_members(ctx, &ctx.look_ahead(), &tasks).await;
+        let node = ctx.look_ahead();
+        let columns = Task::columns_selected(&node);
+        let tasks = tenant.first_tasks(self.0.id, first, columns).await.api()?;
+        let members = Task::page_members(ctx, &node, &tasks).await;
         Ok(tasks
             .into_iter()
             .map(|task| Task::of_page(task, members.as_ref()))

@@ -1,6 +1,7 @@
 //! Tasks: queries, mutations and the `Task` type.
 
 use std::{
+    borrow::Cow,
     collections::{HashMap, HashSet},
     sync::Arc,
 };
@@ -10,7 +11,10 @@ use chrono::{DateTime, Utc};
 use cognigraph_authz_macros::authorized;
 use cognigraph_domain::{
     members::Member as DomainMember,
-    tasks::{self, NewTask, Task as DomainTask, TaskFilter, TaskPatch, TaskStatus},
+    tasks::{
+        self, NewTask, PartialTask, Task as DomainTask, TaskColumns, TaskFilter, TaskPatch,
+        TaskStatus,
+    },
 };
 use uuid::Uuid;
 
@@ -42,7 +46,9 @@ pub(crate) enum GraphqlTaskStatus {
 /// A task of a project.
 #[derive(Debug, Clone)]
 pub(crate) struct Task {
-    task: DomainTask,
+    /// The task as read: whole, or with the columns its page's selection needs
+    /// ([`Task::columns_selected`]).
+    task: PartialTask,
     /// The members its page read ahead ([`Task::page_members`]); a member field not found here
     /// asks the tenant's loader.
     members: Option<Arc<PageMembers>>,
@@ -54,27 +60,78 @@ type PageMembers = HashMap<Uuid, Arc<DomainMember>>;
 /// The member a task's field names, if any.
 type MemberOf = fn(&DomainTask) -> Option<Uuid>;
 
-/// The member fields of `Task`, with the id each names.
-const MEMBER_FIELDS: [(&str, MemberOf); 3] = [
-    ("assignee", |task| task.assignee_id),
-    ("createdBy", |task| Some(task.created_by)),
-    ("updatedBy", |task| Some(task.updated_by)),
+/// The member fields of `Task`, with the column and the id each names.
+const MEMBER_FIELDS: [(&str, TaskColumns, MemberOf); 3] = [
+    ("assignee", TaskColumns::ASSIGNEE, |task| task.assignee_id),
+    ("createdBy", TaskColumns::CREATED_BY, |task| {
+        Some(task.created_by)
+    }),
+    ("updatedBy", TaskColumns::UPDATED_BY, |task| {
+        Some(task.updated_by)
+    }),
+];
+
+/// The fields of `Task` that show a column beyond the id and the project, with that column
+/// (`id` and `project` need none; a test checks that every other field is here).
+const FIELD_COLUMNS: [(&str, TaskColumns); 10] = [
+    ("title", TaskColumns::TITLE),
+    ("description", TaskColumns::DESCRIPTION),
+    ("status", TaskColumns::STATUS),
+    ("assignee", TaskColumns::ASSIGNEE),
+    ("dueDate", TaskColumns::DUE_DATE),
+    ("version", TaskColumns::VERSION),
+    ("createdBy", TaskColumns::CREATED_BY),
+    ("createdAt", TaskColumns::CREATED_AT),
+    ("updatedBy", TaskColumns::UPDATED_BY),
+    ("updatedAt", TaskColumns::UPDATED_AT),
 ];
 
 impl Task {
     pub(super) fn new(task: DomainTask) -> Self {
-        Self {
-            task,
-            members: None,
-        }
+        Self::of_page(task.into(), None)
     }
 
     /// `task` as a node of a page whose members were read ahead.
-    pub(super) fn of_page(task: DomainTask, members: Option<&Arc<PageMembers>>) -> Self {
+    pub(super) fn of_page(task: PartialTask, members: Option<&Arc<PageMembers>>) -> Self {
         Self {
             task,
             members: members.cloned(),
         }
+    }
+
+    /// The columns that the fields selected on each task need (`node`: the selection on one
+    /// task, fragments and aliases included; a field under `@skip` or `@include` counts as
+    /// selected).
+    pub(super) fn columns_selected(node: &Lookahead<'_>) -> TaskColumns {
+        let mut columns = TaskColumns::NONE;
+        for task in node.selection_fields() {
+            for field in task.selection_set() {
+                if let Some((_, column)) =
+                    FIELD_COLUMNS.iter().find(|(name, _)| *name == field.name())
+                {
+                    columns |= *column;
+                }
+            }
+        }
+        columns
+    }
+
+    /// The task, for a field that shows `column`: as read, or read again whole when that
+    /// column was not (a selection the read-ahead did not foresee: correct, and a statement per
+    /// field; a test checks that the usual shapes of a selection never come here).
+    async fn read(
+        &self,
+        ctx: &Context<'_>,
+        column: TaskColumns,
+    ) -> async_graphql::Result<Cow<'_, DomainTask>> {
+        if let Some(task) = self.task.read(column) {
+            return Ok(Cow::Borrowed(task));
+        }
+        let tenant = TenantContext::of(ctx).await?;
+        let task = tasks::get(&tenant.scope, &tenant.db, self.task.id())
+            .await
+            .api()?;
+        Ok(Cow::Owned(task))
     }
 
     /// The members that the member fields selected on each task (`node`: the selection on
@@ -86,19 +143,23 @@ impl Task {
     pub(super) async fn page_members<'a>(
         ctx: &Context<'_>,
         node: &Lookahead<'_>,
-        tasks: impl IntoIterator<Item = &'a DomainTask>,
+        tasks: impl IntoIterator<Item = &'a PartialTask>,
     ) -> Option<Arc<PageMembers>> {
         let selected: Vec<_> = MEMBER_FIELDS
             .iter()
-            .filter(|(field, _)| node.field(field).exists())
-            .map(|(_, id)| id)
+            .filter(|(field, _, _)| node.field(field).exists())
+            .map(|(_, column, id)| (column, id))
             .collect();
         if selected.is_empty() {
             return None;
         }
         let ids: HashSet<Uuid> = tasks
             .into_iter()
-            .flat_map(|task| selected.iter().filter_map(|id| id(task)))
+            .flat_map(|task| {
+                selected
+                    .iter()
+                    .filter_map(|(column, id)| task.read(**column).and_then(id))
+            })
             .collect();
         let tenant = TenantContext::of(ctx).await.ok()?;
         tenant.members(ids).await.ok().map(Arc::new)
@@ -117,70 +178,80 @@ impl Task {
 impl Task {
     /// The task id.
     async fn id(&self) -> ID {
-        self.task.id.into()
+        self.task.id().into()
     }
 
     /// The project it belongs to.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         let tenant = TenantContext::of(ctx).await?;
         Ok(tenant
-            .project(self.task.project_id)
+            .project(self.task.project_id())
             .await
             .api()?
             .map(Project))
     }
 
     /// The title (1–200 characters).
-    async fn title(&self) -> &str {
-        &self.task.title
+    async fn title(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.read(ctx, TaskColumns::TITLE).await?.title.clone())
     }
 
     /// A description.
-    async fn description(&self) -> Option<&str> {
-        self.task.description.as_deref()
+    async fn description(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self
+            .read(ctx, TaskColumns::DESCRIPTION)
+            .await?
+            .description
+            .clone())
     }
 
     /// Where it stands.
-    async fn status(&self) -> GraphqlTaskStatus {
-        self.task.status.into()
+    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<GraphqlTaskStatus> {
+        Ok(self.read(ctx, TaskColumns::STATUS).await?.status.into())
     }
 
     /// Who works on it.
     async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
-        match self.task.assignee_id {
+        match self.read(ctx, TaskColumns::ASSIGNEE).await?.assignee_id {
             Some(id) => self.member(ctx, id).await,
             None => Ok(None),
         }
     }
 
     /// When it is due.
-    async fn due_date(&self) -> Option<Date> {
-        self.task.due_date.map(Date)
+    async fn due_date(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Date>> {
+        Ok(self
+            .read(ctx, TaskColumns::DUE_DATE)
+            .await?
+            .due_date
+            .map(Date))
     }
 
     /// The version, for `expectedVersion` on the next write.
-    async fn version(&self) -> i32 {
-        self.task.version
+    async fn version(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        Ok(self.read(ctx, TaskColumns::VERSION).await?.version)
     }
 
     /// Who created it.
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
-        self.member(ctx, self.task.created_by).await
+        let id = self.read(ctx, TaskColumns::CREATED_BY).await?.created_by;
+        self.member(ctx, id).await
     }
 
     /// When it was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.task.created_at
+    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.read(ctx, TaskColumns::CREATED_AT).await?.created_at)
     }
 
     /// Who changed it last.
     async fn updated_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
-        self.member(ctx, self.task.updated_by).await
+        let id = self.read(ctx, TaskColumns::UPDATED_BY).await?.updated_by;
+        self.member(ctx, id).await
     }
 
     /// When it changed last.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.task.updated_at
+    async fn updated_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.read(ctx, TaskColumns::UPDATED_AT).await?.updated_at)
     }
 }
 
@@ -238,6 +309,7 @@ impl TasksQuery {
         let tasks = tasks::list(&tenant.scope, &tenant.db, filter, page)
             .await
             .api()?;
+        let tasks = tasks.map(PartialTask::from);
         let node = ctx.look_ahead().field("edges").field("node");
         let members =
             Task::page_members(ctx, &node, tasks.items.iter().map(|(_, task)| task)).await;
@@ -360,5 +432,67 @@ impl TasksMutation {
             .await
             .api()?;
         Ok(Some(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::{
+        parse_schema,
+        types::{TypeKind, TypeSystemDefinition},
+    };
+
+    use super::{FIELD_COLUMNS, MEMBER_FIELDS};
+    use cognigraph_domain::tasks::TaskColumns;
+
+    /// The fields of `Task` in the schema.
+    fn task_fields() -> Vec<String> {
+        let document = parse_schema(super::super::sdl()).expect("the schema's SDL parses");
+        document
+            .definitions
+            .into_iter()
+            .find_map(|definition| match definition {
+                TypeSystemDefinition::Type(task) if task.node.name.node == "Task" => {
+                    match task.node.kind {
+                        TypeKind::Object(object) => Some(
+                            object
+                                .fields
+                                .iter()
+                                .map(|field| field.node.name.node.to_string())
+                                .collect(),
+                        ),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .expect("the schema has a Task object")
+    }
+
+    /// A field added to `Task` without its column in `FIELD_COLUMNS` would read every task of a
+    /// page whole, one statement each; a column named twice, or by no field, is a mistake too.
+    #[test]
+    fn every_task_field_but_id_and_project_names_its_column() {
+        let fields = task_fields();
+        for field in &fields {
+            assert!(
+                ["id", "project"].contains(&field.as_str())
+                    || FIELD_COLUMNS.iter().any(|(name, _)| name == field),
+                "Task.{field} is not in FIELD_COLUMNS"
+            );
+        }
+        let mut columns = TaskColumns::NONE;
+        for (name, column) in FIELD_COLUMNS {
+            assert!(fields.iter().any(|field| field == name), "no field {name}");
+            assert!(!columns.contains(column), "{name}'s column named twice");
+            columns |= column;
+        }
+        assert_eq!(columns, TaskColumns::ALL, "every column has its field");
+        for (name, column, _) in MEMBER_FIELDS {
+            assert!(
+                FIELD_COLUMNS.contains(&(name, column)),
+                "member field {name} and FIELD_COLUMNS agree"
+            );
+        }
     }
 }

@@ -577,6 +577,133 @@ async fn a_pages_members_are_each_tasks_own() {
     }
 }
 
+/// A project's page of tasks reads only the columns its selection shows: each field still
+/// answers what the task read alone answers, whether selected directly, under an alias, in a
+/// fragment or an inline fragment, and in as many statements whatever is selected (a column the
+/// read-ahead missed would cost a read per task).
+#[tokio::test]
+async fn a_projects_tasks_show_every_field_as_read_alone() {
+    let app = spawn_app().await;
+    let admin = user(&app, "admin", "acme");
+    let editor = user(&app, "editor", "acme");
+    let (project, _) = create_project(&app, &admin, "Columns").await;
+    // One task with every column set, by two members; one with the optional ones empty.
+    let (full, version) = create_task(&app, &admin, &project, "every column").await;
+    let body = gql(
+        &app,
+        &editor,
+        "mutation($id: ID!, $v: Int!) { updateTask(id: $id, expectedVersion: $v,
+           input: { description: \"words\", dueDate: \"2027-01-31\" }) { version } }",
+        json!({"id": full, "v": version}),
+    )
+    .await;
+    let version = body["data"]["updateTask"]["version"].as_i64().unwrap();
+    let body = gql(
+        &app,
+        &admin,
+        "mutation($id: ID!, $v: Int!, $a: ID) { assignTask(id: $id, expectedVersion: $v, assigneeId: $a) { version } }",
+        json!({"id": full, "v": version, "a": app.member_id(&admin.token, "acme-editor").await}),
+    )
+    .await;
+    let version = body["data"]["assignTask"]["version"].as_i64().unwrap();
+    let body = gql(
+        &app,
+        &editor,
+        "mutation($id: ID!, $v: Int!) { setTaskStatus(id: $id, expectedVersion: $v, status: DONE) { version } }",
+        json!({"id": full, "v": version}),
+    )
+    .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    create_task(&app, &admin, &project, "optional columns empty").await;
+
+    let fields = "id title description status dueDate version createdAt updatedAt \
+                  project { name } assignee { username } createdBy { username } \
+                  updatedBy { username }";
+    let alone = |id: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let query = format!("query($id: ID!) {{ task(id: $id) {{ {fields} }} }}");
+            let body = gql(app, admin, &query, json!({"id": id})).await;
+            assert!(body.get("errors").is_none(), "{body}");
+            body["data"]["task"].clone()
+        }
+    };
+    let expected = vec![alone(json!(full)).await, {
+        let body = gql(
+            &app,
+            &admin,
+            "query($id: ID!) { project(id: $id) { tasks { id } } }",
+            json!({"id": project}),
+        )
+        .await;
+        alone(body["data"]["project"]["tasks"][1]["id"].clone()).await
+    }];
+    assert_eq!(expected[0]["status"], "DONE");
+    assert_eq!(expected[1]["description"], Value::Null);
+    let aliased = fields
+        .split_whitespace()
+        .map(|word| match word {
+            "{" | "}" | "name" | "username" => word.to_owned(),
+            field => format!("a_{field}: {field}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let shapes = [
+        format!("query($id: ID!) {{ project(id: $id) {{ tasks {{ {fields} }} }} }}"),
+        format!(
+            "query($id: ID!) {{ project(id: $id) {{ tasks {{ ...Fields }} }} }}
+             fragment Fields on Task {{ {fields} }}"
+        ),
+        format!(
+            "query($id: ID!) {{ project(id: $id) {{ tasks {{ id ... on Task {{ {fields} }} }} }} }}"
+        ),
+        // Every field under an alias (named back below).
+        format!("query($id: ID!) {{ project(id: $id) {{ tasks {{ {aliased} }} }} }}"),
+    ];
+    // The same reads of members and projects, and no column but the id and the project.
+    let before = app.db.statement_count();
+    let body = gql(
+        &app,
+        &admin,
+        "query($id: ID!) { project(id: $id) { tasks { id project { name } assignee { username }
+           createdBy { username } updatedBy { username } } } }",
+        json!({"id": project}),
+    )
+    .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let mut statements = vec![app.db.statement_count() - before];
+    for query in shapes {
+        let before = app.db.statement_count();
+        let body = gql(&app, &admin, &query, json!({"id": project})).await;
+        statements.push(app.db.statement_count() - before);
+        assert!(body.get("errors").is_none(), "{body}");
+        let tasks: Vec<Value> = body["data"]["project"]["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|task| {
+                Value::Object(
+                    task.as_object()
+                        .unwrap()
+                        .iter()
+                        .map(|(key, value)| {
+                            (
+                                key.strip_prefix("a_").unwrap_or(key).to_owned(),
+                                value.clone(),
+                            )
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(tasks, expected, "{query}");
+    }
+    assert!(
+        statements.iter().all(|count| *count == statements[0]),
+        "statements of the id-only page, then per shape: {statements:?}"
+    );
+}
+
 /// `totalCount` costs a statement only when the query selects it, however it is selected
 /// (directly, under an alias, in a fragment or an inline fragment), and answers the same then.
 #[tokio::test]
