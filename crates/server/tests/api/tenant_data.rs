@@ -68,6 +68,42 @@ async fn create_task(app: &TestApp, who: &User, project: &str, title: &str) -> (
     )
 }
 
+/// Assigns `task`, at `version`, to the member `assignee` (an id) as `who`; its new version.
+async fn assign_task(app: &TestApp, who: &User, task: &str, version: i64, assignee: &str) -> i64 {
+    let body = gql(
+        app,
+        who,
+        "mutation($id: ID!, $v: Int!, $a: ID) { assignTask(id: $id, expectedVersion: $v, assigneeId: $a) { version } }",
+        json!({"id": task, "v": version, "a": assignee}),
+    )
+    .await;
+    body["data"]["assignTask"]["version"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{body}"))
+}
+
+/// Moves `task`, at `version`, to `status` as `who`; its new version.
+async fn set_task_status(app: &TestApp, who: &User, task: &str, version: i64, status: &str) -> i64 {
+    let body = gql(
+        app,
+        who,
+        "mutation($id: ID!, $v: Int!, $s: TaskStatus!) { setTaskStatus(id: $id, expectedVersion: $v, status: $s) { version } }",
+        json!({"id": task, "v": version, "s": status}),
+    )
+    .await;
+    body["data"]["setTaskStatus"]["version"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{body}"))
+}
+
+/// The fields `fields` of task `id`, as `who` reads it alone (`task(id:)`).
+async fn task_alone(app: &TestApp, who: &User, id: &Value, fields: &str) -> Value {
+    let query = format!("query($id: ID!) {{ task(id: $id) {{ {fields} }} }}");
+    let body = gql(app, who, &query, json!({"id": id})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"]["task"].clone()
+}
+
 /// The outcome of one operation: ok, or its error code.
 fn outcome(body: &Value) -> String {
     error_codes(body)
@@ -497,35 +533,13 @@ async fn a_pages_members_are_each_tasks_own() {
     let (second, _) = create_project(&app, &admin, "Second").await;
     // Assigned to the viewer by the admin, then moved on by the editor.
     let (assigned, version) = create_task(&app, &admin, &first, "assigned").await;
-    let body = gql(
-        &app,
-        &admin,
-        "mutation($id: ID!, $v: Int!, $a: ID) { assignTask(id: $id, expectedVersion: $v, assigneeId: $a) { version } }",
-        json!({"id": assigned, "v": version, "a": app.member_id(&admin.token, "acme-viewer").await}),
-    )
-    .await;
-    let version = body["data"]["assignTask"]["version"].as_i64().unwrap();
-    let body = gql(
-        &app,
-        &editor,
-        "mutation($id: ID!, $v: Int!) { setTaskStatus(id: $id, expectedVersion: $v, status: IN_PROGRESS) { version } }",
-        json!({"id": assigned, "v": version}),
-    )
-    .await;
-    assert!(body.get("errors").is_none(), "{body}");
+    let viewer_id = app.member_id(&admin.token, "acme-viewer").await;
+    let version = assign_task(&app, &admin, &assigned, version, &viewer_id).await;
+    set_task_status(&app, &editor, &assigned, version, "IN_PROGRESS").await;
     create_task(&app, &editor, &first, "unassigned").await;
     create_task(&app, &admin, &second, "other project").await;
 
     let people = "assignee { username } createdBy { username } updatedBy { username }";
-    let alone = |id: Value| {
-        let (app, admin) = (&app, &admin);
-        async move {
-            let query = format!("query($id: ID!) {{ task(id: $id) {{ {people} }} }}");
-            let body = gql(app, admin, &query, json!({"id": id})).await;
-            assert!(body.get("errors").is_none(), "{body}");
-            body["data"]["task"].clone()
-        }
-    };
     let pages = [
         format!(
             "{{ projects {{ edges {{ node {{ tasks(first: 10) {{ id ...People }} }} }} }} }}
@@ -557,7 +571,7 @@ async fn a_pages_members_are_each_tasks_own() {
                 task.insert("assignee".to_owned(), who);
             }
             let id = task.remove("id").unwrap();
-            let read_alone = alone(id.clone()).await;
+            let read_alone = task_alone(&app, &admin, &id, people).await;
             assert_eq!(
                 Value::Object(task.clone()),
                 read_alone,
@@ -598,46 +612,26 @@ async fn a_projects_tasks_show_every_field_as_read_alone() {
     )
     .await;
     let version = body["data"]["updateTask"]["version"].as_i64().unwrap();
-    let body = gql(
-        &app,
-        &admin,
-        "mutation($id: ID!, $v: Int!, $a: ID) { assignTask(id: $id, expectedVersion: $v, assigneeId: $a) { version } }",
-        json!({"id": full, "v": version, "a": app.member_id(&admin.token, "acme-editor").await}),
-    )
-    .await;
-    let version = body["data"]["assignTask"]["version"].as_i64().unwrap();
-    let body = gql(
-        &app,
-        &editor,
-        "mutation($id: ID!, $v: Int!) { setTaskStatus(id: $id, expectedVersion: $v, status: DONE) { version } }",
-        json!({"id": full, "v": version}),
-    )
-    .await;
-    assert!(body.get("errors").is_none(), "{body}");
+    let editor_id = app.member_id(&admin.token, "acme-editor").await;
+    let version = assign_task(&app, &admin, &full, version, &editor_id).await;
+    set_task_status(&app, &editor, &full, version, "DONE").await;
     create_task(&app, &admin, &project, "optional columns empty").await;
 
     let fields = "id title description status dueDate version createdAt updatedAt \
                   project { name } assignee { username } createdBy { username } \
                   updatedBy { username }";
-    let alone = |id: Value| {
-        let (app, admin) = (&app, &admin);
-        async move {
-            let query = format!("query($id: ID!) {{ task(id: $id) {{ {fields} }} }}");
-            let body = gql(app, admin, &query, json!({"id": id})).await;
-            assert!(body.get("errors").is_none(), "{body}");
-            body["data"]["task"].clone()
-        }
-    };
-    let expected = vec![alone(json!(full)).await, {
-        let body = gql(
-            &app,
-            &admin,
-            "query($id: ID!) { project(id: $id) { tasks { id } } }",
-            json!({"id": project}),
-        )
-        .await;
-        alone(body["data"]["project"]["tasks"][1]["id"].clone()).await
-    }];
+    let body = gql(
+        &app,
+        &admin,
+        "query($id: ID!) { project(id: $id) { tasks { id } } }",
+        json!({"id": project}),
+    )
+    .await;
+    let mut expected = Vec::new();
+    for task in body["data"]["project"]["tasks"].as_array().unwrap() {
+        expected.push(task_alone(&app, &admin, &task["id"], fields).await);
+    }
+    assert_eq!(expected[0]["id"], json!(full));
     assert_eq!(expected[0]["status"], "DONE");
     assert_eq!(expected[1]["description"], Value::Null);
     let aliased = fields
