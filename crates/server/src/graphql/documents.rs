@@ -13,17 +13,16 @@
 //! text can be mistaken for another or collide on purpose. Only documents that parse are kept:
 //! errors are parsed again each time, as cheaply as the first.
 //!
-//! A remembered document also remembers the engine's verdict on it: a request without variables
-//! whose document passed validation before under the same operation name gets that result
-//! again ([`ValidationMemo`]) instead of a second run of every validation rule (about 2 µs of
-//! `{ me { sub groups } }`). Validation is a function of the schema, the document, the operation
-//! name and the variables; with the same text, the same name and no variables, it has nothing
-//! new to say. Only passing results are kept; a document that fails is validated every time.
+//! A remembered document does not spare the engine's validation of each request: async-graphql
+//! offers no way to skip it but an extension, and an extension costs every field of every
+//! request (see [`field_errors`](super::field_errors)). An earlier build kept validation results
+//! here and spared about 2 µs of `{ me { sub groups } }`; the extension it needed cost a nested
+//! page of 200 objects about 300.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use async_graphql::{
-    Request, ServerError, ValidationResult,
+    Request, ServerError,
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition},
 };
 
@@ -33,60 +32,11 @@ pub(crate) const CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
 pub(crate) const MAX_CACHED_BYTES: usize = 64 * 1024;
 /// A parsed document takes roughly this many bytes per byte of its text.
 const WEIGHT_PER_BYTE: u32 = 10;
-/// Validation results remembered per document (one per operation name asked for).
-const MAX_VALIDATED_OPERATIONS: usize = 8;
-
-/// A document as remembered, with the validation results it earned.
-#[derive(Debug)]
-struct Remembered {
-    document: ExecutableDocument,
-    /// Passing results of the engine's validation without variables, by operation name.
-    validated: Mutex<Vec<(Option<String>, ValidationResult)>>,
-}
-
-/// Set in a request's data when an earlier validation result may serve it: its document is
-/// remembered and it has no variables. The schema's validation hook
-/// ([`DocumentRules`](super::document_rules::DocumentRules)) reads it.
-#[derive(Debug)]
-pub(crate) struct ValidationMemo {
-    remembered: Arc<Remembered>,
-    operation_name: Option<String>,
-}
-
-impl ValidationMemo {
-    /// The result an earlier request with this document and operation name passed with.
-    pub(crate) fn result(&self) -> Option<ValidationResult> {
-        self.remembered
-            .validated
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .find(|(name, _)| *name == self.operation_name)
-            .map(|(_, result)| *result)
-    }
-
-    /// Remembers that the document passed validation under this operation name with `result`
-    /// (the first [`MAX_VALIDATED_OPERATIONS`] names only).
-    pub(crate) fn remember(&self, result: ValidationResult) {
-        let mut validated = self
-            .remembered
-            .validated
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if validated.len() < MAX_VALIDATED_OPERATIONS
-            && !validated
-                .iter()
-                .any(|(name, _)| *name == self.operation_name)
-        {
-            validated.push((self.operation_name.clone(), result));
-        }
-    }
-}
 
 /// The cache (cheap to clone: clones share it).
 #[derive(Clone)]
 pub struct DocumentCache {
-    documents: moka::sync::Cache<String, Arc<Remembered>>,
+    documents: moka::sync::Cache<String, Arc<ExecutableDocument>>,
 }
 
 impl std::fmt::Debug for DocumentCache {
@@ -114,8 +64,7 @@ impl Default for DocumentCache {
 
 impl DocumentCache {
     /// The document of `request`'s query: from the cache, or parsed (and remembered). Either way
-    /// it is set on the request, so the engine does not parse it again; a remembered document's
-    /// validation memo is added to the request's data when the request has no variables.
+    /// it is set on the request, so the engine does not parse it again.
     ///
     /// # Errors
     /// The query does not parse (the engine's syntax error, with its position).
@@ -124,24 +73,11 @@ impl DocumentCache {
         request: &'r mut Request,
     ) -> Result<&'r ExecutableDocument, ServerError> {
         if request.query.len() <= MAX_CACHED_BYTES {
-            let remembered = if let Some(remembered) = self.documents.get(request.query.as_str()) {
-                request.set_parsed_query(remembered.document.clone());
-                remembered
+            if let Some(remembered) = self.documents.get(request.query.as_str()) {
+                request.set_parsed_query(ExecutableDocument::clone(&remembered));
             } else {
-                let remembered = Arc::new(Remembered {
-                    document: request.parsed_query()?.clone(),
-                    validated: Mutex::default(),
-                });
-                self.documents
-                    .insert(request.query.clone(), Arc::clone(&remembered));
-                remembered
-            };
-            if request.variables.is_empty() {
-                let memo = ValidationMemo {
-                    remembered,
-                    operation_name: request.operation_name.clone(),
-                };
-                request.data.insert(memo);
+                let document = Arc::new(request.parsed_query()?.clone());
+                self.documents.insert(request.query.clone(), document);
             }
         }
         request.parsed_query()
@@ -202,49 +138,6 @@ mod tests {
         let b = format!("{:?}", cache.parse(&mut b).expect("parses"));
         assert_ne!(a, b);
         assert_eq!(cache.len(), 2);
-    }
-
-    fn memo_of(request: &Request) -> Option<&ValidationMemo> {
-        request
-            .data
-            .get(&std::any::TypeId::of::<ValidationMemo>())
-            .and_then(|memo| memo.downcast_ref())
-    }
-
-    #[test]
-    fn validation_results_are_offered_only_without_variables_and_per_operation_name() {
-        let cache = DocumentCache::default();
-        let text = "query A { me { sub } } query B($n: Int) { me { groups } }";
-        let request = |operation: Option<&str>, variables: serde_json::Value| {
-            let mut request =
-                Request::new(text).variables(async_graphql::Variables::from_json(variables));
-            request.operation_name = operation.map(str::to_owned);
-            cache.parse(&mut request).expect("parses");
-            request
-        };
-        let first = request(Some("A"), serde_json::json!({}));
-        let memo = memo_of(&first).expect("no variables: a memo");
-        assert!(memo.result().is_none(), "nothing validated yet");
-        let passed = ValidationResult {
-            cache_control: async_graphql::CacheControl::default(),
-            complexity: 3,
-            depth: 2,
-        };
-        memo.remember(passed);
-
-        let again = request(Some("A"), serde_json::json!({}));
-        let remembered = memo_of(&again).and_then(ValidationMemo::result);
-        assert_eq!(remembered.map(|r| (r.complexity, r.depth)), Some((3, 2)));
-        for other in [Some("B"), None] {
-            let request = request(other, serde_json::json!({}));
-            assert!(memo_of(&request).and_then(ValidationMemo::result).is_none());
-        }
-        let with_variables = request(Some("B"), serde_json::json!({"n": 1}));
-        assert!(memo_of(&with_variables).is_none());
-        // Only a remembered document offers a memo.
-        let mut long = Request::new(format!("{text}{}", " ".repeat(MAX_CACHED_BYTES)));
-        cache.parse(&mut long).expect("parses");
-        assert!(memo_of(&long).is_none());
     }
 
     #[test]

@@ -15,13 +15,12 @@ mod me;
 mod members;
 pub mod policies;
 mod projects;
-mod rules;
 mod signing_keys;
 mod tasks;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Request, Response, Schema};
 use cognigraph_token::CognitoVerifier;
 
 use crate::member_admin::MemberAdmin;
@@ -51,8 +50,59 @@ pub struct Mutation(
     members::MembersMutation,
 );
 
-/// The schema served at `/graphql`.
-pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
+/// The engine's schema: the roots and their types.
+type Engine = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema served at `/graphql`: the engine, with the rules a document must meet before it
+/// runs and field errors mended as the specification has them once it has run. Cheap to clone.
+///
+/// No async-graphql extension does this work: the engine calls every extension for every field
+/// and list item it resolves, and having one at all cost a fifth of the server's CPU on a
+/// nested page (see [`field_errors`]).
+#[derive(Clone)]
+pub struct ApiSchema {
+    engine: Engine,
+    document_rules: document_rules::DocumentRules,
+    field_types: Arc<field_errors::FieldTypes>,
+}
+
+impl std::fmt::Debug for ApiSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiSchema")
+            .field("document_rules", &self.document_rules)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiSchema {
+    /// Runs one request: the document rules, then the engine (parsing unless the request
+    /// carries its parsed document, validation, execution), then field errors as the
+    /// specification has them. Every outcome is a GraphQL response.
+    pub async fn execute(&self, request: impl Into<Request>) -> Response {
+        let mut request = request.into();
+        if let Err(refusal) = self.document_rules.check(&mut request) {
+            return Response::from_errors(vec![refusal]);
+        }
+        // What mending field errors needs once the request is the engine's: the text (parsed
+        // again only when a field failed) and the operation's name.
+        let query = request.query.clone();
+        let operation_name = request.operation_name.clone();
+        let mut response = self.engine.execute(request).await;
+        if response.errors.is_empty() {
+            return response;
+        }
+        self.document_rules.code_refusal(&mut response);
+        if let Ok(document) = async_graphql::parser::parse_query(&query) {
+            field_errors::apply(
+                &self.field_types,
+                &document,
+                operation_name.as_deref(),
+                &mut response,
+            );
+        }
+        response
+    }
+}
 
 /// Schema-wide settings (per-request data, such as the principal, is added per request).
 #[derive(Debug, Clone)]
@@ -80,25 +130,15 @@ pub fn build(
     verifier: Option<Arc<CognitoVerifier>>,
     member_admin: Option<MemberAdmin>,
 ) -> ApiSchema {
-    // Depth and complexity are our own checks (introspection has its own depth bound; errors
-    // carry our codes), not async-graphql's `limit_depth` and `limit_complexity`.
+    // Depth is our own check (introspection has its own depth bound; errors carry our codes),
+    // not async-graphql's `limit_depth`; complexity is the engine's count, its refusal coded
+    // by `DocumentRules::code_refusal`.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription);
     if options.introspection_off {
         // `DocumentRules` refuses it with its own code first; nothing reaches the fields
         // either way.
         builder = builder.disable_introspection();
     }
-    builder = builder.extension(rules::Rules {
-        document: document_rules::DocumentRules {
-            shape: limits::ShapeLimits {
-                data: options.max_depth,
-                introspection: options.max_introspection_depth,
-                fields: options.max_complexity,
-                aliases: options.max_aliases,
-            },
-            introspection_off: options.introspection_off,
-        },
-    });
     if options.trace_resolvers {
         builder = builder.extension(async_graphql::extensions::Tracing);
     }
@@ -108,7 +148,23 @@ pub fn build(
     if let Some(member_admin) = member_admin {
         builder = builder.data(member_admin);
     }
-    builder.data(access::AccessTable::from_sdl(&sdl())).finish()
+    let sdl = sdl();
+    ApiSchema {
+        engine: builder
+            .limit_complexity(options.max_complexity)
+            .data(access::AccessTable::from_sdl(&sdl))
+            .finish(),
+        document_rules: document_rules::DocumentRules {
+            shape: limits::ShapeLimits {
+                data: options.max_depth,
+                introspection: options.max_introspection_depth,
+                fields: options.max_complexity,
+                aliases: options.max_aliases,
+            },
+            introspection_off: options.introspection_off,
+        },
+        field_types: Arc::new(field_errors::FieldTypes::from_sdl(&sdl)),
+    }
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.
