@@ -196,26 +196,59 @@ pub(crate) fn decode(token: &str, max_bytes: usize) -> Result<UnverifiedToken<'_
     let claims_types = read_object("payload", &payload_json, &mut claims)?;
     header_types?;
     claims_types?;
-    let mut claims = claims.claims;
-    if let Some(names) = header.crit {
-        // This verifier implements no JWS extension, so any `crit` (even an empty one, which
-        // RFC 7515 forbids) makes the token unacceptable.
-        return Err(VerifyError::UnsupportedCritical {
-            names: untrusted_list(names.iter().map(String::as_str)),
-        });
-    }
-    claims.json = payload_json;
-    let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
-    Ok(UnverifiedToken {
-        header: Header {
-            json: header_json,
-            alg: header.alg,
-            kid: header.kid,
-        },
+    let claims = claims.claims;
+    let signed = header_b64.len() + 1 + payload_b64.len();
+    let header = Header::checked(header_json, header.alg, header.kid, header.crit)?;
+    Ok(UnverifiedToken::new(
+        token,
+        signed,
+        header,
         claims,
-        signing_input,
+        payload_json,
         signature,
-    })
+    ))
+}
+
+impl Header {
+    /// The header as read (`json`: its decoded text): refused when it names critical
+    /// extensions. Shared with the reading the scanner is tested against.
+    pub(super) fn checked(
+        json: String,
+        alg: Option<Text>,
+        kid: Option<Text>,
+        crit: Option<Vec<String>>,
+    ) -> Result<Self, VerifyError> {
+        if let Some(names) = crit {
+            // This verifier implements no JWS extension, so any `crit` (even an empty one, which
+            // RFC 7515 forbids) makes the token unacceptable.
+            return Err(VerifyError::UnsupportedCritical {
+                names: untrusted_list(names.iter().map(String::as_str)),
+            });
+        }
+        Ok(Self { json, alg, kid })
+    }
+}
+
+impl<'t> UnverifiedToken<'t> {
+    /// The token once its header and payload are read (`signed`: the length of the signing
+    /// input, header and payload with the dot between them). Shared with the reading the
+    /// scanner is tested against.
+    pub(super) fn new(
+        token: &'t str,
+        signed: usize,
+        header: Header,
+        mut claims: Claims,
+        payload_json: String,
+        signature: Vec<u8>,
+    ) -> Self {
+        claims.json = payload_json;
+        Self {
+            header,
+            claims,
+            signing_input: &token.as_bytes()[..signed],
+            signature,
+        }
+    }
 }
 
 /// Canonical unpadded base64url: no padding, no `+`/`/`, no stray trailing bits, not empty.

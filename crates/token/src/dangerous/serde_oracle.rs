@@ -13,10 +13,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::{Claims, Header, Text, UnverifiedToken, base64url, json_text};
-use crate::{
-    Malformed, VerifyError,
-    error::{untrusted, untrusted_list},
-};
+use crate::{Malformed, VerifyError, error::untrusted};
 
 /// Splits and decodes `token` as the previous implementation did.
 pub(crate) fn decode(token: &str, max_bytes: usize) -> Result<UnverifiedToken<'_>, VerifyError> {
@@ -46,26 +43,17 @@ pub(crate) fn decode(token: &str, max_bytes: usize) -> Result<UnverifiedToken<'_
     let header = parse_object::<RawHeader>("header", &header_json)?;
     let claims = parse_object::<Claims>("payload", &payload_json)?;
     let header = header?;
-    let mut claims = claims?;
-    if let Some(names) = header.crit {
-        // This verifier implements no JWS extension, so any `crit` (even an empty one, which
-        // RFC 7515 forbids) makes the token unacceptable.
-        return Err(VerifyError::UnsupportedCritical {
-            names: untrusted_list(names.iter().map(String::as_str)),
-        });
-    }
-    claims.json = payload_json;
-    let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
-    Ok(UnverifiedToken {
-        header: Header {
-            json: header_json,
-            alg: header.alg,
-            kid: header.kid,
-        },
+    let claims = claims?;
+    let signed = header_b64.len() + 1 + payload_b64.len();
+    let header = Header::checked(header_json, header.alg, header.kid, header.crit)?;
+    Ok(UnverifiedToken::new(
+        token,
+        signed,
+        header,
         claims,
-        signing_input,
+        payload_json,
         signature,
-    })
+    ))
 }
 
 fn of_value(json: &str, value: Cow<'_, str>) -> Text {
