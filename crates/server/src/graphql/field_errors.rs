@@ -89,11 +89,25 @@ pub(crate) fn apply(
         return;
     };
     let mut carried_up = Vec::new();
+    // One walk of the document per field, however many list items it failed in: the route
+    // depends on the response keys only, not on the list indexes.
+    let mut routes = HashMap::new();
     for error in &mut response.errors {
         if error.path.is_empty() {
             continue;
         }
-        let Some(route) = Route::find(types, document, operation, &error.path) else {
+        let keys: Vec<Option<String>> = error
+            .path
+            .iter()
+            .map(|segment| match segment {
+                PathSegment::Field(key) => Some(key.clone()),
+                PathSegment::Index(_) => None,
+            })
+            .collect();
+        let route = routes
+            .entry(keys)
+            .or_insert_with(|| Route::find(types, document, operation, &error.path));
+        let Some(route) = route else {
             continue;
         };
         code_argument_error(error, route.field);
