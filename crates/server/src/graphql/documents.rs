@@ -16,8 +16,8 @@
 //! A remembered document does not spare the engine's validation of each request: async-graphql
 //! offers no way to skip it but an extension, and an extension costs every field of every
 //! request (see [`field_errors`](super::field_errors)). An earlier build kept validation results
-//! here and spared about 2 µs of `{ me { sub groups } }`; the extension it needed cost a nested
-//! page of 200 objects about 300.
+//! here and spared about 2 µs of `{ me { sub groups } }`; the extension it needed cost the
+//! nested page of 20 projects × 10 tasks about 400 µs of its 2,000.
 
 use std::sync::Arc;
 
