@@ -8,6 +8,7 @@ use cognigraph_domain::audit::{self, AuditEvent as DomainEvent};
 use super::{
     connection::{PageOf, connection, page_cost, page_request},
     context::TenantContext,
+    in_place::InPlace,
     members::Member,
     policies,
 };
@@ -25,7 +26,7 @@ impl AuditEvent {
     }
 
     /// Who wrote.
-    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<InPlace<Member>>> {
         Member::load(ctx, self.0.actor_id).await
     }
 
@@ -69,10 +70,10 @@ impl AuditQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<Option<PageOf<AuditEvent>>> {
+    ) -> async_graphql::Result<Option<PageOf<InPlace<AuditEvent>>>> {
         let tenant = TenantContext::of(ctx).await?;
         let page = page_request(ctx, first, after.as_deref())?;
         let events = audit::list(&tenant.scope, &tenant.db, page).await.api()?;
-        Ok(Some(connection(events, AuditEvent)))
+        Ok(Some(connection(events, |event| InPlace(AuditEvent(event)))))
     }
 }

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::{
     connection::{PageOf, connection, page_cost, page_request},
     context::TenantContext,
+    in_place::InPlace,
     inputs::parse_id,
     policies,
 };
@@ -60,9 +61,16 @@ impl Member {
 
     /// The member `id` of the caller's tenant (batched per request by the tenant's loader), or
     /// `None` when there is none.
-    pub(super) async fn load(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Self>> {
+    pub(super) async fn load(
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Option<InPlace<Self>>> {
         let tenant = TenantContext::of(ctx).await?;
-        Ok(tenant.member(id).await.api()?.map(Self))
+        Ok(tenant
+            .member(id)
+            .await
+            .api()?
+            .map(|member| InPlace(Self(member))))
     }
 }
 
@@ -132,13 +140,15 @@ impl MembersQuery {
         status: Option<GraphqlMemberStatus>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<Option<PageOf<Member>>> {
+    ) -> async_graphql::Result<Option<PageOf<InPlace<Member>>>> {
         let tenant = TenantContext::of(ctx).await?;
         let page = page_request(ctx, first, after.as_deref())?;
         let members = members::page(&tenant.scope, &tenant.db, status.map(Into::into), page)
             .await
             .api()?;
-        Ok(Some(connection(members, Member::new)))
+        Ok(Some(connection(members, |member| {
+            InPlace(Member::new(member))
+        })))
     }
 }
 
@@ -183,12 +193,12 @@ impl MembersMutation {
         &self,
         ctx: &Context<'_>,
         input: InviteMemberInput,
-    ) -> async_graphql::Result<Option<Member>> {
+    ) -> async_graphql::Result<Option<InPlace<Member>>> {
         let tenant = TenantContext::of(ctx).await?;
         let member = member_admin(ctx)?
             .invite(&tenant.scope, &input.email, input.role.into())
             .await?;
-        Ok(Some(Member::new(member)))
+        Ok(Some(InPlace(Member::new(member))))
     }
 
     /// Gives a member `role`, if they are still at `expectedVersion`: their groups change and
@@ -202,13 +212,13 @@ impl MembersMutation {
         member_id: ID,
         role: GraphqlRole,
         expected_version: i32,
-    ) -> async_graphql::Result<Option<Member>> {
+    ) -> async_graphql::Result<Option<InPlace<Member>>> {
         let at = OnMember::of(ctx, &member_id).await?;
         let member = at
             .admin
             .set_role(at.scope, at.id, expected_version, role.into())
             .await?;
-        Ok(Some(Member::new(member)))
+        Ok(Some(InPlace(Member::new(member))))
     }
 
     /// Disables a member, if they are still at `expectedVersion`: they cannot sign in, are
@@ -220,10 +230,10 @@ impl MembersMutation {
         ctx: &Context<'_>,
         member_id: ID,
         expected_version: i32,
-    ) -> async_graphql::Result<Option<Member>> {
+    ) -> async_graphql::Result<Option<InPlace<Member>>> {
         let at = OnMember::of(ctx, &member_id).await?;
         let member = at.admin.disable(at.scope, at.id, expected_version).await?;
-        Ok(Some(Member::new(member)))
+        Ok(Some(InPlace(Member::new(member))))
     }
 
     /// Enables a disabled member again, if they are still at `expectedVersion`. Admins only.
@@ -233,10 +243,10 @@ impl MembersMutation {
         ctx: &Context<'_>,
         member_id: ID,
         expected_version: i32,
-    ) -> async_graphql::Result<Option<Member>> {
+    ) -> async_graphql::Result<Option<InPlace<Member>>> {
         let at = OnMember::of(ctx, &member_id).await?;
         let member = at.admin.enable(at.scope, at.id, expected_version).await?;
-        Ok(Some(Member::new(member)))
+        Ok(Some(InPlace(Member::new(member))))
     }
 
     /// Signs a member out everywhere: their refresh tokens stop working (access tokens issued
@@ -246,9 +256,9 @@ impl MembersMutation {
         &self,
         ctx: &Context<'_>,
         member_id: ID,
-    ) -> async_graphql::Result<Option<Member>> {
+    ) -> async_graphql::Result<Option<InPlace<Member>>> {
         let at = OnMember::of(ctx, &member_id).await?;
         let member = at.admin.sign_out(at.scope, at.id).await?;
-        Ok(Some(Member::new(member)))
+        Ok(Some(InPlace(Member::new(member))))
     }
 }

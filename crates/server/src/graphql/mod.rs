@@ -8,6 +8,7 @@ mod date;
 mod document_rules;
 mod documents;
 mod field_errors;
+mod in_place;
 mod inputs;
 mod introspection_off;
 pub mod limits;
@@ -140,7 +141,9 @@ pub fn build(
         builder = builder.disable_introspection();
     }
     if options.trace_resolvers {
-        builder = builder.extension(async_graphql::extensions::Tracing);
+        builder = builder
+            .extension(async_graphql::extensions::Tracing)
+            .data(in_place::EngineResolution);
     }
     if let Some(verifier) = verifier {
         builder = builder.data(verifier);

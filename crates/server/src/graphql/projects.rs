@@ -13,6 +13,7 @@ use super::tasks::Task;
 use super::{
     connection::{PageOf, connection, page_cost, page_request},
     context::TenantContext,
+    in_place::InPlace,
     inputs::{parse_id, patch},
     members::Member,
     policies,
@@ -78,7 +79,7 @@ impl Project {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: i32,
-    ) -> async_graphql::Result<Vec<Task>> {
+    ) -> async_graphql::Result<Vec<InPlace<Task>>> {
         let tenant = TenantContext::of(ctx).await?;
         let first = u32::try_from(first).map_err(|_| ApiError::BadUserInput {
             field: "first".to_owned(),
@@ -90,12 +91,15 @@ impl Project {
         let members = Task::page_members(ctx, &node, &tasks).await;
         Ok(tasks
             .into_iter()
-            .map(|task| Task::of_page(task, members.as_ref()))
+            .map(|task| InPlace(Task::of_page(task, members.as_ref())))
             .collect())
     }
 
     /// Who created it.
-    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
+    async fn created_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<InPlace<Member>>> {
         Member::load(ctx, self.0.created_by).await
     }
 
@@ -105,7 +109,10 @@ impl Project {
     }
 
     /// Who changed it last.
-    async fn updated_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
+    async fn updated_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<InPlace<Member>>> {
         Member::load(ctx, self.0.updated_by).await
     }
 
@@ -161,7 +168,7 @@ impl ProjectsQuery {
         first: Option<i32>,
         after: Option<String>,
         filter: Option<ProjectFilterInput>,
-    ) -> async_graphql::Result<Option<PageOf<Project>>> {
+    ) -> async_graphql::Result<Option<PageOf<InPlace<Project>>>> {
         let tenant = TenantContext::of(ctx).await?;
         let page = page_request(ctx, first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
@@ -172,16 +179,22 @@ impl ProjectsQuery {
         let projects = projects::list(&tenant.scope, &tenant.db, filter, page)
             .await
             .api()?;
-        Ok(Some(connection(projects, Project::new)))
+        Ok(Some(connection(projects, |project| {
+            InPlace(Project::new(project))
+        })))
     }
 
     /// One project; `null` and `NOT_FOUND` when there is none in the caller's tenant.
     #[auth(policies::READ_PROJECTS)]
-    async fn project(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Project>> {
+    async fn project(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<InPlace<Project>>> {
         let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let project = projects::get(&tenant.scope, &tenant.db, id).await.api()?;
-        Ok(Some(Project::new(project)))
+        Ok(Some(InPlace(Project::new(project))))
     }
 }
 
@@ -197,7 +210,7 @@ impl ProjectsMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateProjectInput,
-    ) -> async_graphql::Result<Option<Project>> {
+    ) -> async_graphql::Result<Option<InPlace<Project>>> {
         let tenant = TenantContext::of(ctx).await?;
         let new = NewProject {
             name: input.name,
@@ -207,7 +220,7 @@ impl ProjectsMutation {
         let project = projects::create(&tenant.scope, &tenant.db, new)
             .await
             .api()?;
-        Ok(Some(Project::new(project)))
+        Ok(Some(InPlace(Project::new(project))))
     }
 
     /// Changes a project, if it is still at `expectedVersion` (else `CONFLICT`).
@@ -218,7 +231,7 @@ impl ProjectsMutation {
         id: ID,
         expected_version: i32,
         input: UpdateProjectInput,
-    ) -> async_graphql::Result<Option<Project>> {
+    ) -> async_graphql::Result<Option<InPlace<Project>>> {
         let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let changes = ProjectPatch {
@@ -229,7 +242,7 @@ impl ProjectsMutation {
         let project = projects::update(&tenant.scope, &tenant.db, id, changes, expected_version)
             .await
             .api()?;
-        Ok(Some(Project::new(project)))
+        Ok(Some(InPlace(Project::new(project))))
     }
 
     /// Archives a project, if it is still at `expectedVersion`. Admins only.
@@ -239,13 +252,13 @@ impl ProjectsMutation {
         ctx: &Context<'_>,
         id: ID,
         expected_version: i32,
-    ) -> async_graphql::Result<Option<Project>> {
+    ) -> async_graphql::Result<Option<InPlace<Project>>> {
         let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let project = projects::archive(&tenant.scope, &tenant.db, id, expected_version)
             .await
             .api()?;
-        Ok(Some(Project::new(project)))
+        Ok(Some(InPlace(Project::new(project))))
     }
 
     /// Deletes a project and its tasks, if it is still at `expectedVersion`. Admins only.

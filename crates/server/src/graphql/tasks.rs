@@ -22,6 +22,7 @@ use super::{
     connection::{PageOf, connection, page_cost, page_request},
     context::TenantContext,
     date::Date,
+    in_place::InPlace,
     inputs::{parse_id, parse_optional_id, patch},
     members::Member,
     policies,
@@ -166,9 +167,13 @@ impl Task {
     }
 
     /// The member `id`: from the page's read-ahead when there, else from the loader.
-    async fn member(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<Member>> {
+    async fn member(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Option<InPlace<Member>>> {
         match self.members.as_ref().and_then(|members| members.get(&id)) {
-            Some(member) => Ok(Some(Member(Arc::clone(member)))),
+            Some(member) => Ok(Some(InPlace(Member(Arc::clone(member))))),
             None => Member::load(ctx, id).await,
         }
     }
@@ -182,13 +187,13 @@ impl Task {
     }
 
     /// The project it belongs to.
-    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<InPlace<Project>>> {
         let tenant = TenantContext::of(ctx).await?;
         Ok(tenant
             .project(self.task.project_id())
             .await
             .api()?
-            .map(Project))
+            .map(|project| InPlace(Project(project))))
     }
 
     /// The title (1–200 characters).
@@ -211,7 +216,7 @@ impl Task {
     }
 
     /// Who works on it.
-    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
+    async fn assignee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<InPlace<Member>>> {
         match self.read(ctx, TaskColumns::ASSIGNEE).await?.assignee_id {
             Some(id) => self.member(ctx, id).await,
             None => Ok(None),
@@ -233,7 +238,10 @@ impl Task {
     }
 
     /// Who created it.
-    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
+    async fn created_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<InPlace<Member>>> {
         let id = self.read(ctx, TaskColumns::CREATED_BY).await?.created_by;
         self.member(ctx, id).await
     }
@@ -244,7 +252,10 @@ impl Task {
     }
 
     /// Who changed it last.
-    async fn updated_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Member>> {
+    async fn updated_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<InPlace<Member>>> {
         let id = self.read(ctx, TaskColumns::UPDATED_BY).await?.updated_by;
         self.member(ctx, id).await
     }
@@ -298,7 +309,7 @@ impl TasksQuery {
         assignee_id: Option<ID>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<Option<PageOf<Task>>> {
+    ) -> async_graphql::Result<Option<PageOf<InPlace<Task>>>> {
         let tenant = TenantContext::of(ctx).await?;
         let page = page_request(ctx, first, after.as_deref())?;
         let filter = TaskFilter {
@@ -314,18 +325,22 @@ impl TasksQuery {
         let members =
             Task::page_members(ctx, &node, tasks.items.iter().map(|(_, task)| task)).await;
         Ok(Some(connection(tasks, |task| {
-            Task::of_page(task, members.as_ref())
+            InPlace(Task::of_page(task, members.as_ref()))
         })))
     }
 
     /// One task; `null` and `NOT_FOUND` when there is none in the caller's tenant.
     #[auth(policies::READ_TASKS)]
-    async fn task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Task>> {
+    async fn task(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<InPlace<Task>>> {
         let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
-        Ok(Some(Task::new(
+        Ok(Some(InPlace(Task::new(
             tasks::get(&tenant.scope, &tenant.db, id).await.api()?,
-        )))
+        ))))
     }
 }
 
@@ -341,7 +356,7 @@ impl TasksMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateTaskInput,
-    ) -> async_graphql::Result<Option<Task>> {
+    ) -> async_graphql::Result<Option<InPlace<Task>>> {
         let tenant = TenantContext::of(ctx).await?;
         let new = NewTask {
             project_id: parse_id("projectId", &input.project_id)?,
@@ -350,9 +365,9 @@ impl TasksMutation {
             due_date: input.due_date.map(|date| date.0),
             assignee_id: parse_optional_id("assigneeId", input.assignee_id.as_ref())?,
         };
-        Ok(Some(Task::new(
+        Ok(Some(InPlace(Task::new(
             tasks::create(&tenant.scope, &tenant.db, new).await.api()?,
-        )))
+        ))))
     }
 
     /// Changes a task, if it is still at `expectedVersion` (else `CONFLICT`).
@@ -363,7 +378,7 @@ impl TasksMutation {
         id: ID,
         expected_version: i32,
         input: UpdateTaskInput,
-    ) -> async_graphql::Result<Option<Task>> {
+    ) -> async_graphql::Result<Option<InPlace<Task>>> {
         let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let changes = TaskPatch {
@@ -374,7 +389,7 @@ impl TasksMutation {
         let task = tasks::update(&tenant.scope, &tenant.db, id, changes, expected_version)
             .await
             .api()?;
-        Ok(Some(Task::new(task)))
+        Ok(Some(InPlace(Task::new(task))))
     }
 
     /// Assigns a task to a member (or nobody, with `null`).
@@ -385,14 +400,14 @@ impl TasksMutation {
         id: ID,
         expected_version: i32,
         assignee_id: Option<ID>,
-    ) -> async_graphql::Result<Option<Task>> {
+    ) -> async_graphql::Result<Option<InPlace<Task>>> {
         let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let assignee = parse_optional_id("assigneeId", assignee_id.as_ref())?;
         let task = tasks::assign(&tenant.scope, &tenant.db, id, assignee, expected_version)
             .await
             .api()?;
-        Ok(Some(Task::new(task)))
+        Ok(Some(InPlace(Task::new(task))))
     }
 
     /// Moves a task to `status`.
@@ -403,7 +418,7 @@ impl TasksMutation {
         id: ID,
         expected_version: i32,
         status: GraphqlTaskStatus,
-    ) -> async_graphql::Result<Option<Task>> {
+    ) -> async_graphql::Result<Option<InPlace<Task>>> {
         let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let task = tasks::set_status(
@@ -415,7 +430,7 @@ impl TasksMutation {
         )
         .await
         .api()?;
-        Ok(Some(Task::new(task)))
+        Ok(Some(InPlace(Task::new(task))))
     }
 
     /// Deletes a task, if it is still at `expectedVersion`. Admins only. Returns its id.

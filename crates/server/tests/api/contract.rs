@@ -13,8 +13,10 @@ use async_graphql_parser::{
 };
 use cognigraph_server::{
     authz::{Principal, Role},
-    graphql::{self, SchemaOptions},
+    graphql,
 };
+
+use crate::helpers::{schema_without_limits, temporary_sqlite};
 
 #[test]
 fn schema_graphql_is_current() {
@@ -334,27 +336,11 @@ fn forbidden_or_unauthenticated(response: &async_graphql::Response, field: &str)
     })
 }
 
-/// The schema as served, with limits out of the way of the walks' generated queries.
-fn schema_without_limits() -> graphql::ApiSchema {
-    graphql::build(
-        &SchemaOptions {
-            max_depth: 64,
-            max_introspection_depth: 64,
-            max_complexity: 100_000,
-            max_aliases: 1_000,
-            introspection_off: false,
-            trace_resolvers: false,
-        },
-        None,
-        None,
-    )
-}
-
 #[tokio::test]
 async fn every_root_field_declares_a_policy_and_its_guard_agrees() {
     let sdl = graphql::sdl();
     let types = SchemaTypes::parse(&sdl);
-    let schema = schema_without_limits();
+    let schema = schema_without_limits(false);
     let access_policy = access_policy(&schema).await;
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -519,21 +505,14 @@ fn objects_at<'a>(data: &'a serde_json::Value, path: &[&str]) -> Vec<&'a serde_j
 #[tokio::test]
 async fn every_guarded_object_field_behaves_as_its_directive_says() {
     use cognigraph_domain::{
-        Db, TenantId,
+        TenantId,
         members::{self, MemberProfile},
         projects::{self, NewProject},
         tasks::{self, NewTask},
     };
     use cognigraph_server::graphql::context::{LazyTenantContext, TenantContext};
 
-    let folder = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!(
-        "sqlite://{}?mode=rwc",
-        folder.path().join("walk.db").display()
-    ))
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
+    let (_folder, db) = temporary_sqlite("walk.db").await;
     let tenant = TenantId::parse("acme").unwrap();
     let enter = |role: Role, sub: &'static str| {
         let (db, tenant) = (db.clone(), tenant.clone());
@@ -579,7 +558,7 @@ async fn every_guarded_object_field_behaves_as_its_directive_says() {
 
     let sdl = graphql::sdl();
     let types = SchemaTypes::parse(&sdl);
-    let schema = schema_without_limits();
+    let schema = schema_without_limits(false);
     let mut failures = Vec::new();
     let mut checked = 0;
     for type_name in types.0.keys() {
@@ -682,7 +661,7 @@ async fn every_guarded_object_field_behaves_as_its_directive_says() {
 #[tokio::test]
 async fn no_root_field_reaches_another_tenants_rows() {
     use cognigraph_domain::{
-        Db, TenantId,
+        TenantId,
         members::{self, MemberProfile},
         projects::{self, NewProject},
         tasks::{self, NewTask},
@@ -690,14 +669,7 @@ async fn no_root_field_reaches_another_tenants_rows() {
     use cognigraph_server::graphql::context::{LazyTenantContext, TenantContext};
 
     const MARK: &str = "VICTIM-ROW";
-    let folder = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!(
-        "sqlite://{}?mode=rwc",
-        folder.path().join("sweep.db").display()
-    ))
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
+    let (_folder, db) = temporary_sqlite("sweep.db").await;
     let enter = |tenant: &str, sub: &str, mark: &str| {
         let (db, tenant, sub) = (db.clone(), TenantId::parse(tenant).unwrap(), sub.to_owned());
         let mark = mark.to_owned();
@@ -746,7 +718,7 @@ async fn no_root_field_reaches_another_tenants_rows() {
 
     let sdl = graphql::sdl();
     let types = SchemaTypes::parse(&sdl);
-    let schema = schema_without_limits();
+    let schema = schema_without_limits(false);
     let run = |scope: cognigraph_domain::Scope, tenant: &'static str, operation: String| {
         let (schema, db) = (schema.clone(), db.clone());
         async move {

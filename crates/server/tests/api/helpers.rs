@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use cognigraph_cognito::fake::FakeUserPool;
 use cognigraph_server::{
     config::Settings,
+    graphql::{self, ApiSchema, SchemaOptions},
     startup::Application,
     tenancy::TenantSource,
     testing::{self, TestPool},
@@ -298,6 +299,36 @@ pub(crate) async fn fresh_postgres_database() -> FreshDatabase {
         name: database.name,
         admin_url,
     }
+}
+
+/// The schema as served, with limits out of the way of generated queries, resolvers traced
+/// (`trace_resolvers`: async-graphql's tracing extension, and the engine resolving every
+/// object itself) or not.
+pub(crate) fn schema_without_limits(trace_resolvers: bool) -> ApiSchema {
+    graphql::build(
+        &SchemaOptions {
+            max_depth: 64,
+            max_introspection_depth: 64,
+            max_complexity: 100_000,
+            max_aliases: 1_000,
+            introspection_off: false,
+            trace_resolvers,
+        },
+        None,
+        None,
+    )
+}
+
+/// A migrated SQLite database, `name` in a new temporary folder, which lives as long as the
+/// folder returned with it: for tests that execute the schema directly.
+pub(crate) async fn temporary_sqlite(name: &str) -> (tempfile::TempDir, cognigraph_domain::Db) {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let url = format!("sqlite://{}?mode=rwc", folder.path().join(name).display());
+    let db = cognigraph_domain::Db::connect(&url)
+        .await
+        .expect("a SQLite database");
+    db.migrate().await.expect("migrations");
+    (folder, db)
 }
 
 /// Everything logged on the current thread while a [`CapturedLogs::capture`] guard lives: every

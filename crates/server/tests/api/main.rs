@@ -19,6 +19,7 @@ mod http_rules;
 mod lambda;
 mod member_admin;
 mod operations;
+mod resolution;
 mod settings_docs;
 mod tenancy;
 mod tenant_data;
