@@ -1,8 +1,7 @@
 //! `Query.accessPolicy`: the authorization table, for front ends that hide what users cannot do.
 
 use async_graphql::{
-    Context, InputType as _, Object, SimpleObject, Value,
-    parser::types::{ConstDirective, TypeKind, TypeSystemDefinition},
+    Context, InputType as _, Object, SimpleObject, Value, parser::types::ConstDirective,
 };
 use cognigraph_authz_macros::authorized;
 
@@ -39,25 +38,14 @@ pub(super) struct AccessTable(Vec<FieldPolicy>);
 impl AccessTable {
     /// The table of the schema whose SDL is `sdl`.
     pub(super) fn from_sdl(sdl: &str) -> Self {
-        let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
-            tracing::error!("the schema's own SDL does not parse: accessPolicy is empty");
-            return Self::default();
-        };
         let mut table = Vec::new();
-        for definition in document.definitions {
-            let TypeSystemDefinition::Type(definition) = definition else {
-                continue;
-            };
-            let name = definition.node.name.node.as_str();
-            let TypeKind::Object(object) = &definition.node.kind else {
-                continue;
-            };
+        for (name, object) in super::sdl_object_types(sdl, "accessPolicy is empty") {
             if name != "Query" && name != "Mutation" {
                 continue;
             }
             for field in &object.fields {
                 table.push(FieldPolicy {
-                    operation_type: name.to_owned(),
+                    operation_type: name.clone(),
                     field: field.node.name.node.to_string(),
                     rules: field
                         .node

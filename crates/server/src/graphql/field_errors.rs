@@ -22,7 +22,7 @@ use async_graphql::{
     PathSegment, Positioned, Response, ServerError, Value,
     parser::types::{
         BaseType, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
-        SelectionSet, Type, TypeKind, TypeSystemDefinition,
+        SelectionSet, Type,
     },
 };
 
@@ -41,26 +41,11 @@ impl FieldTypes {
     /// The table of `sdl`'s object types. SDL that does not parse gives an empty table (every
     /// error is then left as the engine gave it), logged.
     pub(crate) fn from_sdl(sdl: &str) -> Self {
-        let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
-            tracing::error!("the schema's own SDL does not parse: field errors are not mended");
-            return Self::default();
-        };
         let mut fields = HashMap::new();
-        for definition in document.definitions {
-            let TypeSystemDefinition::Type(definition) = definition else {
-                continue;
-            };
-            let TypeKind::Object(object) = definition.node.kind else {
-                continue;
-            };
+        for (name, object) in super::sdl_object_types(sdl, "field errors are not mended") {
             for field in object.fields {
-                fields.insert(
-                    (
-                        definition.node.name.node.to_string(),
-                        field.node.name.node.to_string(),
-                    ),
-                    field.node.ty.node,
-                );
+                let key = (name.clone(), field.node.name.node.to_string());
+                fields.insert(key, field.node.ty.node);
             }
         }
         Self { fields }
@@ -72,19 +57,33 @@ impl FieldTypes {
     }
 }
 
-/// Mends `response`, the engine's answer to `operation_name` in `document`: each failed field
-/// (an error with a path) becomes `null` where it may be, or nulls its nearest nullable
-/// ancestor, or `data`. An error raised reading one of the field's arguments is coded as that
-/// argument's. Errors without a path (the request's own) are left alone.
-pub(crate) fn apply(
+/// [`apply`] to the response of the request whose text is `query`, parsed again only when some
+/// error names a field (a refused document's errors name none, and its text may be as large as
+/// the body limit allows).
+pub(crate) fn mend(
     types: &FieldTypes,
-    document: &ExecutableDocument,
+    query: &str,
     operation_name: Option<&str>,
     response: &mut Response,
 ) {
     if response.errors.iter().all(|error| error.path.is_empty()) {
         return;
     }
+    if let Ok(document) = async_graphql::parser::parse_query(query) {
+        apply(types, &document, operation_name, response);
+    }
+}
+
+/// Mends `response`, the engine's answer to `operation_name` in `document`: each failed field
+/// (an error with a path) becomes `null` where it may be, or nulls its nearest nullable
+/// ancestor, or `data`. An error raised reading one of the field's arguments is coded as that
+/// argument's. Errors without a path (the request's own) are left alone.
+fn apply(
+    types: &FieldTypes,
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    response: &mut Response,
+) {
     let Some(operation) = selected_operation(document, operation_name) else {
         return;
     };

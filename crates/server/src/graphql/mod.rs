@@ -93,14 +93,12 @@ impl ApiSchema {
             return response;
         }
         self.document_rules.code_refusal(&mut response);
-        if let Ok(document) = async_graphql::parser::parse_query(&query) {
-            field_errors::apply(
-                &self.field_types,
-                &document,
-                operation_name.as_deref(),
-                &mut response,
-            );
-        }
+        field_errors::mend(
+            &self.field_types,
+            &query,
+            operation_name.as_deref(),
+            &mut response,
+        );
         response
     }
 }
@@ -168,6 +166,34 @@ pub fn build(
         },
         field_types: Arc::new(field_errors::FieldTypes::from_sdl(&sdl)),
     }
+}
+
+/// The object types of `sdl` (the schema's own), with their names, for the tables read from it
+/// ([`access::AccessTable`], [`field_errors::FieldTypes`]). SDL that does not parse has none:
+/// logged, with `consequence`.
+fn sdl_object_types(
+    sdl: &str,
+    consequence: &str,
+) -> Vec<(String, async_graphql::parser::types::ObjectType)> {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let document = match async_graphql::parser::parse_schema(sdl) {
+        Ok(document) => document,
+        Err(error) => {
+            tracing::error!(%error, "the schema's own SDL does not parse: {consequence}");
+            return Vec::new();
+        }
+    };
+    document
+        .definitions
+        .into_iter()
+        .filter_map(|definition| match definition {
+            TypeSystemDefinition::Type(definition) => match definition.node.kind {
+                TypeKind::Object(object) => Some((definition.node.name.node.to_string(), object)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.
