@@ -6,7 +6,7 @@
 //! async-graphql 7.2 leaves the key of a failed field out of its parent object (and turns an
 //! object whose every field failed into `null`). Clients generated from the schema (Apollo
 //! iOS/Kotlin codegen, Apollo Client's cache) treat a missing key as a broken response.
-//! [`apply`] mends the engine's response once it is complete: every error with a path names a
+//! [`mend`] mends the engine's response once it is complete: every error with a path names a
 //! field, whose declared type ([`FieldTypes`], read from the schema's SDL) says whether that
 //! position may be `null`.
 //!

@@ -10,7 +10,9 @@
 //! guards and policies included), one after another inside its own future, and joins the fields
 //! only from the first one that has to wait (a DataLoader's batch): that field and every field
 //! after it then wait together, so sibling fields still share a loader's batch. Values keep the
-//! selection's order (the engine's own order is the order fields finish in).
+//! selection's order (the engine's own order is the order fields finish in); errors may be listed
+//! in another order than the engine's (the specification orders neither errors nor, for the
+//! engine, fields that finish apart).
 
 use std::{
     any::TypeId,
@@ -27,17 +29,20 @@ use async_graphql::{
     indexmap::IndexMap,
     parser::types::{Field, Selection, SelectionSet},
     registry::Registry,
-    resolver_utils::{ContainerType, resolve_container},
+    resolver_utils::ContainerType,
 };
 
 /// `T` as a GraphQL object whose selected fields are resolved in place (the module's doc): the
-/// same type in the schema, the same values and errors, fewer allocations per field.
+/// same type in the schema, the same values and errors, fewer allocations per field. `T` is a
+/// plain object type (`#[Object]` or `SimpleObject`, not `serial`), never an interface or a
+/// union: its fields are collected here as the engine collects a plain object's.
 ///
-/// Falls back to the engine's own resolution when the schema has [`EngineResolution`] (its
-/// extensions must see each field) or a field carries a directive the engine resolves at
-/// execution (`@skip` and `@include` are applied before execution and never reach here).
+/// Falls back to `T`'s own resolution (the engine's) when the schema has [`EngineResolution`]
+/// (its extensions must see each field), and, defensively, when a field carries a directive
+/// (none can today: `@skip` and `@include` are applied before execution, and the schema
+/// declares no other directive on queries).
 #[derive(Debug, Clone)]
-pub(crate) struct InPlace<T>(pub T);
+pub(crate) struct InPlace<T>(pub(crate) T);
 
 impl<T: ObjectType> OutputType for InPlace<T> {
     fn type_name() -> Cow<'static, str> {
@@ -59,7 +64,7 @@ impl<T: ObjectType> OutputType for InPlace<T> {
     async fn resolve(
         &self,
         ctx: &ContextSelectionSet<'_>,
-        _field: &Positioned<Field>,
+        field: &Positioned<Field>,
     ) -> ServerResult<Value> {
         let mut fields = Vec::with_capacity(ctx.item.node.items.len());
         if ctx
@@ -68,7 +73,7 @@ impl<T: ObjectType> OutputType for InPlace<T> {
             .contains_key(&TypeId::of::<EngineResolution>())
             || !collect_fields(ctx, &self.0, ctx.item, &mut fields)?
         {
-            return resolve_container(ctx, &self.0).await;
+            return self.0.resolve(ctx, field).await;
         }
         Ok(resolve_fields(ctx, &self.0, &fields).await)
     }
@@ -76,7 +81,8 @@ impl<T: ObjectType> OutputType for InPlace<T> {
 
 /// Schema data that turns [`InPlace`] off, for a schema with extensions: the engine then
 /// resolves every object itself, each field through the extensions (the tracing of resolvers
-/// wraps each field's future in a span).
+/// wraps each field's future in a span). Every extension the schema adds needs it (the engine's
+/// own test for extensions is private to it).
 #[derive(Debug)]
 pub(crate) struct EngineResolution;
 
@@ -162,8 +168,10 @@ async fn resolve_field<'a, T: ContainerType>(
 /// and the rest joined. A failed field is left out and its error recorded, as the engine does
 /// (the schema's field-error mending then puts `null` where the specification wants it).
 ///
-/// Boxed, one allocation per object: object types refer to each other (a project's tasks, a
-/// task's project), so their futures would otherwise contain each other.
+/// One boxed future per object (besides the field list and the object's map; once a field waits,
+/// `join_all`'s slice of the rest, or past 30 of them a task each): object types refer to each
+/// other (a project's tasks, a task's project), so their futures would otherwise contain each
+/// other.
 fn resolve_fields<'a, T: ContainerType>(
     ctx: &'a ContextSelectionSet<'a>,
     root: &'a T,
