@@ -18,6 +18,13 @@ use crate::errors::DomainResultExt as _;
 #[derive(Debug, Clone)]
 pub(crate) struct AuditEvent(DomainEvent);
 
+impl AuditEvent {
+    /// `event` as the schema serves it: resolved in place ([`InPlace`]).
+    fn new(event: DomainEvent) -> InPlace<Self> {
+        InPlace(Self(event))
+    }
+}
+
 #[Object]
 impl AuditEvent {
     /// The event id.
@@ -74,6 +81,6 @@ impl AuditQuery {
         let tenant = TenantContext::of(ctx).await?;
         let page = page_request(ctx, first, after.as_deref())?;
         let events = audit::list(&tenant.scope, &tenant.db, page).await.api()?;
-        Ok(Some(connection(events, |event| InPlace(AuditEvent(event)))))
+        Ok(Some(connection(events, AuditEvent::new)))
     }
 }

@@ -55,8 +55,14 @@ pub(crate) struct InviteMemberInput {
 pub(crate) struct Member(pub(super) Arc<DomainMember>);
 
 impl Member {
-    pub(super) fn new(member: DomainMember) -> Self {
-        Self(Arc::new(member))
+    /// `member` as the schema serves it: resolved in place ([`InPlace`]).
+    pub(super) fn new(member: DomainMember) -> InPlace<Self> {
+        Self::shared(Arc::new(member))
+    }
+
+    /// A member the tenant's loader (or a page's read-ahead) shares, as the schema serves it.
+    pub(super) fn shared(member: Arc<DomainMember>) -> InPlace<Self> {
+        InPlace(Self(member))
     }
 
     /// The member `id` of the caller's tenant (batched per request by the tenant's loader), or
@@ -66,11 +72,7 @@ impl Member {
         id: Uuid,
     ) -> async_graphql::Result<Option<InPlace<Self>>> {
         let tenant = TenantContext::of(ctx).await?;
-        Ok(tenant
-            .member(id)
-            .await
-            .api()?
-            .map(|member| InPlace(Self(member))))
+        Ok(tenant.member(id).await.api()?.map(Self::shared))
     }
 }
 
@@ -146,9 +148,7 @@ impl MembersQuery {
         let members = members::page(&tenant.scope, &tenant.db, status.map(Into::into), page)
             .await
             .api()?;
-        Ok(Some(connection(members, |member| {
-            InPlace(Member::new(member))
-        })))
+        Ok(Some(connection(members, Member::new)))
     }
 }
 
@@ -198,7 +198,7 @@ impl MembersMutation {
         let member = member_admin(ctx)?
             .invite(&tenant.scope, &input.email, input.role.into())
             .await?;
-        Ok(Some(InPlace(Member::new(member))))
+        Ok(Some(Member::new(member)))
     }
 
     /// Gives a member `role`, if they are still at `expectedVersion`: their groups change and
@@ -218,7 +218,7 @@ impl MembersMutation {
             .admin
             .set_role(at.scope, at.id, expected_version, role.into())
             .await?;
-        Ok(Some(InPlace(Member::new(member))))
+        Ok(Some(Member::new(member)))
     }
 
     /// Disables a member, if they are still at `expectedVersion`: they cannot sign in, are
@@ -233,7 +233,7 @@ impl MembersMutation {
     ) -> async_graphql::Result<Option<InPlace<Member>>> {
         let at = OnMember::of(ctx, &member_id).await?;
         let member = at.admin.disable(at.scope, at.id, expected_version).await?;
-        Ok(Some(InPlace(Member::new(member))))
+        Ok(Some(Member::new(member)))
     }
 
     /// Enables a disabled member again, if they are still at `expectedVersion`. Admins only.
@@ -246,7 +246,7 @@ impl MembersMutation {
     ) -> async_graphql::Result<Option<InPlace<Member>>> {
         let at = OnMember::of(ctx, &member_id).await?;
         let member = at.admin.enable(at.scope, at.id, expected_version).await?;
-        Ok(Some(InPlace(Member::new(member))))
+        Ok(Some(Member::new(member)))
     }
 
     /// Signs a member out everywhere: their refresh tokens stop working (access tokens issued
@@ -259,6 +259,6 @@ impl MembersMutation {
     ) -> async_graphql::Result<Option<InPlace<Member>>> {
         let at = OnMember::of(ctx, &member_id).await?;
         let member = at.admin.sign_out(at.scope, at.id).await?;
-        Ok(Some(InPlace(Member::new(member))))
+        Ok(Some(Member::new(member)))
     }
 }

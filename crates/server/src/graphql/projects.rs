@@ -27,8 +27,14 @@ use crate::errors::{ApiError, DomainResultExt as _};
 pub(crate) struct Project(pub(super) Arc<DomainProject>);
 
 impl Project {
-    pub(super) fn new(project: DomainProject) -> Self {
-        Self(Arc::new(project))
+    /// `project` as the schema serves it: resolved in place ([`InPlace`]).
+    pub(super) fn new(project: DomainProject) -> InPlace<Self> {
+        Self::shared(Arc::new(project))
+    }
+
+    /// A project the tenant's loader shares, as the schema serves it.
+    pub(super) fn shared(project: Arc<DomainProject>) -> InPlace<Self> {
+        InPlace(Self(project))
     }
 }
 
@@ -91,7 +97,7 @@ impl Project {
         let members = Task::page_members(ctx, &node, &tasks).await;
         Ok(tasks
             .into_iter()
-            .map(|task| InPlace(Task::of_page(task, members.as_ref())))
+            .map(|task| Task::of_page(task, members.as_ref()))
             .collect())
     }
 
@@ -179,9 +185,7 @@ impl ProjectsQuery {
         let projects = projects::list(&tenant.scope, &tenant.db, filter, page)
             .await
             .api()?;
-        Ok(Some(connection(projects, |project| {
-            InPlace(Project::new(project))
-        })))
+        Ok(Some(connection(projects, Project::new)))
     }
 
     /// One project; `null` and `NOT_FOUND` when there is none in the caller's tenant.
@@ -194,7 +198,7 @@ impl ProjectsQuery {
         let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
         let project = projects::get(&tenant.scope, &tenant.db, id).await.api()?;
-        Ok(Some(InPlace(Project::new(project))))
+        Ok(Some(Project::new(project)))
     }
 }
 
@@ -220,7 +224,7 @@ impl ProjectsMutation {
         let project = projects::create(&tenant.scope, &tenant.db, new)
             .await
             .api()?;
-        Ok(Some(InPlace(Project::new(project))))
+        Ok(Some(Project::new(project)))
     }
 
     /// Changes a project, if it is still at `expectedVersion` (else `CONFLICT`).
@@ -242,7 +246,7 @@ impl ProjectsMutation {
         let project = projects::update(&tenant.scope, &tenant.db, id, changes, expected_version)
             .await
             .api()?;
-        Ok(Some(InPlace(Project::new(project))))
+        Ok(Some(Project::new(project)))
     }
 
     /// Archives a project, if it is still at `expectedVersion`. Admins only.
@@ -258,7 +262,7 @@ impl ProjectsMutation {
         let project = projects::archive(&tenant.scope, &tenant.db, id, expected_version)
             .await
             .api()?;
-        Ok(Some(InPlace(Project::new(project))))
+        Ok(Some(Project::new(project)))
     }
 
     /// Deletes a project and its tasks, if it is still at `expectedVersion`. Admins only.

@@ -88,16 +88,17 @@ const FIELD_COLUMNS: [(&str, TaskColumns); 10] = [
 ];
 
 impl Task {
-    pub(super) fn new(task: DomainTask) -> Self {
+    /// `task` as the schema serves it: resolved in place ([`InPlace`]).
+    pub(super) fn new(task: DomainTask) -> InPlace<Self> {
         Self::of_page(task.into(), None)
     }
 
-    /// `task` as a node of a page whose members were read ahead.
-    pub(super) fn of_page(task: PartialTask, members: Option<&Arc<PageMembers>>) -> Self {
-        Self {
+    /// `task` as a node of a page whose members were read ahead, as the schema serves it.
+    pub(super) fn of_page(task: PartialTask, members: Option<&Arc<PageMembers>>) -> InPlace<Self> {
+        InPlace(Self {
             task,
             members: members.cloned(),
-        }
+        })
     }
 
     /// The columns that the fields selected on each task need (`node`: the selection on one
@@ -173,7 +174,7 @@ impl Task {
         id: Uuid,
     ) -> async_graphql::Result<Option<InPlace<Member>>> {
         match self.members.as_ref().and_then(|members| members.get(&id)) {
-            Some(member) => Ok(Some(InPlace(Member(Arc::clone(member))))),
+            Some(member) => Ok(Some(Member::shared(Arc::clone(member)))),
             None => Member::load(ctx, id).await,
         }
     }
@@ -193,7 +194,7 @@ impl Task {
             .project(self.task.project_id())
             .await
             .api()?
-            .map(|project| InPlace(Project(project))))
+            .map(Project::shared))
     }
 
     /// The title (1–200 characters).
@@ -325,7 +326,7 @@ impl TasksQuery {
         let members =
             Task::page_members(ctx, &node, tasks.items.iter().map(|(_, task)| task)).await;
         Ok(Some(connection(tasks, |task| {
-            InPlace(Task::of_page(task, members.as_ref()))
+            Task::of_page(task, members.as_ref())
         })))
     }
 
@@ -338,9 +339,9 @@ impl TasksQuery {
     ) -> async_graphql::Result<Option<InPlace<Task>>> {
         let tenant = TenantContext::of(ctx).await?;
         let id = parse_id("id", &id)?;
-        Ok(Some(InPlace(Task::new(
+        Ok(Some(Task::new(
             tasks::get(&tenant.scope, &tenant.db, id).await.api()?,
-        ))))
+        )))
     }
 }
 
@@ -365,9 +366,9 @@ impl TasksMutation {
             due_date: input.due_date.map(|date| date.0),
             assignee_id: parse_optional_id("assigneeId", input.assignee_id.as_ref())?,
         };
-        Ok(Some(InPlace(Task::new(
+        Ok(Some(Task::new(
             tasks::create(&tenant.scope, &tenant.db, new).await.api()?,
-        ))))
+        )))
     }
 
     /// Changes a task, if it is still at `expectedVersion` (else `CONFLICT`).
@@ -389,7 +390,7 @@ impl TasksMutation {
         let task = tasks::update(&tenant.scope, &tenant.db, id, changes, expected_version)
             .await
             .api()?;
-        Ok(Some(InPlace(Task::new(task))))
+        Ok(Some(Task::new(task)))
     }
 
     /// Assigns a task to a member (or nobody, with `null`).
@@ -407,7 +408,7 @@ impl TasksMutation {
         let task = tasks::assign(&tenant.scope, &tenant.db, id, assignee, expected_version)
             .await
             .api()?;
-        Ok(Some(InPlace(Task::new(task))))
+        Ok(Some(Task::new(task)))
     }
 
     /// Moves a task to `status`.
@@ -430,7 +431,7 @@ impl TasksMutation {
         )
         .await
         .api()?;
-        Ok(Some(InPlace(Task::new(task))))
+        Ok(Some(Task::new(task)))
     }
 
     /// Deletes a task, if it is still at `expectedVersion`. Admins only. Returns its id.
