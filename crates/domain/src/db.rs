@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,6 +19,7 @@ use sea_orm::{
     SqlxSqliteConnector, Statement, TransactionTrait,
 };
 
+use crate::sqlite_readers::SqliteReaders;
 use crate::{DomainError, Scope};
 
 /// How long a SQLite statement waits for another connection's lock before failing.
@@ -59,6 +61,8 @@ pub struct Db {
     up_to_date: Arc<AtomicBool>,
     /// Whether `write` is a pool of its own (a SQLite file), not `read` again.
     separate_writer: bool,
+    /// On a SQLite file, connections that read on the calling thread ([`Db::read_inline`]).
+    inline: Option<Arc<SqliteReaders>>,
 }
 
 /// The advisory lock key that serializes migrations across instances ("cgraph" in ASCII).
@@ -105,8 +109,17 @@ impl Db {
     pub async fn connect(url: &str) -> Result<Db, DomainError> {
         let statements = Arc::new(AtomicU64::new(0));
         let separate_writer = url.starts_with("sqlite:") && !is_in_memory(url);
+        let mut inline = None;
         let (read, write, backend) = if url.starts_with("sqlite:") {
-            let (read, write) = connect_sqlite(url).await?;
+            let (read, write, file) = connect_sqlite(url).await?;
+            inline = file.map(|path| {
+                SqliteReaders::new(
+                    path,
+                    SQLITE_BUSY_TIMEOUT,
+                    SQLITE_READERS as usize,
+                    Arc::clone(&statements),
+                )
+            });
             (read, write, Backend::Sqlite)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
@@ -132,6 +145,7 @@ impl Db {
             statements,
             up_to_date: Arc::new(AtomicBool::new(false)),
             separate_writer,
+            inline,
         };
         let counter = Arc::clone(&db.statements);
         db.read.set_metric_callback(move |_| {
@@ -310,6 +324,14 @@ impl Db {
         (self.backend == Backend::Sqlite).then_some(&self.read)
     }
 
+    /// The readers that run one statement of a SQLite file's on the calling thread, where one
+    /// statement needs no transaction ([`Db::read_one_statement`]), without sqlx's connection
+    /// thread: `None` on PostgreSQL and on an in-memory SQLite database (whose one connection
+    /// is sqlx's).
+    pub(crate) fn read_inline(&self) -> Option<&SqliteReaders> {
+        self.inline.as_deref()
+    }
+
     /// Starts a transaction for writing in `scope`'s tenant: every write runs in one, with its
     /// audit event. On PostgreSQL its first statement sets `app.tenant_id` for this transaction
     /// only. Inside it, use only the transaction: on `sqlite::memory:` the reader and the writer
@@ -420,9 +442,11 @@ fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
+/// The readers' and the writer's pools of the SQLite database `url`, and its file (`None` in
+/// memory).
 async fn connect_sqlite(
     url: &str,
-) -> Result<(DatabaseConnection, DatabaseConnection), DomainError> {
+) -> Result<(DatabaseConnection, DatabaseConnection, Option<PathBuf>), DomainError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .foreign_keys(true)
@@ -440,8 +464,9 @@ async fn connect_sqlite(
             .connect_with(options)
             .await?;
         let conn = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
-        return Ok((conn.clone(), conn));
+        return Ok((conn.clone(), conn, None));
     }
+    let file = options.get_filename().to_owned();
     // The writer first: it creates the file and switches it to WAL.
     let writer = sqlite_pool()
         .max_connections(1)
@@ -454,5 +479,6 @@ async fn connect_sqlite(
     Ok((
         SqlxSqliteConnector::from_sqlx_sqlite_pool(readers),
         SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
+        Some(file),
     ))
 }

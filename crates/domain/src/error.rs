@@ -84,6 +84,22 @@ enum Failure {
     /// sqlx's error (connecting, configuring the pool).
     #[error(transparent)]
     Driver(Arc<sea_orm::sqlx::Error>),
+    /// SQLite's error on a read on the calling thread ([`crate::sqlite_readers`]).
+    #[error(transparent)]
+    Sqlite(Arc<rusqlite::Error>),
+    /// A read on the calling thread whose columns are not its model's, in order (a bug).
+    #[error("a read selected the columns {names}, not its model's")]
+    UnexpectedColumns {
+        /// The columns, comma-separated.
+        names: String,
+    },
+    /// A statement value [`crate::sqlite_readers`] has no SQLite encoding for (a bug: every
+    /// statement it runs is built here).
+    #[error("no SQLite encoding for the statement value {value}")]
+    UnsupportedParameter {
+        /// The value, debug-formatted.
+        value: String,
+    },
     /// A task row whose status is none of [`crate::tasks::TaskStatus`]'s.
     #[error("task {task_id} has status {status:?}, which is no task status")]
     ImpossibleTaskStatus {
@@ -140,6 +156,16 @@ impl DomainError {
         DomainError::Database(DatabaseFailure(Failure::TaskCountNotUpdated { project_id }))
     }
 
+    /// A read whose columns are not its model's.
+    pub(crate) fn unexpected_columns(names: String) -> Self {
+        DomainError::Database(DatabaseFailure(Failure::UnexpectedColumns { names }))
+    }
+
+    /// A statement value with no SQLite encoding.
+    pub(crate) fn unsupported_parameter(value: String) -> Self {
+        DomainError::Database(DatabaseFailure(Failure::UnsupportedParameter { value }))
+    }
+
     /// A migration applied to the database that this build does not have.
     pub(crate) fn unknown_migration(name: String) -> Self {
         DomainError::Database(DatabaseFailure(Failure::UnknownMigration { name }))
@@ -170,6 +196,14 @@ impl From<DbErr> for DomainError {
 impl From<sea_orm::sqlx::Error> for DomainError {
     fn from(err: sea_orm::sqlx::Error) -> Self {
         DomainError::from_driver(is_unavailable(&err), Failure::Driver(Arc::new(err)))
+    }
+}
+
+impl From<rusqlite::Error> for DomainError {
+    /// `Unavailable` when the file cannot be opened, else `Database`.
+    fn from(err: rusqlite::Error) -> Self {
+        let unavailable = err.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen);
+        DomainError::from_driver(unavailable, Failure::Sqlite(Arc::new(err)))
     }
 }
 

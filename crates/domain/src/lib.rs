@@ -12,6 +12,7 @@ mod policy;
 pub mod projects;
 mod role;
 mod scope;
+mod sqlite_readers;
 mod store;
 pub mod tasks;
 mod tenant;

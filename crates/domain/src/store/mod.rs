@@ -7,19 +7,22 @@
 //! sea-orm entry points (`::find(`, `update_many`, raw statements, …).
 
 mod entity;
+mod row;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, DeleteMany, EntityTrait,
-    IdenStatic, IntoActiveModel, Iterable, Order, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, Select, Statement, TryGetable, TryIntoModel, UpdateMany,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DeleteMany, EntityTrait, IdenStatic,
+    IntoActiveModel, Iterable, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    Statement, TryIntoModel, UpdateMany,
 };
 use uuid::Uuid;
 
 use crate::page::{Cursor, Page, PageRequest};
+use crate::sqlite_readers::SqliteReaders;
 use crate::tasks::TaskColumns;
 use crate::{Db, DomainError, Scope};
+use row::{FromRow, RowAt};
 
 pub(crate) use entity::audit_events::{
     ActiveModel as AuditEventRow, Column as AuditEventCol, Entity as AuditEvents,
@@ -35,8 +38,8 @@ pub(crate) use entity::tasks::{
     ActiveModel as TaskRow, Column as TaskCol, Entity as Tasks, Model as TaskModel,
 };
 
-/// A table whose primary key is `(tenant_id, id)`.
-pub(crate) trait TenantTable: EntityTrait {
+/// A table whose primary key is `(tenant_id, id)`, whose rows decode by position ([`FromRow`]).
+pub(crate) trait TenantTable: EntityTrait<Model: FromRow> {
     const TENANT: Self::Column;
     const ID: Self::Column;
     fn id_of(model: &Self::Model) -> Uuid;
@@ -124,6 +127,9 @@ pub(crate) async fn read_by_ids<E: TenantTable>(
         return Ok(Vec::new());
     }
     let select = select_by_ids::<E>(scope, ids);
+    if let Some(readers) = db.read_inline() {
+        return read_inline(readers, select);
+    }
     if let Some(conn) = db.read_one_statement() {
         return Ok(select.all(conn).await?);
     }
@@ -347,12 +353,23 @@ where
     E::Model: Send + Sync,
     C: ConnectionTrait,
 {
-    let first = request.validated_first()?;
+    request.validated_first()?;
     let total_count = if request.count_total {
         Some(count(conn, query.clone()).await?)
     } else {
         None
     };
+    let rows = page_query(query, order, request)?.all(conn).await?;
+    page_of::<E>(rows, request, total_count)
+}
+
+/// `query`'s page as [`page`] reads it: after the cursor, by id, one row more than asked for.
+fn page_query<E: TenantTable>(
+    query: Select<E>,
+    order: Order,
+    request: &PageRequest,
+) -> Result<Select<E>, DomainError> {
+    let first = request.validated_first()?;
     let mut query = query;
     if let Some(after) = request.after {
         query = match order {
@@ -360,13 +377,18 @@ where
             _ => query.filter(E::ID.gt(after.key())),
         };
     }
-    let mut rows = query
-        .order_by(E::ID, order)
-        .limit(u64::from(first) + 1)
-        .all(conn)
-        .await?;
-    let has_next_page = rows.len() > first as usize;
-    rows.truncate(first as usize);
+    Ok(query.order_by(E::ID, order).limit(u64::from(first) + 1))
+}
+
+/// The page of `rows` read by [`page_query`].
+fn page_of<E: TenantTable>(
+    mut rows: Vec<E::Model>,
+    request: &PageRequest,
+    total_count: Option<u64>,
+) -> Result<Page<E::Model>, DomainError> {
+    let first = request.validated_first()? as usize;
+    let has_next_page = rows.len() > first;
+    rows.truncate(first);
     Ok(Page {
         items: rows
             .into_iter()
@@ -376,6 +398,32 @@ where
         has_previous_page: request.after.is_some(),
         total_count: total_count.unwrap_or_default(),
     })
+}
+
+/// The rows of `select` (whole models of `E`), read on the calling thread.
+fn read_inline<E: TenantTable>(
+    readers: &SqliteReaders,
+    select: Select<E>,
+) -> Result<Vec<E::Model>, DomainError> {
+    let statement = select.build(DbBackend::Sqlite);
+    readers.query(
+        &statement,
+        |names| {
+            // The decoders read by position, in the entity's order: check that it is this.
+            let columns: Vec<E::Column> = E::Column::iter().collect();
+            if names.len() == columns.len()
+                && names
+                    .iter()
+                    .zip(&columns)
+                    .all(|(name, column)| *name == column.as_str())
+            {
+                Ok(())
+            } else {
+                Err(DomainError::unexpected_columns(names.join(", ")))
+            }
+        },
+        |row| E::Model::from_row(row),
+    )
 }
 
 /// A [`page`] of `query`: one statement when no total count is asked for
@@ -388,8 +436,14 @@ pub(crate) async fn read_page<E: TenantTable<Model: Send + Sync>>(
     order: Order,
     request: &PageRequest,
 ) -> Result<Page<E::Model>, DomainError> {
-    if let (Some(conn), false) = (db.read_one_statement(), request.count_total) {
-        return page(conn, query, order, request).await;
+    if !request.count_total {
+        if let Some(readers) = db.read_inline() {
+            let rows = read_inline(readers, page_query(query, order, request)?)?;
+            return page_of::<E>(rows, request, None);
+        }
+        if let Some(conn) = db.read_one_statement() {
+            return page(conn, query, order, request).await;
+        }
     }
     let txn = db.read(scope).await?;
     let rows = page(&txn, query, order, request).await?;
@@ -458,13 +512,10 @@ pub(crate) async fn first_tasks_per_project<C: ConnectionTrait>(
     first: u32,
     columns: TaskColumns,
 ) -> Result<Vec<TaskModel>, DomainError> {
-    let mut projects = projects.to_vec();
-    projects.sort_unstable();
-    projects.dedup();
     let backend = conn.get_database_backend();
     let positions = TaskPositions::of(columns);
     let mut tasks = Vec::new();
-    for chunk in projects.chunks(PROJECTS_PER_STATEMENT) {
+    for chunk in distinct(projects).chunks(PROJECTS_PER_STATEMENT) {
         let statement = first_tasks_statement(backend, scope, chunk, first, columns);
         for row in conn.query_all(statement).await? {
             tasks.push(positions.decode(&row)?);
@@ -472,6 +523,37 @@ pub(crate) async fn first_tasks_per_project<C: ConnectionTrait>(
     }
     tasks.sort_unstable_by_key(|task| (task.project_id, task.id));
     Ok(tasks)
+}
+
+/// [`first_tasks_per_project`] of at most [`PROJECTS_PER_STATEMENT`] projects, in its one
+/// statement, read on the calling thread.
+pub(crate) fn first_tasks_per_project_inline(
+    scope: &Scope,
+    readers: &SqliteReaders,
+    projects: &[Uuid],
+    first: u32,
+    columns: TaskColumns,
+) -> Result<Vec<TaskModel>, DomainError> {
+    let projects = distinct(projects);
+    if projects.len() > PROJECTS_PER_STATEMENT {
+        return Err(DomainError::invalid(
+            "projects",
+            "too many for one statement",
+        ));
+    }
+    let statement = first_tasks_statement(DbBackend::Sqlite, scope, &projects, first, columns);
+    let positions = TaskPositions::of(columns);
+    let mut tasks = readers.query(&statement, |_| Ok(()), |row| positions.decode(row))?;
+    tasks.sort_unstable_by_key(|task| (task.project_id, task.id));
+    Ok(tasks)
+}
+
+/// `ids` sorted, each once.
+fn distinct(ids: &[Uuid]) -> Vec<Uuid> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// Where each of [`TASK_COLUMNS`] is in a partial read's rows, if it is read.
@@ -492,24 +574,24 @@ impl TaskPositions {
     }
 
     /// The value of the `index`-th of [`TASK_COLUMNS`], or `placeholder` when it is not read.
-    fn get<T: TryGetable>(
+    fn get<T: row::ColumnValue>(
         &self,
-        row: &QueryResult,
+        row: &impl RowAt,
         index: usize,
         placeholder: T,
-    ) -> Result<T, DbErr> {
+    ) -> Result<T, DomainError> {
         match self.0[index] {
-            Some(position) => row.try_get_by_index(position),
+            Some(position) => row.at(position),
             None => Ok(placeholder),
         }
     }
 
-    fn decode(&self, row: &QueryResult) -> Result<TaskModel, DbErr> {
+    fn decode(&self, row: &impl RowAt) -> Result<TaskModel, DomainError> {
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         Ok(TaskModel {
             tenant_id: String::new(),
-            id: row.try_get_by_index(0)?,
-            project_id: row.try_get_by_index(1)?,
+            id: row.at(0)?,
+            project_id: row.at(1)?,
             title: self.get(row, 0, String::new())?,
             description: self.get(row, 1, None)?,
             status: self.get(row, 2, String::new())?,
