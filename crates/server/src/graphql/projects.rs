@@ -1,15 +1,17 @@
 //! Projects: queries, mutations and the `Project` type.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, ID, InputObject, Lookahead, MaybeUndefined, Object, Value};
 use chrono::{DateTime, Utc};
 use cognigraph_authz_macros::authorized;
-use cognigraph_domain::projects::{
-    self, NewProject, Project as DomainProject, ProjectFilter, ProjectPatch,
+use cognigraph_domain::{
+    projects::{self, NewProject, Project as DomainProject, ProjectFilter, ProjectPatch},
+    tasks::{self, PartialTask, TaskColumns},
 };
+use uuid::Uuid;
 
-use super::tasks::Task;
+use super::tasks::{PageMembers, Task};
 use super::{
     connection::{PageOf, connection, page_cost, page_request},
     context::TenantContext,
@@ -22,9 +24,13 @@ use crate::errors::{ApiError, DomainResultExt as _};
 
 /// A project of the caller's tenant. Shared, not copied: the tenant's loader hands the same
 /// project to every task that names it, and a field resolving to a project holds a pointer
-/// rather than the whole project in its future.
+/// rather than the whole project in its future. A project of a page may come with the first
+/// tasks of the page's projects, read with the page ([`FirstTasks`]).
 #[derive(Debug, Clone)]
-pub(crate) struct Project(pub(super) Arc<DomainProject>);
+pub(crate) struct Project(pub(super) Arc<DomainProject>, Option<Arc<FirstTasks>>);
+
+/// `first` of `Project.tasks` when the query gives none.
+const FIRST_TASKS_DEFAULT: i32 = 20;
 
 impl Project {
     /// `project` as the schema serves it: resolved in place ([`InPlace`]).
@@ -34,7 +40,65 @@ impl Project {
 
     /// A project the tenant's loader shares, as the schema serves it.
     pub(super) fn shared(project: Arc<DomainProject>) -> InPlace<Self> {
-        InPlace(Self(project))
+        InPlace(Self(project, None))
+    }
+
+    /// `project` of a page whose projects' first tasks were read ahead, as the schema serves it.
+    fn of_page(project: DomainProject, first_tasks: Option<&Arc<FirstTasks>>) -> InPlace<Self> {
+        InPlace(Self(Arc::new(project), first_tasks.cloned()))
+    }
+}
+
+/// The first tasks of a page's projects, read in one statement with the page, and the members
+/// their selected member fields name, in one more: what each project's `tasks` field would
+/// otherwise ask the tenant's loaders for, one wait per project (20 loads to batch, then 20
+/// loads of members), read once instead.
+#[derive(Debug)]
+pub(super) struct FirstTasks {
+    /// `first` of every `tasks` field of the selection.
+    first: u32,
+    /// The columns every `tasks` field of the selection shows.
+    columns: TaskColumns,
+    by_project: HashMap<Uuid, Vec<PartialTask>>,
+    members: Option<Arc<PageMembers>>,
+}
+
+impl FirstTasks {
+    /// The first tasks of `projects` for the `tasks` fields selected on them (`field`: those
+    /// fields, aliases and fragments included), when they all ask for the same `first` (1–100);
+    /// else, or when the read fails, `None`, and each field reads for itself (and reports its
+    /// own error).
+    async fn read_ahead(
+        ctx: &Context<'_>,
+        tenant: &TenantContext,
+        field: &Lookahead<'_>,
+        projects: &[Uuid],
+    ) -> Option<Arc<Self>> {
+        let mut firsts = field.selection_fields().into_iter().map(|selected| {
+            let arguments = selected.arguments().ok()?;
+            match arguments.iter().find(|(name, _)| name.as_str() == "first") {
+                None => Some(FIRST_TASKS_DEFAULT.into()),
+                Some((_, Value::Number(first))) => first.as_i64(),
+                Some(_) => None,
+            }
+        });
+        let first = firsts.next()??;
+        if projects.is_empty() || !firsts.all(|other| other == Some(first)) {
+            return None;
+        }
+        let first = u32::try_from(first).ok()?;
+        let columns = Task::columns_selected(field);
+        let by_project =
+            tasks::first_by_project(&tenant.scope, &tenant.db, projects, first, columns)
+                .await
+                .ok()?;
+        let members = Task::page_members(ctx, field, by_project.values().flatten()).await;
+        Some(Arc::new(Self {
+            first,
+            columns,
+            by_project,
+            members,
+        }))
     }
 }
 
@@ -84,15 +148,28 @@ impl Project {
     async fn tasks(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default_with = "FIRST_TASKS_DEFAULT")] first: i32,
     ) -> async_graphql::Result<Vec<InPlace<Task>>> {
-        let tenant = TenantContext::of(ctx).await?;
         let first = u32::try_from(first).map_err(|_| ApiError::BadUserInput {
             field: "first".to_owned(),
             message: "first: must be between 1 and 100".to_owned(),
         })?;
         let node = ctx.look_ahead();
         let columns = Task::columns_selected(&node);
+        if let Some(ahead) = self
+            .1
+            .as_ref()
+            .filter(|ahead| ahead.first == first && ahead.columns.contains(columns))
+        {
+            return Ok(ahead
+                .by_project
+                .get(&self.0.id)
+                .into_iter()
+                .flatten()
+                .map(|task| Task::of_page(task.clone(), ahead.members.as_ref()))
+                .collect());
+        }
+        let tenant = TenantContext::of(ctx).await?;
         let tasks = tenant.first_tasks(self.0.id, first, columns).await.api()?;
         let members = Task::page_members(ctx, &node, &tasks).await;
         Ok(tasks
@@ -185,7 +262,16 @@ impl ProjectsQuery {
         let projects = projects::list(&tenant.scope, &tenant.db, filter, page)
             .await
             .api()?;
-        Ok(Some(connection(projects, Project::new)))
+        let ids: Vec<Uuid> = projects
+            .items
+            .iter()
+            .map(|(_, project)| project.id)
+            .collect();
+        let tasks = ctx.look_ahead().field("edges").field("node").field("tasks");
+        let first_tasks = FirstTasks::read_ahead(ctx, tenant, &tasks, &ids).await;
+        Ok(Some(connection(projects, |project| {
+            Project::of_page(project, first_tasks.as_ref())
+        })))
     }
 
     /// One project; `null` and `NOT_FOUND` when there is none in the caller's tenant.

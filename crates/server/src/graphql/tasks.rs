@@ -56,7 +56,7 @@ pub(crate) struct Task {
 }
 
 /// Members of a page of tasks, by id, read in one load for the whole page.
-type PageMembers = HashMap<Uuid, Arc<DomainMember>>;
+pub(super) type PageMembers = HashMap<Uuid, Arc<DomainMember>>;
 
 /// The member a task's field names, if any.
 type MemberOf = fn(&DomainTask) -> Option<Uuid>;

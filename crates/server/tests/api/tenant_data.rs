@@ -790,6 +790,95 @@ async fn a_projects_tasks_are_its_first_tasks_oldest_first() {
     );
 }
 
+/// A page of projects reads its projects' first tasks ahead, with the page, when every `tasks`
+/// field selected on it asks for the same `first` (aliases, fragments, variables and the
+/// default included); each project still gets its own first tasks, with every field its
+/// selections show, and a `first` out of range is still the field's error.
+#[tokio::test]
+async fn a_page_reads_its_projects_first_tasks_ahead() {
+    let app = spawn_app().await;
+    let admin = user(&app, "admin", "acme");
+    let (busy, _) = create_project(&app, &admin, "Busy").await;
+    let (quiet, _) = create_project(&app, &admin, "Quiet").await;
+    let (assigned, version) = create_task(&app, &admin, &busy, "b0").await;
+    let admin_id = app.member_id(&admin.token, "acme-admin").await;
+    assign_task(&app, &admin, &assigned, version, &admin_id).await;
+    for title in ["b1", "b2"] {
+        create_task(&app, &admin, &busy, title).await;
+    }
+    create_task(&app, &admin, &quiet, "q0").await;
+
+    let expected = json!([
+        {"node": {"name": "Busy", "a": [
+            {"title": "b0", "status": "TODO", "assignee": {"username": "acme-admin"}},
+            {"title": "b1", "status": "TODO", "assignee": null}]}},
+        {"node": {"name": "Quiet", "a": [
+            {"title": "q0", "status": "TODO", "assignee": null}]}},
+    ]);
+    let shapes = [
+        // Two aliases, one `first`, different fields.
+        (
+            "{ projects { edges { node { name a: tasks(first: 2) { title status }
+           b: tasks(first: 2) { assignee { username } } } } } }",
+            json!({}),
+        ),
+        // A variable and a fragment.
+        (
+            "query($n: Int!) { projects { edges { node { name ...Tasks } } } }
+          fragment Tasks on Project { a: tasks(first: $n) { title status assignee { username } } }",
+            json!({"n": 2}),
+        ),
+    ];
+    for (query, variables) in shapes {
+        let body = gql(&app, &admin, query, variables).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        let edges: Vec<Value> = body["data"]["projects"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| {
+                let node = &edge["node"];
+                let mut tasks = node["a"].as_array().unwrap().clone();
+                if let Some(b) = node.get("b") {
+                    for (task, other) in tasks.iter_mut().zip(b.as_array().unwrap()) {
+                        task["assignee"] = other["assignee"].clone();
+                    }
+                }
+                json!({"node": {"name": node["name"], "a": tasks}})
+            })
+            .collect();
+        assert_eq!(Value::from(edges), expected, "{query}");
+    }
+    // No `first`: the default, 20.
+    let body = gql(
+        &app,
+        &admin,
+        "{ projects { edges { node { tasks { title } } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["projects"]["edges"][0]["node"]["tasks"],
+        json!([{"title": "b0"}, {"title": "b1"}, {"title": "b2"}]),
+        "{body}"
+    );
+    // Out of range, the same for every alias: nothing read ahead, each field's own error.
+    let body = gql(
+        &app,
+        &admin,
+        "{ projects { edges { node { tasks(first: 101) { title } } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(body["data"], json!({ "projects": null }), "{body}");
+    assert!(
+        error_codes(&body)
+            .iter()
+            .all(|code| code == "BAD_USER_INPUT"),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn members_are_synced_once_not_on_every_request() {
     let app = spawn_app().await;
