@@ -298,8 +298,12 @@ impl Db {
         }
     }
 
-    /// Closes the pools, waiting for connections in use to be returned.
+    /// Closes the pools, waiting for connections in use to be returned, and the idle
+    /// connections that read a SQLite file on the calling thread.
     pub async fn close(self) -> Result<(), DomainError> {
+        if let Some(inline) = &self.inline {
+            inline.close_idle();
+        }
         self.read.close_by_ref().await?;
         if self.backend == Backend::Sqlite {
             self.write.close_by_ref().await?;

@@ -92,6 +92,14 @@ impl SqliteReaders {
         rows
     }
 
+    /// Closes the idle connections (a read under way keeps its own until it ends).
+    pub(crate) fn close_idle(&self) {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     fn take(&self) -> Result<Connection, DomainError> {
         let idle = self
             .idle
@@ -161,4 +169,70 @@ fn parameter(value: &Value) -> Result<ToSqlOutput<'_>, DomainError> {
         | Value::ChronoDate(None) => null,
         other => return Err(DomainError::unsupported_parameter(format!("{other:?}"))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::{NaiveDate, TimeZone as _, Utc};
+    use sea_orm::{ConnectionTrait as _, DbBackend, Statement, Value};
+
+    use crate::Db;
+
+    /// Every kind of value a statement here binds reaches SQLite as sqlx binds it: the same
+    /// `quote(?)` both ways.
+    #[tokio::test]
+    async fn parameters_are_bound_as_sqlx_binds_them() {
+        let folder = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            folder.path().join("bind.db").display()
+        );
+        let db = Db::connect(&url).await.unwrap();
+        let values = [
+            Value::from(true),
+            Value::from(7_i32),
+            Value::from(-7_i64),
+            Value::from(7_u64),
+            Value::from("naïve ✓"),
+            Value::from(vec![0_u8, 255]),
+            Value::from(uuid::Uuid::now_v7()),
+            Value::from(Utc.with_ymd_and_hms(2026, 12, 3, 22, 53, 30).unwrap()),
+            Value::from(Utc::now()),
+            Value::from(NaiveDate::from_ymd_opt(2026, 12, 3).unwrap()),
+            Value::String(None),
+            Value::Uuid(None),
+        ];
+        for value in values {
+            let statement = Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "SELECT quote(?)",
+                [value.clone()],
+            );
+            let through_sqlx: String = db
+                .read_one_statement()
+                .unwrap()
+                .query_one(statement.clone())
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get_by_index(0)
+                .unwrap();
+            let inline = db
+                .read_inline()
+                .unwrap()
+                .query(&statement, |_| Ok(()), |row| Ok(row.get::<_, String>(0)?))
+                .unwrap();
+            assert_eq!(inline, [through_sqlx], "{value:?}");
+        }
+        let refused =
+            Statement::from_sql_and_values(DbBackend::Sqlite, "SELECT ?", [Value::from(u64::MAX)]);
+        assert!(
+            db.read_inline()
+                .unwrap()
+                .query(&refused, |_| Ok(()), |_| Ok(()))
+                .is_err()
+        );
+    }
 }
