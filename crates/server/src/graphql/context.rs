@@ -131,7 +131,18 @@ impl TenantContext {
         Box::pin(self.members.load_one(id)).await
     }
 
-    /// The members `ids` of the tenant that exist, in one load.
+    /// The members `ids` of the tenant that exist, read now in one statement (not through the
+    /// loader, which would wait for more loads to batch with them).
+    pub async fn members_now(
+        &self,
+        ids: impl IntoIterator<Item = Uuid>,
+    ) -> Result<HashMap<Uuid, Arc<Member>>, DomainError> {
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        Box::pin(self.members.loader().load(&ids)).await
+    }
+
+    /// The members `ids` of the tenant that exist, in one load batched with the request's
+    /// other member loads.
     pub async fn members(
         &self,
         ids: impl IntoIterator<Item = Uuid>,

@@ -11,7 +11,7 @@ use cognigraph_domain::{
 };
 use uuid::Uuid;
 
-use super::tasks::{PageMembers, Task};
+use super::tasks::{MembersRead, PageMembers, Task};
 use super::{
     connection::{PageOf, connection, page_cost, page_request},
     context::TenantContext,
@@ -92,7 +92,8 @@ impl FirstTasks {
             tasks::first_by_project(&tenant.scope, &tenant.db, projects, first, columns)
                 .await
                 .ok()?;
-        let members = Task::page_members(ctx, field, by_project.values().flatten()).await;
+        let members =
+            Task::page_members(ctx, field, by_project.values().flatten(), MembersRead::Now).await;
         Some(Arc::new(Self {
             first,
             columns,
@@ -171,7 +172,7 @@ impl Project {
         }
         let tenant = TenantContext::of(ctx).await?;
         let tasks = tenant.first_tasks(self.0.id, first, columns).await.api()?;
-        let members = Task::page_members(ctx, &node, &tasks).await;
+        let members = Task::page_members(ctx, &node, &tasks, MembersRead::WithSiblings).await;
         Ok(tasks
             .into_iter()
             .map(|task| Task::of_page(task, members.as_ref()))

@@ -58,6 +58,18 @@ pub(crate) struct Task {
 /// Members of a page of tasks, by id, read in one load for the whole page.
 pub(super) type PageMembers = HashMap<Uuid, Arc<DomainMember>>;
 
+/// How a page of tasks reads its members ([`Task::page_members`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum MembersRead {
+    /// At once, in one statement: the page is the request's one batch of them (a list of
+    /// tasks, a page of projects' first tasks read ahead). Through the loader it would wait
+    /// for its batching delay (1 ms) for loads that never come.
+    Now,
+    /// Through the tenant's loader, batched with sibling pages' (the tasks of each project of
+    /// a list, read field by field).
+    WithSiblings,
+}
+
 /// The member a task's field names, if any.
 type MemberOf = fn(&DomainTask) -> Option<Uuid>;
 
@@ -141,11 +153,13 @@ impl Task {
     /// when no member field is selected. A page of 200 tasks with `assignee` is one lookup
     /// of a few members instead of 200 waits on the loader (each a channel and a map of its
     /// own). A failed read gives `None`: each field then asks the loader and reports its own
-    /// error, as it would without the read-ahead.
+    /// error, as it would without the read-ahead. `read` says whether other pages' members
+    /// are being read beside these ([`MembersRead`]).
     pub(super) async fn page_members<'a>(
         ctx: &Context<'_>,
         node: &Lookahead<'_>,
         tasks: impl IntoIterator<Item = &'a PartialTask>,
+        read: MembersRead,
     ) -> Option<Arc<PageMembers>> {
         let selected: Vec<_> = MEMBER_FIELDS
             .iter()
@@ -164,7 +178,11 @@ impl Task {
             })
             .collect();
         let tenant = TenantContext::of(ctx).await.ok()?;
-        tenant.members(ids).await.ok().map(Arc::new)
+        let members = match read {
+            MembersRead::Now => tenant.members_now(ids).await,
+            MembersRead::WithSiblings => tenant.members(ids).await,
+        };
+        members.ok().map(Arc::new)
     }
 
     /// The member `id`: from the page's read-ahead when there, else from the loader.
@@ -323,8 +341,13 @@ impl TasksQuery {
             .api()?;
         let tasks = tasks.map(PartialTask::from);
         let node = ctx.look_ahead().field("edges").field("node");
-        let members =
-            Task::page_members(ctx, &node, tasks.items.iter().map(|(_, task)| task)).await;
+        let members = Task::page_members(
+            ctx,
+            &node,
+            tasks.items.iter().map(|(_, task)| task),
+            MembersRead::Now,
+        )
+        .await;
         Ok(Some(connection(tasks, |task| {
             Task::of_page(task, members.as_ref())
         })))
