@@ -173,8 +173,6 @@ fn parameter(value: &Value) -> Result<ToSqlOutput<'_>, DomainError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
     use chrono::{NaiveDate, TimeZone as _, Utc};
     use sea_orm::{ConnectionTrait as _, DbBackend, Statement, Value};
 

@@ -157,7 +157,11 @@ fn datetime_from_julian_day(days: f64) -> Option<DateTime<FixedOffset>> {
     if !timestamp.is_finite() {
         return None;
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a finite timestamp saturates; timestamp_opt refuses what chrono cannot hold"
+    )]
     let (seconds, nanos) = (
         timestamp.trunc() as i64,
         (timestamp.fract() * 1e9).abs() as u32,
@@ -247,8 +251,6 @@ impl FromRow for AuditEventModel {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
     use chrono::{DateTime, NaiveDate, Utc};
     use sea_orm::{ConnectionTrait as _, DbBackend, Statement};
 
