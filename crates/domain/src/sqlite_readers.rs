@@ -174,9 +174,10 @@ fn parameter(value: &Value) -> Result<ToSqlOutput<'_>, DomainError> {
 #[cfg(test)]
 mod tests {
     use chrono::{NaiveDate, TimeZone as _, Utc};
-    use sea_orm::{ConnectionTrait as _, DbBackend, Statement, Value};
+    use sea_orm::{DbBackend, Statement, Value};
 
     use crate::Db;
+    use crate::store::first_column_both_ways;
 
     /// Every kind of value a statement here binds reaches SQLite as sqlx binds it: the same
     /// `quote(?)` both ways.
@@ -208,21 +209,8 @@ mod tests {
                 "SELECT quote(?)",
                 [value.clone()],
             );
-            let through_sqlx: String = db
-                .read_one_statement()
-                .unwrap()
-                .query_one(statement.clone())
-                .await
-                .unwrap()
-                .unwrap()
-                .try_get_by_index(0)
-                .unwrap();
-            let inline = db
-                .read_inline()
-                .unwrap()
-                .query(&statement, |_| Ok(()), |row| Ok(row.get::<_, String>(0)?))
-                .unwrap();
-            assert_eq!(inline, [through_sqlx], "{value:?}");
+            let (through_sqlx, inline) = first_column_both_ways::<String>(&db, &statement).await;
+            assert_eq!(inline.unwrap(), through_sqlx.unwrap(), "{value:?}");
         }
         let refused =
             Statement::from_sql_and_values(DbBackend::Sqlite, "SELECT ?", [Value::from(u64::MAX)]);

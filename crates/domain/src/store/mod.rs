@@ -22,6 +22,8 @@ use crate::page::{Cursor, Page, PageRequest};
 use crate::sqlite_readers::SqliteReaders;
 use crate::tasks::TaskColumns;
 use crate::{Db, DomainError, Scope};
+#[cfg(test)]
+pub(crate) use row::testing::first_column_both_ways;
 use row::{FromRow, RowAt};
 
 pub(crate) use entity::audit_events::{

@@ -249,12 +249,43 @@ impl FromRow for AuditEventModel {
     }
 }
 
+/// For tests that want both drivers to agree.
+#[cfg(test)]
+pub(crate) mod testing {
+    use sea_orm::{ConnectionTrait as _, Statement};
+
+    use super::{ColumnValue, RowAt as _};
+    use crate::{Db, DomainError};
+
+    /// The first column of `statement`'s one row as a `T`, read through sea-orm (sqlx), then
+    /// on the calling thread.
+    pub(crate) async fn first_column_both_ways<T: ColumnValue>(
+        db: &Db,
+        statement: &Statement,
+    ) -> (Result<T, DomainError>, Result<T, DomainError>) {
+        let through_sqlx = db
+            .read_one_statement()
+            .unwrap()
+            .query_one(statement.clone())
+            .await
+            .unwrap()
+            .unwrap()
+            .at::<T>(0);
+        let inline = db
+            .read_inline()
+            .unwrap()
+            .query(statement, |_| Ok(()), |row| row.at::<T>(0))
+            .map(|mut rows| rows.pop().unwrap());
+        (through_sqlx, inline)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, NaiveDate, Utc};
-    use sea_orm::{ConnectionTrait as _, DbBackend, Statement};
+    use sea_orm::{DbBackend, Statement};
 
-    use super::RowAt as _;
+    use super::testing::first_column_both_ways;
     use crate::members::{self, MemberProfile};
     use crate::projects::{self, NewProject, ProjectPatch};
     use crate::store::{self, AuditEvents, Members, Projects, Tasks, TenantTable};
@@ -280,19 +311,7 @@ mod tests {
         let mut read = Vec::new();
         for literal in literals {
             let statement = Statement::from_string(DbBackend::Sqlite, format!("SELECT {literal}"));
-            let through_sqlx = db
-                .read_one_statement()
-                .unwrap()
-                .query_one(statement.clone())
-                .await
-                .unwrap()
-                .unwrap()
-                .at::<T>(0);
-            let inline = db
-                .read_inline()
-                .unwrap()
-                .query(&statement, |_| Ok(()), |row| row.at::<T>(0))
-                .map(|mut rows| rows.pop().unwrap());
+            let (through_sqlx, inline) = first_column_both_ways::<T>(db, &statement).await;
             read.push((format!("{through_sqlx:?}"), format!("{inline:?}")));
         }
         read
