@@ -113,12 +113,7 @@ impl Db {
         let (read, write, backend) = if url.starts_with("sqlite:") {
             let (read, write, file) = connect_sqlite(url).await?;
             inline = file.map(|path| {
-                SqliteReaders::new(
-                    path,
-                    SQLITE_BUSY_TIMEOUT,
-                    SQLITE_READERS as usize,
-                    Arc::clone(&statements),
-                )
+                SqliteReaders::new(path, SQLITE_READERS as usize, Arc::clone(&statements))
             });
             (read, write, Backend::Sqlite)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -302,7 +297,7 @@ impl Db {
     /// connections that read a SQLite file on the calling thread.
     pub async fn close(self) -> Result<(), DomainError> {
         if let Some(inline) = &self.inline {
-            inline.close_idle();
+            inline.close();
         }
         self.read.close_by_ref().await?;
         if self.backend == Backend::Sqlite {
@@ -330,8 +325,8 @@ impl Db {
 
     /// The readers that run one statement of a SQLite file's on the calling thread, where one
     /// statement needs no transaction ([`Db::read_one_statement`]), without sqlx's connection
-    /// thread: `None` on PostgreSQL and on an in-memory SQLite database (whose one connection
-    /// is sqlx's).
+    /// thread (a read they give back, SQLite being busy, goes to that pool): `None` on
+    /// PostgreSQL and on an in-memory SQLite database (whose one connection is sqlx's).
     pub(crate) fn read_inline(&self) -> Option<&SqliteReaders> {
         self.inline.as_deref()
     }

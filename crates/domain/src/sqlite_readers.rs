@@ -8,14 +8,17 @@
 //! of their own, their values read in place.
 //!
 //! Security and cost: only reads come here, one statement each ([`crate::Db::read_inline`]
-//! says when). The statement runs to its end on the asking thread, so its cost is bounded by
-//! what callers let it read: every read here is a page (at most 100 rows, or 100 × 100 for the
-//! first tasks of a page of projects) or a set of ids, through an index. A connection waits at
-//! most the same busy timeout as sqlx's for a lock (in WAL mode a reader waits only while
-//! another connection recovers the journal).
+//! says when). The statement runs to its end on the asking thread, a runtime worker: every read
+//! here returns at most a page (100 rows, or 100 × 100 for the first tasks of a page of
+//! projects) or a set of ids, and reads through an index, though a filter the index does not
+//! cover (a name search, two task filters at once) walks the rows of the tenant it scans. A
+//! connection waits at most [`BUSY_WAIT`] for a lock (in WAL mode a reader meets one only while
+//! another connection recovers the journal, or holds the file exclusively); then the read
+//! answers `None` and its caller reads through sqlx, whose thread may wait longer without
+//! holding up a runtime worker.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -25,15 +28,44 @@ use sea_orm::{Statement, Value};
 
 use crate::DomainError;
 
+/// How long a read on the calling thread waits for another connection's lock before it gives
+/// the read back to sqlx (it holds up a runtime worker while it waits).
+pub(crate) const BUSY_WAIT: Duration = Duration::from_millis(10);
+
 /// The connections reading one SQLite file on the calling thread, opened when first needed and
-/// kept for reuse (at most `keep` idle ones). Each asks SQLite for `busy_timeout`. Every
-/// statement counts in `statements` (the database handle's counter).
+/// kept for reuse (at most `keep` idle ones). Every statement counts in `statements` (the
+/// database handle's counter).
 pub(crate) struct SqliteReaders {
     path: PathBuf,
-    busy_timeout: Duration,
     keep: usize,
     statements: Arc<AtomicU64>,
     idle: Mutex<Vec<Connection>>,
+    /// Set by [`SqliteReaders::close`]: no connection is opened or kept after it.
+    closed: AtomicBool,
+}
+
+/// Why a read on the calling thread stopped.
+enum Stop {
+    /// SQLite was busy past [`BUSY_WAIT`], or the readers are closed: sqlx reads instead.
+    GiveBack,
+    Failed(DomainError),
+}
+
+impl From<rusqlite::Error> for Stop {
+    fn from(err: rusqlite::Error) -> Self {
+        match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                Stop::GiveBack
+            }
+            _ => Stop::Failed(err.into()),
+        }
+    }
+}
+
+impl From<DomainError> for Stop {
+    fn from(err: DomainError) -> Self {
+        Stop::Failed(err)
+    }
 }
 
 impl std::fmt::Debug for SqliteReaders {
@@ -46,30 +78,39 @@ impl std::fmt::Debug for SqliteReaders {
 
 impl SqliteReaders {
     /// Readers of the file `path`, which must exist by the time the first read runs.
-    pub(crate) fn new(
-        path: PathBuf,
-        busy_timeout: Duration,
-        keep: usize,
-        statements: Arc<AtomicU64>,
-    ) -> Arc<Self> {
+    pub(crate) fn new(path: PathBuf, keep: usize, statements: Arc<AtomicU64>) -> Arc<Self> {
         Arc::new(Self {
             path,
-            busy_timeout,
             keep,
             statements,
             idle: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
         })
     }
 
     /// Runs `statement` (SQLite SQL with its values, as sea-query builds it) and decodes each
     /// row with `decode`, given the statement's column names first (`columns`, to check them
-    /// once rather than per row).
+    /// once rather than per row). `None` when SQLite stayed busy for [`BUSY_WAIT`] or the
+    /// readers are closed: the caller then reads through sqlx.
     pub(crate) fn query<T>(
         &self,
         statement: &Statement,
         columns: impl FnOnce(&[&str]) -> Result<(), DomainError>,
+        decode: impl FnMut(&Row<'_>) -> Result<T, DomainError>,
+    ) -> Result<Option<Vec<T>>, DomainError> {
+        match self.run(statement, columns, decode) {
+            Ok(rows) => Ok(Some(rows)),
+            Err(Stop::GiveBack) => Ok(None),
+            Err(Stop::Failed(err)) => Err(err),
+        }
+    }
+
+    fn run<T>(
+        &self,
+        statement: &Statement,
+        columns: impl FnOnce(&[&str]) -> Result<(), DomainError>,
         mut decode: impl FnMut(&Row<'_>) -> Result<T, DomainError>,
-    ) -> Result<Vec<T>, DomainError> {
+    ) -> Result<Vec<T>, Stop> {
         let connection = self.take()?;
         self.statements.fetch_add(1, Ordering::Relaxed);
         let rows = (|| {
@@ -92,15 +133,20 @@ impl SqliteReaders {
         rows
     }
 
-    /// Closes the idle connections (a read under way keeps its own until it ends).
-    pub(crate) fn close_idle(&self) {
+    /// Closes the idle connections; a read under way closes its own when it ends, and later
+    /// reads go to sqlx (whose closed pools refuse them).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
     }
 
-    fn take(&self) -> Result<Connection, DomainError> {
+    fn take(&self) -> Result<Connection, Stop> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Stop::GiveBack);
+        }
         let idle = self
             .idle
             .lock()
@@ -108,25 +154,25 @@ impl SqliteReaders {
             .pop();
         match idle {
             Some(connection) => Ok(connection),
-            None => self.open(),
+            None => Ok(self.open()?),
         }
     }
 
     fn give_back(&self, connection: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < self.keep {
+        if idle.len() < self.keep && !self.closed.load(Ordering::Acquire) {
             idle.push(connection);
         }
     }
 
-    fn open(&self) -> Result<Connection, DomainError> {
+    fn open(&self) -> Result<Connection, rusqlite::Error> {
         // Read-write and `query_only` rather than read-only: a read-only connection to a WAL
         // database cannot make the shared-memory index when it is the only connection left.
         let connection = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        connection.busy_timeout(self.busy_timeout)?;
+        connection.busy_timeout(BUSY_WAIT)?;
         connection.pragma_update(None, "query_only", true)?;
         Ok(connection)
     }
@@ -176,8 +222,42 @@ mod tests {
     use chrono::{NaiveDate, TimeZone as _, Utc};
     use sea_orm::{DbBackend, Statement, Value};
 
+    use super::Stop;
     use crate::Db;
     use crate::store::first_column_both_ways;
+
+    /// A read that meets a lock for longer than `BUSY_WAIT` is given back (for sqlx to wait
+    /// on), as is every read once the readers are closed.
+    #[tokio::test]
+    async fn a_busy_or_closed_file_gives_the_read_back() {
+        use rusqlite::ffi;
+
+        let given_back = |code| {
+            matches!(
+                Stop::from(rusqlite::Error::SqliteFailure(ffi::Error::new(code), None)),
+                Stop::GiveBack
+            )
+        };
+        assert!(given_back(ffi::SQLITE_BUSY));
+        assert!(given_back(ffi::SQLITE_LOCKED));
+        assert!(!given_back(ffi::SQLITE_CORRUPT));
+
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("busy.db");
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        let readers = db.read_inline().unwrap();
+        let statement = Statement::from_string(DbBackend::Sqlite, "SELECT 1");
+        let read = || {
+            readers
+                .query(&statement, |_| Ok(()), |row| Ok(row.get::<_, i64>(0)?))
+                .unwrap()
+        };
+        assert_eq!(read(), Some(vec![1]));
+        readers.close();
+        assert_eq!(read(), None, "closed readers give every read back");
+    }
 
     /// Every kind of value a statement here binds reaches SQLite as sqlx binds it: the same
     /// `quote(?)` both ways.

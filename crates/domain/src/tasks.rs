@@ -330,12 +330,20 @@ pub async fn first_by_project(
     // A statement per 100 projects; when there are several, a transaction makes them read the
     // same state, else (on SQLite) the one statement needs none.
     let one_statement = projects.len() <= store::PROJECTS_PER_STATEMENT;
-    let rows = match (db.read_inline(), db.read_one_statement()) {
-        (Some(readers), _) if one_statement => {
-            store::first_tasks_per_project_inline(scope, readers, projects, first, columns)?
-        }
-        (_, Some(conn)) if one_statement => {
-            store::first_tasks_per_project(scope, conn, projects, first, columns).await?
+    let rows = match db.read_one_statement() {
+        Some(conn) if one_statement => {
+            let inline = match db.read_inline() {
+                Some(readers) => {
+                    store::first_tasks_per_project_inline(scope, readers, projects, first, columns)?
+                }
+                None => None,
+            };
+            match inline {
+                Some(rows) => rows,
+                None => {
+                    store::first_tasks_per_project(scope, conn, projects, first, columns).await?
+                }
+            }
         }
         _ => {
             let txn = db.read(scope).await?;

@@ -12,9 +12,9 @@ mod row;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DeleteMany, EntityTrait, IdenStatic,
-    IntoActiveModel, Iterable, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
-    Statement, TryIntoModel, UpdateMany,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DeleteMany,
+    EntityTrait, IdenStatic, IntoActiveModel, Iterable, Order, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Statement, TryIntoModel, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -129,11 +129,8 @@ pub(crate) async fn read_by_ids<E: TenantTable>(
         return Ok(Vec::new());
     }
     let select = select_by_ids::<E>(scope, ids);
-    if let Some(readers) = db.read_inline() {
-        return read_inline(readers, select);
-    }
     if let Some(conn) = db.read_one_statement() {
-        return Ok(select.all(conn).await?);
+        return one_statement_rows(db, conn, select).await;
     }
     let txn = db.read(scope).await?;
     let rows = select.all(&txn).await?;
@@ -402,11 +399,28 @@ fn page_of<E: TenantTable>(
     })
 }
 
-/// The rows of `select` (whole models of `E`), read on the calling thread.
-fn read_inline<E: TenantTable>(
-    readers: &SqliteReaders,
+/// The rows of `select` on SQLite, where one statement needs no transaction: read on the
+/// calling thread when the database is a file, else (or when SQLite is busy) through sqlx's
+/// `conn`.
+async fn one_statement_rows<E: TenantTable>(
+    db: &Db,
+    conn: &DatabaseConnection,
     select: Select<E>,
 ) -> Result<Vec<E::Model>, DomainError> {
+    if let Some(readers) = db.read_inline()
+        && let Some(rows) = read_inline(readers, &select)?
+    {
+        return Ok(rows);
+    }
+    Ok(select.all(conn).await?)
+}
+
+/// The rows of `select` (whole models of `E`), read on the calling thread; `None` when the
+/// readers give the read back ([`SqliteReaders::query`]).
+fn read_inline<E: TenantTable>(
+    readers: &SqliteReaders,
+    select: &Select<E>,
+) -> Result<Option<Vec<E::Model>>, DomainError> {
     let statement = select.build(DbBackend::Sqlite);
     readers.query(
         &statement,
@@ -438,14 +452,9 @@ pub(crate) async fn read_page<E: TenantTable<Model: Send + Sync>>(
     order: Order,
     request: &PageRequest,
 ) -> Result<Page<E::Model>, DomainError> {
-    if !request.count_total {
-        if let Some(readers) = db.read_inline() {
-            let rows = read_inline(readers, page_query(query, order, request)?)?;
-            return page_of::<E>(rows, request, None);
-        }
-        if let Some(conn) = db.read_one_statement() {
-            return page(conn, query, order, request).await;
-        }
+    if let (Some(conn), false) = (db.read_one_statement(), request.count_total) {
+        let rows = one_statement_rows(db, conn, page_query(query, order, request)?).await?;
+        return page_of::<E>(rows, request, None);
     }
     let txn = db.read(scope).await?;
     let rows = page(&txn, query, order, request).await?;
@@ -527,27 +536,27 @@ pub(crate) async fn first_tasks_per_project<C: ConnectionTrait>(
     Ok(tasks)
 }
 
-/// [`first_tasks_per_project`] of at most [`PROJECTS_PER_STATEMENT`] projects, in its one
-/// statement, read on the calling thread.
+/// [`first_tasks_per_project`] of at most [`PROJECTS_PER_STATEMENT`] projects (more are
+/// left to sqlx, in a transaction), in its one statement, read on the calling thread; `None`
+/// when the readers give the read back ([`SqliteReaders::query`]).
 pub(crate) fn first_tasks_per_project_inline(
     scope: &Scope,
     readers: &SqliteReaders,
     projects: &[Uuid],
     first: u32,
     columns: TaskColumns,
-) -> Result<Vec<TaskModel>, DomainError> {
+) -> Result<Option<Vec<TaskModel>>, DomainError> {
     let projects = distinct(projects);
     if projects.len() > PROJECTS_PER_STATEMENT {
-        return Err(DomainError::invalid(
-            "projects",
-            "too many for one statement",
-        ));
+        return Ok(None);
     }
     let statement = first_tasks_statement(DbBackend::Sqlite, scope, &projects, first, columns);
     let positions = TaskPositions::of(columns);
-    let mut tasks = readers.query(&statement, |_| Ok(()), |row| positions.decode(row))?;
-    tasks.sort_unstable_by_key(|task| (task.project_id, task.id));
-    Ok(tasks)
+    let tasks = readers.query(&statement, |_| Ok(()), |row| positions.decode(row))?;
+    Ok(tasks.map(|mut tasks| {
+        tasks.sort_unstable_by_key(|task| (task.project_id, task.id));
+        tasks
+    }))
 }
 
 /// `ids` sorted, each once.

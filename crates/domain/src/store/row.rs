@@ -275,7 +275,7 @@ pub(crate) mod testing {
             .read_inline()
             .unwrap()
             .query(statement, |_| Ok(()), |row| row.at::<T>(0))
-            .map(|mut rows| rows.pop().unwrap());
+            .map(|rows| rows.unwrap().pop().unwrap());
         (through_sqlx, inline)
     }
 }
@@ -451,8 +451,9 @@ mod tests {
                 .all(db.read_one_statement().unwrap())
                 .await
                 .unwrap();
-            let inline =
-                store::read_inline(db.read_inline().unwrap(), store::select::<E>(scope)).unwrap();
+            let inline = store::read_inline(db.read_inline().unwrap(), &store::select::<E>(scope))
+                .unwrap()
+                .unwrap();
             assert_eq!(inline, through_sea_orm);
             inline.len()
         }

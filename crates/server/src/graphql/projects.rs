@@ -67,7 +67,9 @@ impl FirstTasks {
     /// The first tasks of `projects` for the `tasks` fields selected on them (`field`: those
     /// fields, aliases and fragments included), when they all ask for the same `first` (1–100);
     /// else, or when the read fails, `None`, and each field reads for itself (and reports its
-    /// own error).
+    /// own error). A `tasks` under `@skip` or `@include` counts as selected, as for the columns
+    /// ([`Task::columns_selected`]): at worst the read is what the same query without the
+    /// directive would read, within the same limits.
     async fn read_ahead(
         ctx: &Context<'_>,
         tenant: &TenantContext,
