@@ -75,10 +75,11 @@ impl ColumnValue for bool {
     }
 }
 
-/// A 16-byte blob (sqlx's encoding of a UUID on SQLite).
+/// A 16-byte blob (sqlx's encoding of a UUID on SQLite), or 16 bytes of text, which sqlx
+/// takes too.
 impl ColumnValue for Uuid {
     fn from_sqlite(value: ValueRef<'_>) -> Result<Self, FromSqlError> {
-        let bytes = value.as_blob()?;
+        let bytes = value.as_bytes()?;
         Uuid::from_slice(bytes).map_err(|_| FromSqlError::InvalidBlobSize {
             expected_size: 16,
             blob_size: bytes.len(),
@@ -354,7 +355,13 @@ mod tests {
                 .all(|(sqlx, inline)| sqlx.starts_with("Err") && inline.starts_with("Err"))
         );
 
-        assert_same(&both_ways::<uuid::Uuid>(&db, &["X'0192F6A3B0C47D8E9F1011121314151A'"]).await);
+        assert_same(
+            &both_ways::<uuid::Uuid>(
+                &db,
+                &["X'0192F6A3B0C47D8E9F1011121314151A'", "'sixteen bytes ok'"],
+            )
+            .await,
+        );
         assert_same(
             &both_ways::<Option<uuid::Uuid>>(&db, &["NULL", "X'0192F6A3B0C47D8E9F1011121314151A'"])
                 .await,
